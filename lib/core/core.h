@@ -1,0 +1,74 @@
+/*
+ * core.h -- internal services every module uses: the per-handle environment
+ * (allocator, logging, SIMD kernel table, last error), checked size arithmetic.
+ * Internal only: symbols are tdiff__* and hidden.
+ */
+#ifndef TDIFF_CORE_H
+#define TDIFF_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libtextdiff.h"
+
+struct tdiff__kernels;
+
+#define TDIFF__ERR_CAP 512
+
+/* What every handle carries: a copy of the caller's host hooks (allocator always
+ * set after init), the kernel table captured at creation, the last error text. */
+typedef struct tdiff__env {
+    tdiff_host host;
+    const struct tdiff__kernels *k;
+    tdiff_isa isa;
+    char last_error[TDIFF__ERR_CAP];
+} tdiff__env;
+
+/* Validates and copies `host` (NULL = defaults), resolves the SIMD variant.
+ * On failure writes a message into env->last_error (env is still usable for that). */
+tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host);
+
+void *tdiff__malloc(const tdiff__env *env, size_t size);
+/* count*size with overflow check; memory zeroed. */
+void *tdiff__calloc(const tdiff__env *env, size_t count, size_t size);
+void *tdiff__realloc(const tdiff__env *env, void *ptr, size_t size);
+void tdiff__free(const tdiff__env *env, void *ptr);
+/* Duplicates n bytes and appends a NUL. */
+char *tdiff__strndup(const tdiff__env *env, const char *s, size_t n);
+
+/* Records a formatted message as the handle's last error, logs it at ERROR level
+ * and returns `status` so callers can write `return tdiff__fail(env, ...)`. */
+tdiff_status tdiff__fail(tdiff__env *env, tdiff_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void tdiff__log(const tdiff__env *env, tdiff_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Copies a message into a caller's (buf, cap); safe with buf NULL or cap 0. */
+void tdiff__copy_message(char *buf, size_t cap, const char *msg);
+
+/* Checked arithmetic: return false on overflow (and leave *out unspecified). */
+static inline bool tdiff__mul_size(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool tdiff__add_size(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+static inline bool tdiff__mul_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool tdiff__add_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+#endif

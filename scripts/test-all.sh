@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test-all.sh -- the full test suite, exactly as CI runs it (README's test command).
+#
+# Stages: dependencies; normal build + every suite; the suites once per forced
+# SIMD variant this machine runs; ASan+UBSan build (-fno-sanitize-recover=all);
+# valgrind on the unit suites; NEON kernels cross-built and run under qemu-aarch64;
+# install + pkg-config consumers (C and C++); the libabigail ABI gate; Python tests.
+# Every stage runs even when an earlier one failed; the exit status is non-zero
+# when any stage failed, and the last line counts them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${TDIFF_JOBS:-2}
+
+./scripts/setup-deps.sh || { echo "setup-deps failed"; echo "stages: 0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+failed_names=()
+stage() {
+  local name=$1; shift
+  echo
+  echo "=== stage: $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== stage $name: PASS ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1))
+    failed_names+=("$name")
+    echo "=== stage $name: FAIL ($((SECONDS - t0)) s)"
+  fi
+}
+
+configure() { # dir, extra meson args...
+  local dir=$1; shift
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+build_and_test() {
+  configure build && meson compile -C build -j "$jobs" && \
+    meson test -C build --print-errorlogs --num-processes "$jobs"
+}
+
+forced_isa_suites() {
+  local ok=0
+  for isa in scalar avx2 neon; do
+    if ./build/src/textdiff version >/dev/null 2>&1 && TDIFF_FORCE_ISA=$isa ./build/src/textdiff version >/dev/null 2>&1; then
+      echo "--- TDIFF_FORCE_ISA=$isa"
+      TDIFF_FORCE_ISA=$isa meson test -C build --no-rebuild --print-errorlogs --num-processes "$jobs" \
+        --no-suite parity --no-suite fuzz || ok=1
+    else
+      echo "--- TDIFF_FORCE_ISA=$isa: not available on this machine, skipped"
+    fi
+  done
+  return $ok
+}
+
+sanitizers() {
+  configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all -Dbuildtype=debug && \
+    meson compile -C build-asan -j "$jobs" && \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    meson test -C build-asan --print-errorlogs --num-processes "$jobs" --no-suite bench --timeout-multiplier 4
+}
+
+valgrind_suites() {
+  meson test -C build --no-rebuild --print-errorlogs --num-processes "$jobs" \
+    --wrapper 'valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect -q' \
+    --suite core --suite model --timeout-multiplier 10
+}
+
+neon() { ./.ci/neon.sh; }
+install_consumers() { ./tests/install/check.sh build; }
+abi_gate() { ./lib/abi/check.sh build; }
+python_tests() {
+  if [ -d bindings/python/tests ]; then
+    TEXTDIFF_LIB="$root/build/lib/libtextdiff.so" python3 -m pytest -q bindings/python/tests
+  else
+    echo "no Python binding yet"; return 0
+  fi
+}
+
+stage build-and-test build_and_test
+stage forced-isa forced_isa_suites
+stage asan-ubsan sanitizers
+stage valgrind valgrind_suites
+stage neon-qemu neon
+stage install-consumers install_consumers
+stage abi-gate abi_gate
+stage python python_tests
+
+echo
+if [ "$failed" -ne 0 ]; then echo "failed stages: ${failed_names[*]}"; fi
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,23 @@
+/* cmd.h -- the subcommand table of the `textdiff` tool and shared helpers. */
+#ifndef TEXTDIFF_CMD_H
+#define TEXTDIFF_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tool_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name; returns the exit code */
+};
+
+/* Exit codes: 0 success, 1 the library reported an error, 2 bad usage. */
+int cmd_version(int argc, char **argv);
+/* @@COMMAND_DECLS@@ */
+
+/* True when s equals "--help" or "-h". */
+int tool_is_help(const char *s);
+/* Parses "1,2,3" into ids (cap entries); returns the count or -1 on a parse error/overflow. */
+long tool_parse_ids(const char *s, int32_t *ids, size_t cap);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * main.c -- the `textdiff` command-line tool: dispatches to one file per
+ * subcommand (cmd_*.c). Each subcommand prints its own --help.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const struct tool_command commands[] = {
+    {"version", "print library version and SIMD variant", cmd_version},
+    /* @@COMMANDS@@ -- one line per subcommand, in help order */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: textdiff <command> [options]   (textdiff <command> --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "textdiff: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
