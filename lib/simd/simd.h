@@ -1,0 +1,90 @@
+/*
+ * simd.h -- the kernel table and run-time dispatch.
+ *
+ * One const table per SIMD variant (scalar reference, AVX2+FMA, NEON; AVX-512 has a
+ * reserved slot). CPU features are detected once; a handle captures the table at
+ * creation (tdiff__env.k) and calls kernels through it. The scalar table is the
+ * reference every other variant is tested against (tests/unit/simd).
+ *
+ * Conventions for every kernel: lengths are element counts, n == 0 is valid and does
+ * nothing (reductions return their neutral value), pointers may be unaligned, and
+ * output may alias input exactly (y == x) where a kernel takes both, never partially.
+ */
+#ifndef TDIFF_SIMD_H
+#define TDIFF_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libtextdiff.h"
+
+/* ggml's quantized blocks of 32 weights (GGUF types Q8_0 = 8, Q4_0 = 2).
+ * d is an IEEE binary16 scale stored little-endian. */
+#define TDIFF__QK 32
+typedef struct tdiff__block_q8_0 {
+    uint16_t d;
+    int8_t qs[TDIFF__QK];          /* element i = d * qs[i] */
+} tdiff__block_q8_0;               /* 34 bytes */
+typedef struct tdiff__block_q4_0 {
+    uint16_t d;
+    uint8_t qs[TDIFF__QK / 2];     /* element j = d*((qs[j] & 15) - 8), j+16 = d*((qs[j] >> 4) - 8) */
+} tdiff__block_q4_0;               /* 18 bytes */
+_Static_assert(sizeof(tdiff__block_q8_0) == 34, "Q8_0 block must be 34 bytes");
+_Static_assert(sizeof(tdiff__block_q4_0) == 18, "Q4_0 block must be 18 bytes");
+
+typedef struct tdiff__kernels {
+    tdiff_isa isa;
+    const char *name;
+
+    /* ---- BLAS-1 ---- */
+    float (*dot)(const float *a, const float *b, size_t n);        /* sum a[i]*b[i]  */
+    void (*axpy)(float *y, float a, const float *x, size_t n);     /* y += a*x       */
+    void (*scale)(float *x, float a, size_t n);                    /* x *= a         */
+    void (*add)(float *y, const float *x, size_t n);               /* y += x         */
+    void (*mul)(float *y, const float *x, size_t n);               /* y *= x         */
+
+    /* ---- elementwise and normalisation ---- */
+    void (*exp)(float *y, const float *x, size_t n);
+    /* In place; subtracts the max first. Returns log(sum exp(x)) of the input.
+     * -inf entries give 0; all -inf: all outputs 0, returns -inf. Any NaN: all NaN, returns NaN.
+     * +inf entries (and no NaN): they share the mass equally, the rest get 0, returns +inf. */
+    float (*softmax)(float *x, size_t n);
+    /* In place x - logsumexp(x), same special cases as softmax (all -inf stays -inf;
+     * with c entries at +inf those become -log(c), the rest -inf). */
+    float (*log_softmax)(float *x, size_t n);
+    /* y = x / sqrt(mean(x^2) + eps) * w   (w NULL = ones) */
+    void (*rmsnorm)(float *y, const float *x, const float *w, size_t n, float eps);
+    /* y = (x - mean) / sqrt(var + eps) * w + b   (w, b NULL = ones, zeros; biased var) */
+    void (*layernorm)(float *y, const float *x, const float *w, const float *b, size_t n, float eps);
+    void (*silu)(float *y, const float *x, size_t n);              /* x * sigmoid(x) */
+    void (*gelu)(float *y, const float *x, size_t n);              /* x * Phi(x), erf form */
+    void (*gelu_tanh)(float *y, const float *x, size_t n);         /* tanh approximation */
+    void (*swiglu)(float *y, const float *gate, const float *up, size_t n); /* silu(gate)*up */
+
+    /* ---- selection ---- */
+    /* Index of the largest value, lowest index on ties; NaN entries are ignored;
+     * returns 0 when n == 0 or all are NaN. */
+    size_t (*argmax)(const float *x, size_t n);
+    /* The k largest (k clipped to n, NaN ignored), sorted descending, ties by lower
+     * index; writes idx[0..m) and val[0..m) (val may be NULL); returns m. */
+    size_t (*topk)(const float *x, size_t n, size_t k, uint32_t *idx, float *val);
+
+    /* ---- conversions ---- */
+    void (*f16_to_f32)(float *y, const uint16_t *x, size_t n);     /* IEEE binary16, all values */
+    void (*bf16_to_f32)(float *y, const uint16_t *x, size_t n);
+
+    /* ---- dequantization (ggml block layouts below; n is a multiple of 32,
+     * `blocks` holds n/32 blocks, byte-aligned) ---- */
+    void (*dequant_q8_0)(float *y, const void *blocks, size_t n);  /* y = d*q */
+    void (*dequant_q4_0)(float *y, const void *blocks, size_t n);  /* y = d*(q-8) */
+} tdiff__kernels;
+
+/* The table for a variant, or NULL when this build or CPU cannot run it. */
+const tdiff__kernels *tdiff__kernels_for(tdiff_isa isa);
+/* Best variant of this CPU (detected once, thread-safe). */
+tdiff_isa tdiff__isa_best(void);
+/* Resolves a request (0 = auto) against the CPU and TDIFF_FORCE_ISA.
+ * TDIFF_E_UNSUPPORTED with a message in msg (cap bytes) when impossible. */
+tdiff_status tdiff__isa_resolve(int requested, tdiff_isa *out, char *msg, size_t cap);
+
+#endif

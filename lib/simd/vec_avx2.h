@@ -1,0 +1,78 @@
+/*
+ * vec_avx2.h -- the vector vocabulary of vector_kernels.h for AVX2 + FMA (+F16C):
+ * 8 floats per vector. Only included by avx2.c, which is compiled with
+ * -mavx2 -mfma -mf16c and called only when cpu.c has seen those features.
+ */
+#ifndef TDIFF_SIMD_VEC_AVX2_H
+#define TDIFF_SIMD_VEC_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+
+#define VW 8
+typedef __m256 vf;   /* 8 x float                  */
+typedef __m256 vm;   /* lane mask: all ones / zero */
+typedef __m256i vi;  /* 8 x int32                  */
+
+static inline vf vf_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void vf_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
+static inline vf vf_set1(float a) { return _mm256_set1_ps(a); }
+static inline vf vf_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf vf_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf vf_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf vf_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+static inline vf vf_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); } /* a*b + c, one rounding */
+static inline vf vf_min(vf a, vf b) { return _mm256_min_ps(a, b); }
+static inline vf vf_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+static inline vf vf_abs(vf a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+/* max(acc, x) where a NaN x leaves acc unchanged (maxps returns its 2nd operand on NaN). */
+static inline vf vf_max_skip_nan(vf acc, vf x) { return _mm256_max_ps(x, acc); }
+
+static inline float vf_hsum(vf v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+static inline float vf_hmax(vf v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline vm vf_isnan(vf a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+static inline vm vf_gt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+static inline vm vf_lt(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+static inline vm vm_none(void) { return _mm256_setzero_ps(); }
+static inline vm vm_or(vm a, vm b) { return _mm256_or_ps(a, b); }
+static inline int vm_any(vm m) { return _mm256_movemask_ps(m) != 0; }
+static inline vf vf_select(vm m, vf a, vf b) { return _mm256_blendv_ps(b, a, m); } /* m ? a : b */
+
+/* Round to nearest (ties to even) independently of MXCSR, then convert. */
+static inline vi vf_round_i(vf a)
+{
+    return _mm256_cvttps_epi32(_mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+static inline vf vi_to_vf(vi a) { return _mm256_cvtepi32_ps(a); }
+static inline vi vi_sub(vi a, vi b) { return _mm256_sub_epi32(a, b); }
+static inline vi vi_half(vi a) { return _mm256_srai_epi32(a, 1); } /* floor(a / 2) */
+/* 2^n for n in the normal exponent range [-126, 127]. */
+static inline vf vf_pow2i(vi n)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
+/* Widening loads of VW narrow elements (unaligned). */
+static inline vf vf_from_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const void *)p)); }
+static inline vf vf_from_bf16(const uint16_t *p)
+{
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const void *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+static inline vf vf_from_i8(const int8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)p))); }
+static inline vf vf_from_u8(const uint8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const void *)p))); }
+
+#endif
