@@ -1,0 +1,332 @@
+/*
+ * transition.c -- the transition handle: creation and validation, and the three
+ * primitives (p·Q_t, p·Q̄_t, column Q_t[:, x]) in each kind's own form:
+ *   UNIFORM    Q_t = (1−β)I + β/V·11ᵀ        O(V) per row, Q̄_t in closed form
+ *   ABSORBING  Q_t = (1−β)I + β·1e_mᵀ        O(V) per row, Q̄_t in closed form
+ *   GAUSSIAN   Toeplitz off-diagonal + diagonal, stored as [T][V] kernels
+ *   DENSE      caller [V][V] per step;  BANDED  caller [V][2b+1] per step
+ * Q̄_t of the last three is applied as t successive products (never formed).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "schedule/schedule.h"
+#include "transition.h"
+
+typedef struct tdiff_transition tr_t;
+
+static const float *user_mat(const tr_t *tr, size_t t)
+{
+    size_t idx = tr->n_mats == 1 ? 0 : t - 1;
+    size_t w = tr->kind == TDIFF_TRANSITION_DENSE ? tr->V : 2 * tr->band + 1;
+    return tr->mats + idx * tr->V * w;
+}
+
+double tdiff__tr_entry(const tr_t *tr, size_t t, size_t i, size_t j)
+{
+    switch (tr->kind) {
+    case TDIFF_TRANSITION_UNIFORM:
+        return (i == j ? 1.0 - tr->beta[t] : 0.0) + tr->beta[t] / (double)tr->V;
+    case TDIFF_TRANSITION_ABSORBING:
+        return (i == j ? 1.0 - tr->beta[t] : 0.0) + (j == (size_t)tr->mask ? tr->beta[t] : 0.0);
+    case TDIFF_TRANSITION_GAUSSIAN:
+        return i == j ? tr->gdiag[t * tr->V + i] : tr->gkern[t * tr->V + (i > j ? i - j : j - i)];
+    case TDIFF_TRANSITION_DENSE:
+        return user_mat(tr, t)[i * tr->V + j];
+    case TDIFF_TRANSITION_BANDED: {
+        size_t b = tr->band;
+        if ((i > j ? i - j : j - i) > b)
+            return 0.0;
+        return user_mat(tr, t)[i * (2 * b + 1) + (j + b - i)];
+    }
+    }
+    return 0.0;
+}
+
+static double sum(const double *p, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += p[i];
+    return s;
+}
+
+void tdiff__tr_step(const tr_t *tr, size_t t, const double *p, double *out)
+{
+    size_t V = tr->V;
+    switch (tr->kind) {
+    case TDIFF_TRANSITION_UNIFORM: {
+        double b = tr->beta[t], add = b / (double)V * sum(p, V);
+        for (size_t j = 0; j < V; j++)
+            out[j] = (1.0 - b) * p[j] + add;
+        return;
+    }
+    case TDIFF_TRANSITION_ABSORBING: {
+        double b = tr->beta[t], total = sum(p, V);
+        for (size_t j = 0; j < V; j++)
+            out[j] = (1.0 - b) * p[j];
+        out[tr->mask] += b * total;
+        return;
+    }
+    case TDIFF_TRANSITION_BANDED: {
+        size_t b = tr->band, w = 2 * b + 1;
+        const float *m = user_mat(tr, t);
+        memset(out, 0, V * sizeof *out);
+        for (size_t i = 0; i < V; i++) {
+            if (p[i] == 0.0)
+                continue;
+            size_t lo = i > b ? i - b : 0, hi = i + b < V - 1 ? i + b : V - 1;
+            for (size_t j = lo; j <= hi; j++)
+                out[j] += p[i] * (double)m[i * w + (j + b - i)];
+        }
+        return;
+    }
+    case TDIFF_TRANSITION_GAUSSIAN:
+    case TDIFF_TRANSITION_DENSE:
+        memset(out, 0, V * sizeof *out);
+        for (size_t i = 0; i < V; i++) {
+            if (p[i] == 0.0) /* one-hot and sparse rows skip most of the work */
+                continue;
+            for (size_t j = 0; j < V; j++)
+                out[j] += p[i] * tdiff__tr_entry(tr, t, i, j);
+        }
+        return;
+    }
+}
+
+void tdiff__tr_cum(const tr_t *tr, size_t t, const double *p, double *out, double *tmp)
+{
+    size_t V = tr->V;
+    if (tr->kind == TDIFF_TRANSITION_UNIFORM || tr->kind == TDIFF_TRANSITION_ABSORBING) {
+        double a = tr->abar[t], total = sum(p, V);
+        for (size_t j = 0; j < V; j++)
+            out[j] = a * p[j];
+        if (tr->kind == TDIFF_TRANSITION_UNIFORM) {
+            for (size_t j = 0; j < V; j++)
+                out[j] += (1.0 - a) / (double)V * total;
+        } else {
+            out[tr->mask] += (1.0 - a) * total;
+        }
+        return;
+    }
+    /* p·Q_1·Q_2···Q_t, ping-ponging between out and tmp so the result lands in out */
+    double *cur = (t % 2 == 0) ? out : tmp, *nxt = (t % 2 == 0) ? tmp : out;
+    memcpy(cur, p, V * sizeof *cur);
+    for (size_t s = 1; s <= t; s++) {
+        tdiff__tr_step(tr, s, cur, nxt);
+        double *x = cur;
+        cur = nxt;
+        nxt = x;
+    }
+}
+
+void tdiff__tr_column(const tr_t *tr, size_t t, int32_t x, double *col)
+{
+    size_t V = tr->V, xi = (size_t)x;
+    switch (tr->kind) {
+    case TDIFF_TRANSITION_UNIFORM: {
+        double b = tr->beta[t];
+        for (size_t j = 0; j < V; j++)
+            col[j] = b / (double)V;
+        col[xi] += 1.0 - b;
+        return;
+    }
+    case TDIFF_TRANSITION_ABSORBING: {
+        double b = tr->beta[t];
+        if (x == tr->mask) {
+            for (size_t j = 0; j < V; j++)
+                col[j] = b;
+            col[xi] = 1.0;
+        } else {
+            memset(col, 0, V * sizeof *col);
+            col[xi] = 1.0 - b;
+        }
+        return;
+    }
+    default:
+        for (size_t j = 0; j < V; j++)
+            col[j] = tdiff__tr_entry(tr, t, j, xi);
+        return;
+    }
+}
+
+/* ---- creation ---- */
+
+static tdiff_status alloc_handle(const tdiff_host *host, tdiff_transition_kind kind, size_t V, size_t T,
+                                 tr_t **out)
+{
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (st != TDIFF_OK) {
+        tdiff__log(&env, TDIFF_LOG_ERROR, "%s", env.last_error);
+        return st;
+    }
+    tr_t *tr = tdiff__calloc(&env, 1, sizeof *tr);
+    if (!tr)
+        return TDIFF_E_OUT_OF_MEMORY;
+    tr->env = env;
+    tr->kind = kind;
+    tr->V = V;
+    tr->T = T;
+    *out = tr;
+    return TDIFF_OK;
+}
+
+void tdiff_transition_free(tdiff_transition *tr)
+{
+    if (!tr)
+        return;
+    tdiff__free(&tr->env, tr->beta);
+    tdiff__free(&tr->env, tr->abar);
+    tdiff__free(&tr->env, tr->gkern);
+    tdiff__free(&tr->env, tr->gdiag);
+    tdiff__free(&tr->env, tr->mats);
+    tdiff__env env = tr->env;
+    tdiff__free(&env, tr);
+}
+
+/* Discretised Gaussian (D3PM appendix A.2.2): off-diagonal exp(−4d²/((V−1)²β))/Z with
+ * Z = Σ_{n=−(V−1)}^{V−1} exp(−4n²/((V−1)²β)), diagonal = 1 − the row's off-diagonal sum. */
+static void build_gaussian(tr_t *tr)
+{
+    size_t V = tr->V;
+    double span2 = (double)(V - 1) * (double)(V - 1);
+    for (size_t t = 1; t <= tr->T; t++) {
+        double *g = tr->gkern + t * V, *dg = tr->gdiag + t * V;
+        double z = 0.0;
+        for (size_t d = 0; d < V; d++) {
+            g[d] = exp(-4.0 * (double)d * (double)d / (span2 * tr->beta[t]));
+            z += d ? 2.0 * g[d] : g[d];
+        }
+        for (size_t d = 0; d < V; d++)
+            g[d] /= z;
+        for (size_t i = 0; i < V; i++) {
+            double off = 0.0;
+            for (size_t j = 0; j < V; j++)
+                if (j != i)
+                    off += g[i > j ? i - j : j - i];
+            dg[i] = 1.0 - off;
+        }
+    }
+}
+
+tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
+                                     tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
+                                     tdiff_transition **out)
+{
+    if (!out)
+        return TDIFF_E_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!sched || n_steps == 0 || n_vocab == 0 || n_vocab > (size_t)INT32_MAX ||
+        (kind != TDIFF_TRANSITION_UNIFORM && kind != TDIFF_TRANSITION_ABSORBING && kind != TDIFF_TRANSITION_GAUSSIAN))
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (kind == TDIFF_TRANSITION_ABSORBING && (mask_id < 0 || (size_t)mask_id >= n_vocab))
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (kind == TDIFF_TRANSITION_GAUSSIAN && n_vocab < 2)
+        return TDIFF_E_INVALID_ARGUMENT;
+    size_t tv;
+    if (n_steps == SIZE_MAX || !tdiff__mul_size(n_steps + 1, n_vocab, &tv))
+        return TDIFF_E_OVERFLOW;
+    tr_t *tr;
+    tdiff_status st = alloc_handle(host, kind, n_vocab, n_steps, &tr);
+    if (st != TDIFF_OK)
+        return st;
+    tr->mask = kind == TDIFF_TRANSITION_ABSORBING ? mask_id : -1;
+    tr->beta = tdiff__calloc(&tr->env, n_steps + 1, sizeof *tr->beta);
+    tr->abar = tdiff__calloc(&tr->env, n_steps + 1, sizeof *tr->abar);
+    if (kind == TDIFF_TRANSITION_GAUSSIAN) {
+        tr->gkern = tdiff__calloc(&tr->env, tv, sizeof *tr->gkern);
+        tr->gdiag = tdiff__calloc(&tr->env, tv, sizeof *tr->gdiag);
+    }
+    if (!tr->beta || !tr->abar || (kind == TDIFF_TRANSITION_GAUSSIAN && (!tr->gkern || !tr->gdiag))) {
+        tdiff_transition_free(tr);
+        return TDIFF_E_OUT_OF_MEMORY;
+    }
+    tr->abar[0] = 1.0;
+    for (size_t t = 1; t <= n_steps; t++) {
+        tr->beta[t] = tdiff__sched_beta(sched, t, n_steps);
+        tr->abar[t] = tr->abar[t - 1] * (1.0 - tr->beta[t]);
+        if (kind == TDIFF_TRANSITION_GAUSSIAN && !(tr->beta[t] > 0.0)) {
+            tdiff__log(&tr->env, TDIFF_LOG_ERROR, "gaussian transitions need beta_t > 0 (step %zu)", t);
+            tdiff_transition_free(tr);
+            return TDIFF_E_INVALID_ARGUMENT;
+        }
+    }
+    if (kind == TDIFF_TRANSITION_GAUSSIAN)
+        build_gaussian(tr);
+    *out = tr;
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab, size_t n_steps,
+                                          size_t bandwidth, const float *q, size_t n_mats, double tol,
+                                          const tdiff_host *host, tdiff_transition **out)
+{
+    if (!out)
+        return TDIFF_E_INVALID_ARGUMENT;
+    *out = NULL;
+    if ((kind != TDIFF_TRANSITION_DENSE && kind != TDIFF_TRANSITION_BANDED) || !q || n_vocab == 0 ||
+        n_vocab > (size_t)INT32_MAX || n_steps == 0 || (n_mats != 1 && n_mats != n_steps) ||
+        !(tol >= 0.0 && tol <= 1e-2))
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (kind == TDIFF_TRANSITION_BANDED && bandwidth >= n_vocab)
+        return TDIFF_E_INVALID_ARGUMENT;
+    size_t w = kind == TDIFF_TRANSITION_DENSE ? n_vocab : 2 * bandwidth + 1, per, total;
+    if (!tdiff__mul_size(n_vocab, w, &per) || !tdiff__mul_size(per, n_mats, &total) ||
+        !tdiff__mul_size(total, sizeof(float), &total))
+        return TDIFF_E_OVERFLOW;
+    tr_t *tr;
+    tdiff_status st = alloc_handle(host, kind, n_vocab, n_steps, &tr);
+    if (st != TDIFF_OK)
+        return st;
+    tr->mask = -1;
+    tr->n_mats = n_mats;
+    tr->band = kind == TDIFF_TRANSITION_BANDED ? bandwidth : 0;
+    /* validate before copying: finite, non-negative, rows sum to 1 within tol */
+    for (size_t m = 0; m < n_mats; m++) {
+        for (size_t i = 0; i < n_vocab; i++) {
+            const float *row = q + m * per + i * w;
+            double s = 0.0;
+            for (size_t k = 0; k < w; k++) {
+                bool outside = kind == TDIFF_TRANSITION_BANDED && (i + k < bandwidth || i + k - bandwidth >= n_vocab);
+                if (!(row[k] >= 0.0f) || isinf(row[k]) || (outside && row[k] != 0.0f)) {
+                    tdiff__log(&tr->env, TDIFF_LOG_ERROR,
+                               "transition matrix %zu row %zu: entry %zu is negative, not finite, or outside the band",
+                               m, i, k);
+                    tdiff_transition_free(tr);
+                    return TDIFF_E_INVALID_ARGUMENT;
+                }
+                s += row[k];
+            }
+            if (!(fabs(s - 1.0) <= tol)) {
+                tdiff__log(&tr->env, TDIFF_LOG_ERROR, "transition matrix %zu row %zu sums to %.9g, not 1 (tol %g)", m,
+                           i, s, tol);
+                tdiff_transition_free(tr);
+                return TDIFF_E_INVALID_ARGUMENT;
+            }
+        }
+    }
+    tr->mats = tdiff__malloc(&tr->env, total);
+    if (!tr->mats) {
+        tdiff_transition_free(tr);
+        return TDIFF_E_OUT_OF_MEMORY;
+    }
+    memcpy(tr->mats, q, total);
+    *out = tr;
+    return TDIFF_OK;
+}
+
+const char *tdiff_transition_last_error(const tdiff_transition *tr)
+{
+    return tr ? tr->env.last_error : "invalid handle";
+}
+
+size_t tdiff_transition_n_vocab(const tdiff_transition *tr)
+{
+    return tr ? tr->V : 0;
+}
+
+size_t tdiff_transition_n_steps(const tdiff_transition *tr)
+{
+    return tr ? tr->T : 0;
+}
