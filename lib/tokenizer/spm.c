@@ -1,0 +1,181 @@
+/*
+ * spm.c -- SentencePiece BPE ("llama"): spaces become U+2581, a U+2581 is put
+ * before the text (add_space_prefix), then adjacent symbols (one per UTF-8
+ * character at first) are merged best score first whenever their concatenation
+ * is a vocabulary piece; ties go to the leftmost pair. A character that is no
+ * piece falls back to its bytes' <0xNN> tokens, or to the unknown token when
+ * the vocabulary has no byte tokens. Same algorithm as sentencepiece's
+ * bpe_model.cc and llama.cpp's llm_tokenizer_spm.
+ */
+#include <string.h>
+
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
+
+typedef struct ssym {
+    size_t start, len;    /* bytes in the escaped text */
+    int32_t prev, next;
+} ssym;
+
+typedef struct sbig {
+    float score;
+    int32_t left, right;
+    size_t len;           /* bytes of the merged text when pushed */
+} sbig;
+
+static bool sbig_before(const sbig *a, const sbig *b)
+{
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+typedef struct spm_state {
+    const struct tdiff_tokenizer *tok;
+    const uint8_t *text;
+    ssym *syms;
+    sbig *heap;
+    size_t n_heap, heap_cap;
+    const tdiff__env *env;
+} spm_state;
+
+/* Pieces that may come out of plain text: normal and user-defined ones. */
+static int32_t find_piece(const struct tdiff_tokenizer *t, const uint8_t *s, size_t n)
+{
+    int32_t id = tdiff__tok_find(t, s, n);
+    if (id >= 0 && t->types[id] != TDIFF__TOK_NORMAL && t->types[id] != TDIFF__TOK_USER_DEFINED)
+        return -1;
+    return id;
+}
+
+static tdiff_status push(spm_state *s, sbig b)
+{
+    if (s->n_heap == s->heap_cap) {
+        size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
+        sbig *h = tdiff__realloc(s->env, s->heap, cap * sizeof *h);
+        if (!h)
+            return TDIFF_E_OUT_OF_MEMORY;
+        s->heap = h;
+        s->heap_cap = cap;
+    }
+    size_t i = s->n_heap++;
+    while (i > 0 && sbig_before(&b, &s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = b;
+    return TDIFF_OK;
+}
+
+static sbig pop(spm_state *s)
+{
+    sbig top = s->heap[0], last = s->heap[--s->n_heap];
+    size_t i = 0, n = s->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && sbig_before(&s->heap[c + 1], &s->heap[c]))
+            c++;
+        if (!sbig_before(&s->heap[c], &last))
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (n)
+        s->heap[i] = last;
+    return top;
+}
+
+static tdiff_status try_bigram(spm_state *s, int32_t l, int32_t r)
+{
+    if (l < 0 || r < 0)
+        return TDIFF_OK;
+    size_t len = s->syms[l].len + s->syms[r].len;
+    int32_t id = find_piece(s->tok, s->text + s->syms[l].start, len);
+    if (id < 0)
+        return TDIFF_OK;
+    return push(s, (sbig){s->tok->scores[id], l, r, len});
+}
+
+static tdiff_status emit_symbol(spm_state *s, const ssym *y, tdiff__ids *ids)
+{
+    const struct tdiff_tokenizer *t = s->tok;
+    int32_t id = find_piece(t, s->text + y->start, y->len);
+    if (id >= 0)
+        return tdiff__ids_push(ids, id);
+    bool have_bytes = true;
+    for (size_t j = 0; j < y->len; j++)
+        have_bytes = have_bytes && t->byte_token[s->text[y->start + j]] >= 0;
+    if (!have_bytes)
+        return t->unk >= 0 ? tdiff__ids_push(ids, t->unk) : TDIFF_OK;
+    for (size_t j = 0; j < y->len; j++) {
+        tdiff_status st = tdiff__ids_push(ids, t->byte_token[s->text[y->start + j]]);
+        if (st != TDIFF_OK)
+            return st;
+    }
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff__spm_encode(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool at_start,
+                               tdiff__ids *ids)
+{
+    const tdiff__env *env = ids->env;
+    tdiff__text x;
+    tdiff_status st = tdiff__text_decode(env, str, len, &x);
+    if (st != TDIFF_OK)
+        return st;
+    /* escape: ' ' -> U+2581 (3 bytes), plus the prefix */
+    size_t cap = 3 * (x.n + 1) + x.off[x.n];
+    uint8_t *text = tdiff__malloc(env, cap);
+    ssym *syms = tdiff__calloc(env, x.n + 1, sizeof *syms);
+    spm_state s = {tok, text, syms, NULL, 0, 0, env};
+    if (!text || !syms) {
+        st = TDIFF_E_OUT_OF_MEMORY;
+        goto done;
+    }
+    size_t n = 0, o = 0;
+    static const uint8_t space[3] = {0xE2, 0x96, 0x81};
+    if (at_start && tok->add_space_prefix && x.n) {
+        memcpy(text, space, 3);
+        syms[n++] = (ssym){0, 3, -1, -1};
+        o = 3;
+    }
+    for (size_t i = 0; i < x.n; i++) {
+        size_t start = o;
+        if (x.cp[i] == ' ') {
+            memcpy(text + o, space, 3);
+            o += 3;
+        } else {
+            memcpy(text + o, x.utf8 + x.off[i], x.off[i + 1] - x.off[i]);
+            o += x.off[i + 1] - x.off[i];
+        }
+        syms[n++] = (ssym){start, o - start, -1, -1};
+    }
+    for (size_t i = 0; i < n; i++) {
+        syms[i].prev = (int32_t)i - 1;
+        syms[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < n && st == TDIFF_OK; i++)
+        st = try_bigram(&s, (int32_t)i, (int32_t)i + 1);
+    while (st == TDIFF_OK && s.n_heap) {
+        sbig b = pop(&s);
+        ssym *l = &syms[b.left], *r = &syms[b.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != b.len || l->next != b.right)
+            continue;
+        l->len += r->len;
+        r->len = 0;
+        l->next = r->next;
+        if (r->next >= 0)
+            syms[r->next].prev = b.left;
+        st = try_bigram(&s, l->prev, b.left);
+        if (st == TDIFF_OK)
+            st = try_bigram(&s, b.left, l->next);
+    }
+    for (int32_t i = n ? 0 : -1; i >= 0 && st == TDIFF_OK; i = syms[i].next)
+        st = emit_symbol(&s, &syms[i], ids);
+done:
+    tdiff__free(env, text);
+    tdiff__free(env, syms);
+    tdiff__free(env, s.heap);
+    tdiff__text_free(env, &x);
+    return st;
+}
