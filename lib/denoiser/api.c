@@ -1,0 +1,308 @@
+/*
+ * api.c -- the denoiser handle: creation (configuration, one workspace
+ * allocation, thread pool), argument checking of the forward calls, parameters
+ * and the internal accessors of denoiser.h.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Longest sequence a handle accepts (reason: keeps n * width products and the
+ * int arguments of cblas far from overflow). */
+#define DN_MAX_LEN (1u << 20)
+
+/* Adds `count` floats, rounded up to 16 (64-byte alignment of every piece), to
+ * *total; false on overflow. */
+static bool ws_add(size_t *total, size_t a, size_t b)
+{
+    size_t n;
+    if (!tdiff__mul_size(a, b, &n) || !tdiff__add_size(n, 15, &n))
+        return false;
+    return tdiff__add_size(*total, n & ~(size_t)15, total);
+}
+
+static float *ws_take(float **cursor, size_t a, size_t b)
+{
+    float *p = *cursor;
+    *cursor += (a * b + 15) & ~(size_t)15;  /* products checked by ws_add first */
+    return p;
+}
+
+/* Largest per-thread dequantisation scratch any product needs. */
+static size_t deq_floats(const tdiff_denoiser *d)
+{
+    const dn_weights *w = &d->w;
+    size_t m = 0;
+#define MAXW(mat)                                      \
+    do {                                               \
+        size_t s_ = tdiff__dn_matmul_scratch(&(mat)); \
+        if (s_ > m)                                    \
+            m = s_;                                    \
+    } while (0)
+    for (size_t il = 0; il < d->cfg.n_layer; il++) {
+        const dn_layer *L = &w->layers[il];
+        MAXW(L->wq);
+        MAXW(L->wk);
+        MAXW(L->wv);
+        MAXW(L->wo);
+        MAXW(L->w_gate);
+        MAXW(L->w_up);
+        MAXW(L->w_down);
+        MAXW(L->w_ada);
+    }
+    MAXW(w->w_transform);
+    MAXW(w->w_out);
+    MAXW(w->w_t_in);
+    MAXW(w->w_t_out);
+    MAXW(w->w_out_ada);
+#undef MAXW
+    return m;
+}
+
+static tdiff_status alloc_workspace(tdiff_denoiser *d)
+{
+    const dn_config *c = &d->cfg;
+    size_t L = d->max_len, T = tdiff__pool_size(d->pool), dkv = c->n_head_kv * c->head_dim;
+    size_t half = c->rope_style == TDIFF__ROPE_NONE ? 0 : c->rope_dim / 2;
+    size_t deq = deq_floats(d), total = 0, per_thread;
+    /* one entry per piece carved below, in the same order (each is rounded up) */
+    bool ok = tdiff__mul_size(DN_ATT_TILE, L, &per_thread);
+    const size_t pieces[][2] = {
+        {L, c->n_embd}, {L, c->n_embd}, {L, c->n_embd}, {L, c->n_embd}, /* x, xn, q, att */
+        {L, dkv}, {L, dkv},                                             /* k, v */
+        {L, c->n_ff}, {L, c->n_ff},                                     /* ff_a, ff_b */
+        {T, per_thread}, {T, deq},                                      /* scores, deq */
+        {L, half}, {L, half},                                           /* rope cos, sin */
+        {1, c->n_freq + 2 * c->n_cond}, {6, c->n_embd},                 /* cond, mod */
+        {1, L},                                                         /* rows (uint32 = float size) */
+    };
+    for (size_t i = 0; ok && i < sizeof pieces / sizeof pieces[0]; i++)
+        ok = ws_add(&total, pieces[i][0], pieces[i][1]);
+    ok = ok && tdiff__mul_size(total, sizeof(float), &total);
+    if (!ok)
+        return tdiff__fail(&d->env, TDIFF_E_OVERFLOW, "workspace size overflows (max_len %zu)", L);
+    d->ws_block = tdiff__malloc(&d->env, total);
+    if (!d->ws_block)
+        return tdiff__fail(&d->env, TDIFF_E_OUT_OF_MEMORY, "out of memory for a %zu-byte workspace", total);
+    float *cur = d->ws_block;
+    d->ws.x = ws_take(&cur, L, c->n_embd);
+    d->ws.xn = ws_take(&cur, L, c->n_embd);
+    d->ws.q = ws_take(&cur, L, c->n_embd);
+    d->ws.att = ws_take(&cur, L, c->n_embd);
+    d->ws.k = ws_take(&cur, L, dkv);
+    d->ws.v = ws_take(&cur, L, dkv);
+    d->ws.ff_a = ws_take(&cur, L, c->n_ff);
+    d->ws.ff_b = ws_take(&cur, L, c->n_ff);
+    d->ws.scores = ws_take(&cur, T, per_thread);
+    d->ws.deq_floats = deq;
+    d->ws.deq = ws_take(&cur, T, deq);
+    d->ws.rope_cos = ws_take(&cur, L, half);
+    d->ws.rope_sin = ws_take(&cur, L, half);
+    d->ws.cond = ws_take(&cur, 1, c->n_freq + 2 * c->n_cond);
+    d->ws.mod = ws_take(&cur, 6, c->n_embd);
+    d->ws.rows = (uint32_t *)ws_take(&cur, 1, L);
+    return TDIFF_OK;
+}
+
+static void destroy(tdiff_denoiser *d)
+{
+    tdiff__pool_free(d->pool);
+    tdiff__free(&d->env, d->ws_block);
+    tdiff__free(&d->env, d->vec_store);
+    tdiff__free(&d->env, d->w.layers);
+    tdiff__free(&d->env, d);
+}
+
+tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int n_threads, const tdiff_host *host,
+                                   tdiff_denoiser **out)
+{
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (out)
+        *out = NULL;
+    if (st != TDIFF_OK)
+        return st;
+    if (!model || !out)
+        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: NULL %s", model ? "out" : "model");
+    if (n_threads < 1 || (unsigned)n_threads > TDIFF__POOL_MAX_THREADS)
+        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: n_threads %d is outside 1..%u",
+                           n_threads, TDIFF__POOL_MAX_THREADS);
+    if (max_len == 0 || max_len > DN_MAX_LEN)
+        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: max_len %zu is outside 1..%u",
+                           max_len, DN_MAX_LEN);
+    tdiff_denoiser *d = tdiff__calloc(&env, 1, sizeof *d);
+    if (!d)
+        return tdiff__fail(&env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the denoiser");
+    d->env = env;
+    d->model = model;
+    d->max_len = max_len;
+    if ((st = tdiff__dn_configure(d)) != TDIFF_OK)
+        goto fail;
+    if (max_len > d->cfg.n_ctx) {
+        st = tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "max_len %zu exceeds the model's context length %zu",
+                         max_len, d->cfg.n_ctx);
+        goto fail;
+    }
+    if ((st = tdiff__pool_create(&d->env, (size_t)n_threads, &d->pool)) != TDIFF_OK)
+        goto fail;
+    if ((st = alloc_workspace(d)) != TDIFF_OK)
+        goto fail;
+    tdiff__dn_rope_init(d);
+    d->attention = d->cfg.attention;
+    d->block_len = d->cfg.block_len;
+    /* Our threads split every product; OpenBLAS threads would oversubscribe the
+     * cores (process-wide setting, documented in the public header). */
+    openblas_set_num_threads(1);
+    *out = d;
+    return TDIFF_OK;
+fail:
+    /* The message was logged through the caller's hooks by tdiff__fail. */
+    destroy(d);
+    return st;
+}
+
+void tdiff_denoiser_free(tdiff_denoiser *d)
+{
+    if (d)
+        destroy(d);
+}
+
+const char *tdiff_denoiser_last_error(const tdiff_denoiser *d)
+{
+    return d ? d->env.last_error : "invalid handle";
+}
+
+/* Validates a forward request; returns the number of head rows in *n_rows. */
+static tdiff_status check_args(tdiff_denoiser *d, const tdiff__forward_args *a, size_t *n_rows)
+{
+    const dn_config *c = &d->cfg;
+    if (!a->tokens || !a->logits)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: NULL %s", a->tokens ? "logits" : "tokens");
+    if (a->n == 0 || a->n > d->max_len)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: n = %zu is outside 1..%zu", a->n, d->max_len);
+    for (size_t i = 0; i < a->n; i++)
+        if (a->tokens[i] < 0 || (size_t)a->tokens[i] >= c->n_vocab)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: token %d at %zu is outside 0..%zu",
+                               a->tokens[i], i, c->n_vocab - 1);
+    size_t rows = a->n;
+    if (a->positions) {
+        if (a->n_positions == 0)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: positions given but n_positions is 0");
+        for (size_t r = 0; r < a->n_positions; r++)
+            if (a->positions[r] >= a->n)
+                return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: position %u (entry %zu) is >= n = %zu",
+                                   a->positions[r], r, a->n);
+        rows = a->n_positions;
+    }
+    int att = a->attention ? a->attention : d->attention;
+    if (att < TDIFF_ATTENTION_FULL || att > TDIFF_ATTENTION_SPANS || (att == TDIFF_ATTENTION_SPANS && !a->span))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: attention %d is not usable here", att);
+    if (c->dit && !isfinite(a->t))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: time conditioning value is not finite");
+    size_t need;
+    if (!tdiff__mul_size(rows, c->n_vocab, &need) || a->logits_cap < need)
+        return tdiff__fail(&d->env, TDIFF_E_BUFFER_TOO_SMALL, "forward: logits need %zu x %zu floats, capacity %zu",
+                           rows, c->n_vocab, a->logits_cap);
+    *n_rows = rows;
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff__denoiser_forward_ex(tdiff_denoiser *d, const tdiff__forward_args *a)
+{
+    size_t n_rows;
+    if (!d || !a)
+        return TDIFF_E_INVALID_ARGUMENT;
+    tdiff_status st = check_args(d, a, &n_rows);
+    if (st != TDIFF_OK)
+        return st;
+    return tdiff__dn_run(d, a, n_rows);
+}
+
+tdiff_status tdiff__denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, size_t n, const uint32_t *positions,
+                                     size_t n_positions, float t, float *logits, size_t logits_cap)
+{
+    tdiff__forward_args a = {0};
+    a.tokens = tokens;
+    a.n = n;
+    a.positions = positions;
+    a.n_positions = n_positions;
+    a.t = t;
+    a.logits = logits;
+    a.logits_cap = logits_cap;
+    return tdiff__denoiser_forward_ex(d, &a);
+}
+
+tdiff_status tdiff_denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, size_t n, const uint32_t *positions,
+                                    size_t n_positions, float *logits, size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (d->cfg.dit)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                           "forward: the model is time-conditioned; use tdiff_denoiser_forward_t");
+    return tdiff__denoiser_forward(d, tokens, n, positions, n_positions, 0.0f, logits, logits_cap);
+}
+
+tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t *tokens, size_t n, float t,
+                                      const uint32_t *positions, size_t n_positions, float *logits, size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (!isfinite(t))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: t is not finite");
+    return tdiff__denoiser_forward(d, tokens, n, positions, n_positions, t, logits, logits_cap);
+}
+
+tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param param, int64_t value)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    switch (param) {
+    case TDIFF_DENOISER_ATTENTION:
+        if (value < TDIFF_ATTENTION_FULL || value > TDIFF_ATTENTION_BLOCK_CAUSAL)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "attention %lld is not 1..3", (long long)value);
+        d->attention = (int)value;
+        return TDIFF_OK;
+    case TDIFF_DENOISER_BLOCK_LENGTH:
+        if (value < 1 || value > (int64_t)DN_MAX_LEN)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "block length %lld is outside 1..%u",
+                               (long long)value, DN_MAX_LEN);
+        d->block_len = (size_t)value;
+        return TDIFF_OK;
+    default:
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "parameter %d is unknown or read-only", (int)param);
+    }
+}
+
+tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_param param, int64_t *out)
+{
+    if (!d || !out)
+        return TDIFF_E_INVALID_ARGUMENT;
+    switch (param) {
+    case TDIFF_DENOISER_ATTENTION: *out = d->attention; break;
+    case TDIFF_DENOISER_BLOCK_LENGTH: *out = (int64_t)d->block_len; break;
+    case TDIFF_DENOISER_N_VOCAB: *out = (int64_t)d->cfg.n_vocab; break;
+    case TDIFF_DENOISER_N_EMBD: *out = (int64_t)d->cfg.n_embd; break;
+    case TDIFF_DENOISER_MAX_LEN: *out = (int64_t)d->max_len; break;
+    case TDIFF_DENOISER_N_THREADS: *out = (int64_t)tdiff__pool_size(d->pool); break;
+    case TDIFF_DENOISER_TIME_CONDITIONED: *out = d->cfg.dit; break;
+    case TDIFF_DENOISER_SHIFT_LOGITS: *out = d->cfg.shift_logits; break;
+    default: return TDIFF_E_INVALID_ARGUMENT;
+    }
+    return TDIFF_OK;
+}
+
+size_t tdiff__denoiser_n_vocab(const tdiff_denoiser *d) { return d->cfg.n_vocab; }
+size_t tdiff__denoiser_n_embd(const tdiff_denoiser *d) { return d->cfg.n_embd; }
+size_t tdiff__denoiser_max_len(const tdiff_denoiser *d) { return d->max_len; }
+bool tdiff__denoiser_time_conditioned(const tdiff_denoiser *d) { return d->cfg.dit; }
+bool tdiff__denoiser_shift_logits(const tdiff_denoiser *d) { return d->cfg.shift_logits; }
+
+tdiff_status tdiff__denoiser_token_embedding(const tdiff_denoiser *d, int32_t token, float *out)
+{
+    if (!d || !out || token < 0 || (size_t)token >= d->cfg.n_vocab)
+        return TDIFF_E_INVALID_ARGUMENT;
+    return tdiff__tensor_row_to_f32(d->env.k, d->w.tok_embd, (size_t)token, out);
+}

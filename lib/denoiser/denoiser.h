@@ -1,0 +1,87 @@
+/*
+ * denoiser.h -- the internal contract of the denoiser module: one configurable
+ * bidirectional transformer (llada, dream, and our own `tdiff` architecture with
+ * its BERT-style MLM and DiT presets) that maps token ids to logits.
+ *
+ * The public handle (tdiff_denoiser, include/libtextdiff.h) is what the sampler
+ * holds: create it once per sampler with the sampler's host, call
+ * tdiff__denoiser_forward once per step. Workspace is allocated at creation;
+ * a forward call allocates nothing.
+ *
+ * Logit convention: logits returned for position p always PREDICT the token at
+ * position p. For models with shifted logits (dream, `diffusion.shift_logits`)
+ * the shift is applied inside the denoiser (row p comes from hidden state p-1,
+ * row 0 from itself), so callers never shift again.
+ *
+ * Thread safety: a denoiser belongs to one thread at a time (it owns a thread
+ * pool and the workspace); the model it reads may be shared.
+ */
+#ifndef TDIFF_DENOISER_H
+#define TDIFF_DENOISER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "libtextdiff.h"
+
+/*
+ * Everything one forward call may take. Zero-initialise, then set what you use
+ * (`tdiff__forward_args a = {0};`): zero fields mean "the default".
+ */
+typedef struct tdiff__forward_args {
+    const int32_t *tokens;      /* [n] token ids, each < n_vocab                           */
+    size_t n;                   /* 1..max_len                                              */
+    /* Optional input embeddings (soft masking, continuous diffusion): [n, n_embd]
+     * row-major. Row i replaces the token embedding of position i when embd_rows
+     * is NULL or embd_rows[i] != 0; tokens[i] is still validated and used for
+     * everything else (learned positions and token types are still added). */
+    const float *embd;
+    const uint8_t *embd_rows;
+    /* Positions whose logits are wanted (each < n, repeats allowed, any order);
+     * NULL = all n positions in order (n_positions is then ignored). */
+    const uint32_t *positions;
+    size_t n_positions;
+    /* Time conditioning value (the σ or t the model was trained with, see
+     * docs/model-format-tdiff.md `tdiff.time.*`); required (finite) for
+     * time-conditioned models, ignored by the others. */
+    float t;
+    /* Attention pattern for this call: a tdiff_attention value, 0 = the
+     * denoiser's current setting (TDIFF_DENOISER_ATTENTION). */
+    int attention;
+    size_t block_len;           /* TDIFF_ATTENTION_BLOCK_CAUSAL: block length, 0 = the setting */
+    /* TDIFF_ATTENTION_SPANS: [n] group ids; position i sees j iff span[j] == span[i]
+     * or span[j] == 0 (group 0 is the shared context every span sees). */
+    const uint32_t *span;
+    float *logits;              /* out: [n_positions, n_vocab] row-major                   */
+    size_t logits_cap;          /* floats available at logits                              */
+} tdiff__forward_args;
+
+/*
+ * The full forward call. TDIFF_OK, or TDIFF_E_INVALID_ARGUMENT (NULL pointers,
+ * n outside 1..max_len, a token >= n_vocab, a position >= n, a non-finite t for a
+ * time-conditioned model, a bad attention setting), TDIFF_E_BUFFER_TOO_SMALL
+ * (logits_cap < n_positions * n_vocab; the message says the needed size).
+ * Errors are recorded in the denoiser's last error (tdiff_denoiser_last_error).
+ */
+tdiff_status tdiff__denoiser_forward_ex(tdiff_denoiser *d, const tdiff__forward_args *a);
+
+/* The short form most samplers need: tokens -> logits at `positions` (NULL = all),
+ * t for time-conditioned models (ignored otherwise). */
+tdiff_status tdiff__denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, size_t n,
+                                     const uint32_t *positions, size_t n_positions, float t,
+                                     float *logits, size_t logits_cap);
+
+/* Facts a sampler needs, valid for the life of the handle. */
+size_t tdiff__denoiser_n_vocab(const tdiff_denoiser *d);
+size_t tdiff__denoiser_n_embd(const tdiff_denoiser *d);
+size_t tdiff__denoiser_max_len(const tdiff_denoiser *d);
+bool tdiff__denoiser_time_conditioned(const tdiff_denoiser *d);
+/* True when the model's logits are shifted (already undone by the forward). */
+bool tdiff__denoiser_shift_logits(const tdiff_denoiser *d);
+
+/* Row `token` of the input embedding table as F32 (out: [n_embd]); for soft
+ * masking (E[m], E[v]). TDIFF_E_INVALID_ARGUMENT for a bad token or NULL. */
+tdiff_status tdiff__denoiser_token_embedding(const tdiff_denoiser *d, int32_t token, float *out);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * forward.c -- the forward pass: embeddings, optional DiT time conditioning,
+ * the layer stack (pre- or post-norm), and the output head evaluated only at
+ * the rows the caller asked for. Shapes follow the legend in internal.h.
+ *
+ * Row-wise work (norms, residual adds, activations) runs over the pool in fixed
+ * blocks of DN_ROW_BLOCK rows; each row is computed by the same code on any
+ * thread, like the products (matmul.c) and attention (attention.c).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Rows per task for row-wise work (reason: amortises the task hand-out while
+ * leaving >= 4 tasks per thread at typical lengths). */
+#define DN_ROW_BLOCK 32u
+
+typedef enum row_op {
+    OP_EMBED,       /* x[i] = E[tok] (or caller row) + P[i] + T[0]; optional norm  */
+    OP_NORM,        /* y[i] = norm(x[i]) (* (1 + scale) + shift with DiT)           */
+    OP_RESIDUAL,    /* x[i] += o[i] (* gate with DiT)                               */
+    OP_RESID_NORM,  /* x[i] = norm(x[i] + o[i])     (post-norm)                     */
+    OP_SWIGLU,      /* a[i] = silu(a[i]) * b[i]                                     */
+    OP_GELU,        /* a[i] = gelu(a[i])                                            */
+    OP_GELU_TANH    /* a[i] = gelu_tanh(a[i])                                       */
+} row_op;
+
+typedef struct row_job {
+    tdiff_denoiser *d;
+    row_op op;
+    size_t n;                  /* rows */
+    size_t width;
+    float *x;                  /* in/out rows of `width` */
+    float *y;                  /* out rows (OP_NORM), second operand otherwise */
+    const float *w, *b;        /* norm weight/bias */
+    const float *shift, *scale, *gate; /* DiT modulation, [width] or NULL */
+    const tdiff__forward_args *a;
+} row_job;
+
+static void norm_row(const tdiff_denoiser *d, float *y, const float *x, const float *w, const float *b, size_t n)
+{
+    const tdiff__kernels *k = d->env.k;
+    if (d->cfg.norm == DN_NORM_LAYER) {
+        k->layernorm(y, x, w, b, n, d->cfg.norm_eps);
+    } else {
+        k->rmsnorm(y, x, w, n, d->cfg.norm_eps);
+        if (b)
+            k->add(y, b, n);
+    }
+}
+
+static void embed_row(const row_job *j, size_t i)
+{
+    tdiff_denoiser *d = j->d;
+    const dn_weights *w = &d->w;
+    const tdiff__kernels *k = d->env.k;
+    size_t dm = d->cfg.n_embd;
+    float *x = d->ws.x + i * dm, *tmp = d->ws.xn + i * dm;  /* xn is free during embedding */
+    const tdiff__forward_args *a = j->a;
+    if (a->embd && (!a->embd_rows || a->embd_rows[i]))
+        memcpy(x, a->embd + i * dm, dm * sizeof *x);
+    else
+        (void)tdiff__tensor_row_to_f32(k, w->tok_embd, (size_t)a->tokens[i], x);  /* id checked by caller */
+    if (w->pos_embd) {
+        (void)tdiff__tensor_row_to_f32(k, w->pos_embd, i, tmp);
+        k->add(x, tmp, dm);
+    }
+    if (w->type_embd) {
+        (void)tdiff__tensor_row_to_f32(k, w->type_embd, 0, tmp);  /* every token has type 0 */
+        k->add(x, tmp, dm);
+    }
+    if (d->cfg.embd_norm)
+        norm_row(d, x, x, w->embd_norm_w, w->embd_norm_b, dm);
+}
+
+static void row_task(void *ctx, size_t task, size_t thread)
+{
+    (void)thread;
+    const row_job *j = ctx;
+    const tdiff__kernels *k = j->d->env.k;
+    size_t r0 = task * DN_ROW_BLOCK, r1 = r0 + DN_ROW_BLOCK < j->n ? r0 + DN_ROW_BLOCK : j->n;
+    size_t wd = j->width;
+    for (size_t i = r0; i < r1; i++) {
+        float *x = j->x + i * wd, *y = j->y ? j->y + i * wd : NULL;
+        switch (j->op) {
+        case OP_EMBED:
+            embed_row(j, i);
+            break;
+        case OP_NORM:
+            norm_row(j->d, y, x, j->w, j->b, wd);
+            if (j->scale)
+                for (size_t c = 0; c < wd; c++)
+                    y[c] = y[c] * (1.0f + j->scale[c]) + j->shift[c];
+            break;
+        case OP_RESIDUAL:
+            if (j->gate)
+                for (size_t c = 0; c < wd; c++)
+                    x[c] += j->gate[c] * y[c];
+            else
+                k->add(x, y, wd);
+            break;
+        case OP_RESID_NORM:
+            k->add(x, y, wd);
+            norm_row(j->d, x, x, j->w, j->b, wd);
+            break;
+        case OP_SWIGLU:
+            k->swiglu(x, x, y, wd);
+            break;
+        case OP_GELU:
+            k->gelu(x, x, wd);
+            break;
+        case OP_GELU_TANH:
+            k->gelu_tanh(x, x, wd);
+            break;
+        }
+    }
+}
+
+static void rows(tdiff_denoiser *d, row_job j)
+{
+    j.d = d;
+    tdiff__pool_for(d->pool, (j.n + DN_ROW_BLOCK - 1) / DN_ROW_BLOCK, row_task, &j);
+}
+
+/* c = silu(W_out silu(W_in freq(t) + b_in) + b_out): DiT's conditioning vector [C]. */
+static void time_condition(tdiff_denoiser *d, float t)
+{
+    const dn_config *c = &d->cfg;
+    const tdiff__kernels *k = d->env.k;
+    float *freq = d->ws.cond, *h = freq + c->n_freq, *cv = h + c->n_cond;
+    size_t half = c->n_freq / 2;
+    for (size_t i = 0; i < half; i++) {
+        double f = exp(-log((double)c->max_period) * (double)i / (double)half);
+        freq[i] = (float)cos((double)t * f);
+        freq[half + i] = (float)sin((double)t * f);
+    }
+    if (c->n_freq % 2)
+        freq[c->n_freq - 1] = 0.0f;
+    tdiff__dn_matmul(d, h, c->n_cond, freq, 1, &d->w.w_t_in, d->w.b_t_in);
+    k->silu(h, h, c->n_cond);
+    tdiff__dn_matmul(d, cv, c->n_cond, h, 1, &d->w.w_t_out, d->w.b_t_out);
+    k->silu(cv, cv, c->n_cond);
+}
+
+static const float *cond_vec(const tdiff_denoiser *d)
+{
+    return d->ws.cond + d->cfg.n_freq + d->cfg.n_cond;
+}
+
+/* att = attention(in) W_o^T + b_o, left in ws.q (free again after attention). */
+static void attention_block(tdiff_denoiser *d, const dn_layer *L, const float *in, size_t n,
+                            const tdiff__forward_args *a)
+{
+    const dn_config *c = &d->cfg;
+    size_t dkv = c->n_head_kv * c->head_dim;
+    const tdiff__dn_product qkv[3] = {
+        {d->ws.q, c->n_embd, in, n, &L->wq, L->bq},
+        {d->ws.k, dkv, in, n, &L->wk, L->bk},
+        {d->ws.v, dkv, in, n, &L->wv, L->bv},
+    };
+    tdiff__dn_matmul_multi(d, qkv, 3);
+    tdiff__dn_rope_apply(d, n);
+    int att = a->attention ? a->attention : d->attention;
+    size_t bl = a->block_len ? a->block_len : d->block_len;
+    tdiff__dn_attention(d, n, att, bl, a->span);
+    tdiff__dn_matmul(d, d->ws.q, c->n_embd, d->ws.att, n, &L->wo, L->bo);
+}
+
+/* ffn(in) left in ws.q. */
+static void ffn_block(tdiff_denoiser *d, const dn_layer *L, const float *in, size_t n)
+{
+    const dn_config *c = &d->cfg;
+    if (c->ffn == DN_FFN_SWIGLU) {
+        const tdiff__dn_product gate_up[2] = {
+            {d->ws.ff_a, c->n_ff, in, n, &L->w_gate, L->b_gate},
+            {d->ws.ff_b, c->n_ff, in, n, &L->w_up, L->b_up},
+        };
+        tdiff__dn_matmul_multi(d, gate_up, 2);
+        rows(d, (row_job){.op = OP_SWIGLU, .n = n, .width = c->n_ff, .x = d->ws.ff_a, .y = d->ws.ff_b});
+    } else {
+        tdiff__dn_matmul(d, d->ws.ff_a, c->n_ff, in, n, &L->w_up, L->b_up);
+        rows(d, (row_job){.op = c->ffn == DN_FFN_GELU ? OP_GELU : OP_GELU_TANH, .n = n, .width = c->n_ff,
+                          .x = d->ws.ff_a});
+    }
+    tdiff__dn_matmul(d, d->ws.q, c->n_embd, d->ws.ff_a, n, &L->w_down, L->b_down);
+}
+
+static void layer_pre_norm(tdiff_denoiser *d, const dn_layer *L, size_t n, const tdiff__forward_args *a)
+{
+    const dn_config *c = &d->cfg;
+    size_t dm = c->n_embd;
+    const float *m = NULL;  /* DiT: shift1, scale1, gate1, shift2, scale2, gate2, each [d] */
+    if (c->dit) {
+        tdiff__dn_matmul(d, d->ws.mod, 6 * dm, cond_vec(d), 1, &L->w_ada, L->b_ada);
+        m = d->ws.mod;
+    }
+    rows(d, (row_job){.op = OP_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.xn, .w = L->attn_norm_w,
+                      .b = L->attn_norm_b, .shift = m, .scale = m ? m + dm : NULL});
+    attention_block(d, L, d->ws.xn, n, a);
+    rows(d, (row_job){.op = OP_RESIDUAL, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.q,
+                      .gate = m ? m + 2 * dm : NULL});
+    rows(d, (row_job){.op = OP_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.xn, .w = L->ffn_norm_w,
+                      .b = L->ffn_norm_b, .shift = m ? m + 3 * dm : NULL, .scale = m ? m + 4 * dm : NULL});
+    ffn_block(d, L, d->ws.xn, n);
+    rows(d, (row_job){.op = OP_RESIDUAL, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.q,
+                      .gate = m ? m + 5 * dm : NULL});
+}
+
+static void layer_post_norm(tdiff_denoiser *d, const dn_layer *L, size_t n, const tdiff__forward_args *a)
+{
+    size_t dm = d->cfg.n_embd;
+    attention_block(d, L, d->ws.x, n, a);
+    rows(d, (row_job){.op = OP_RESID_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.q, .w = L->attn_norm_w,
+                      .b = L->attn_norm_b});
+    ffn_block(d, L, d->ws.x, n);
+    rows(d, (row_job){.op = OP_RESID_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.q, .w = L->ffn_norm_w,
+                      .b = L->ffn_norm_b});
+}
+
+/* Logits [nb, V] for the hidden rows ws.rows[0..nb): gather, final norm,
+ * optional MLM transform, then the output projection straight into `logits`. */
+static void head_batch(tdiff_denoiser *d, size_t nb, float *logits)
+{
+    const dn_config *c = &d->cfg;
+    const dn_weights *w = &d->w;
+    size_t dm = c->n_embd;
+    for (size_t r = 0; r < nb; r++)
+        memcpy(d->ws.att + r * dm, d->ws.x + (size_t)d->ws.rows[r] * dm, dm * sizeof(float));
+    float *h = d->ws.att;
+    if (c->final_norm) {
+        const float *m = NULL;  /* DiT final layer: shift, scale */
+        if (c->dit) {
+            tdiff__dn_matmul(d, d->ws.mod, 2 * dm, cond_vec(d), 1, &w->w_out_ada, w->b_out_ada);
+            m = d->ws.mod;
+        }
+        rows(d, (row_job){.op = OP_NORM, .n = nb, .width = dm, .x = d->ws.att, .y = d->ws.xn, .w = w->out_norm_w,
+                          .b = w->out_norm_b, .shift = m, .scale = m ? m + dm : NULL});
+        h = d->ws.xn;
+    }
+    if (c->head_transform) {
+        float *t = h == d->ws.xn ? d->ws.att : d->ws.xn;
+        tdiff__dn_matmul(d, t, dm, h, nb, &w->w_transform, w->b_transform);
+        rows(d, (row_job){.op = OP_GELU, .n = nb, .width = dm, .x = t});
+        rows(d, (row_job){.op = OP_NORM, .n = nb, .width = dm, .x = t, .y = t, .w = w->transform_norm_w,
+                          .b = w->transform_norm_b});
+        h = t;
+    }
+    tdiff__dn_matmul(d, logits, c->n_vocab, h, nb, &w->w_out, w->b_out);
+}
+
+tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows)
+{
+    const dn_config *c = &d->cfg;
+    size_t n = a->n;
+    rows(d, (row_job){.op = OP_EMBED, .n = n, .width = c->n_embd, .x = d->ws.x, .a = a});
+    if (c->dit)
+        time_condition(d, a->t);
+    for (size_t il = 0; il < c->n_layer; il++) {
+        if (c->post_norm)
+            layer_post_norm(d, &d->w.layers[il], n, a);
+        else
+            layer_pre_norm(d, &d->w.layers[il], n, a);
+    }
+    /* Head rows in batches of max_len (the gather buffers' height); a shifted
+     * model reads row p's prediction from hidden state p - 1 (row 0 from itself). */
+    for (size_t r0 = 0; r0 < n_rows; r0 += d->max_len) {
+        size_t nb = n_rows - r0 < d->max_len ? n_rows - r0 : d->max_len;
+        for (size_t r = 0; r < nb; r++) {
+            uint32_t p = a->positions ? a->positions[r0 + r] : (uint32_t)(r0 + r);
+            d->ws.rows[r] = c->shift_logits && p > 0 ? p - 1 : p;
+        }
+        head_batch(d, nb, a->logits + r0 * c->n_vocab);
+    }
+    return TDIFF_OK;
+}

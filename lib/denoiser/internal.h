@@ -1,0 +1,163 @@
+/*
+ * internal.h -- private to lib/denoiser/: the network configuration (what the
+ * file's hyper-parameters turn into), the weights (views into the model), the
+ * workspace, and the functions the module's files share.
+ *
+ * Dimension legend used in every comment of this module:
+ *   n  sequence length (<= max_len)    d   n_embd        V  n_vocab
+ *   H  attention heads, Hkv kv heads   hd  head dim      F  n_ff
+ *   C  time-conditioning width (DiT)   Q   frequency-embedding width (DiT)
+ * Activations are row-major [n, width]; a weight tensor with ggml ne = {in, out}
+ * is a row-major [out, in] matrix, and a linear layer computes y = x W^T + b.
+ */
+#ifndef TDIFF_DENOISER_INTERNAL_H
+#define TDIFF_DENOISER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "core/threads.h"
+#include "denoiser/denoiser.h"
+#include "model/model.h"
+#include "simd/simd.h"
+
+typedef enum dn_norm { DN_NORM_RMS = 1, DN_NORM_LAYER = 2 } dn_norm;
+typedef enum dn_ffn { DN_FFN_SWIGLU = 1, DN_FFN_GELU = 2, DN_FFN_GELU_TANH = 3 } dn_ffn;
+
+/* Everything the forward pass needs to know about the network's shape. */
+typedef struct dn_config {
+    size_t n_vocab, n_ctx, n_embd, n_layer, n_ff;
+    size_t n_head, n_head_kv, head_dim, rope_dim;
+    float rope_base;
+    tdiff__rope_style rope_style;
+    dn_norm norm;
+    float norm_eps;
+    bool post_norm;          /* BERT: norm after each residual add            */
+    bool final_norm;         /* output_norm before the head                   */
+    bool embd_norm;          /* token_embd_norm after the embedding sum       */
+    dn_ffn ffn;
+    bool learned_pos;        /* position_embd, n_ctx rows                     */
+    size_t n_token_types;    /* token_types rows (type 0 is added)            */
+    bool head_transform;     /* MLM: dense + gelu + norm before the decoder   */
+    bool shift_logits;
+    int attention;           /* default tdiff_attention                       */
+    size_t block_len;        /* default block length                          */
+    bool dit;                /* time conditioning (adaLN)                     */
+    size_t n_cond, n_freq;   /* C, Q                                          */
+    float max_period;        /* sinusoidal embedding's period scale           */
+} dn_config;
+
+/* A 2-D weight [rows = out, cols = in] as stored (any supported type). */
+typedef struct dn_mat {
+    const tdiff__tensor *t;  /* NULL: absent */
+    size_t rows, cols;
+} dn_mat;
+
+/* Per-layer weights. Vectors are F32 (in the map, or converted at create). */
+typedef struct dn_layer {
+    dn_mat wq, wk, wv, wo;           /* [d, d], [dkv, d], [dkv, d], [d, d]   */
+    const float *bq, *bk, *bv, *bo;  /* optional                             */
+    const float *attn_norm_w, *attn_norm_b;
+    const float *ffn_norm_w, *ffn_norm_b;
+    dn_mat w_gate, w_up, w_down;     /* [F, d], [F, d], [d, F]               */
+    const float *b_up, *b_gate, *b_down;
+    dn_mat w_ada;                    /* DiT: [6d, C]                         */
+    const float *b_ada;
+} dn_layer;
+
+typedef struct dn_weights {
+    const tdiff__tensor *tok_embd;   /* [V, d] */
+    const tdiff__tensor *pos_embd;   /* [n_ctx, d] or NULL */
+    const tdiff__tensor *type_embd;  /* [types, d] or NULL */
+    const float *embd_norm_w, *embd_norm_b;
+    dn_layer *layers;
+    const float *out_norm_w, *out_norm_b;
+    dn_mat w_transform;              /* MLM: [d, d] */
+    const float *b_transform, *transform_norm_w, *transform_norm_b;
+    dn_mat w_out;                    /* [V, d] (token_embd when tied) */
+    const float *b_out;              /* [V] or NULL */
+    dn_mat w_t_in, w_t_out;          /* DiT: [C, Q], [C, C] */
+    const float *b_t_in, *b_t_out;
+    dn_mat w_out_ada;                /* DiT: [2d, C] */
+    const float *b_out_ada;
+} dn_weights;
+
+/* Scratch, carved out of one allocation at create. */
+typedef struct dn_work {
+    float *x;        /* [max_len, d]   residual stream                          */
+    float *xn;       /* [max_len, d]   normalised input of a sub-layer          */
+    float *q;        /* [max_len, d]                                             */
+    float *k, *v;    /* [max_len, dkv]                                           */
+    float *att;      /* [max_len, d]   attention output before W_o              */
+    float *ff_a;     /* [max_len, F]   gate (or the GELU input)                  */
+    float *ff_b;     /* [max_len, F]   up                                        */
+    float *scores;   /* [threads, ATT_TILE, max_len]                             */
+    float *deq;      /* [threads, deq_floats]  dequantised weight chunks         */
+    size_t deq_floats;
+    float *rope_cos, *rope_sin; /* [max_len, rope_dim/2]                         */
+    float *cond;     /* DiT: [Q + 2C]  frequency embedding, hidden, c            */
+    float *mod;      /* DiT: [6d]                                                */
+    uint32_t *rows;  /* [max_len] hidden-state row feeding each head row         */
+} dn_work;
+
+/* Rows of the attention score tile a task handles (reason: 64 x max_len floats of
+ * scratch per thread instead of max_len^2, and enough tasks to balance threads). */
+#define DN_ATT_TILE 64u
+/* Products with fewer rows than this use dot products instead of cblas_sgemm. */
+#define DN_GEMM_MIN_ROWS 16u
+
+struct tdiff_denoiser {
+    tdiff__env env;
+    const tdiff_model *model;
+    dn_config cfg;
+    dn_weights w;
+    size_t max_len;
+    tdiff__pool *pool;
+    dn_work ws;
+    void *ws_block;          /* the one workspace allocation   */
+    float *vec_store;        /* non-F32 vectors converted at create */
+    int attention;           /* current setting                */
+    size_t block_len;
+};
+
+/* F32 data aligned for float access is used in place; anything else (other
+ * types, or F32 in a caller's unaligned buffer) is converted first. */
+static inline bool tdiff__dn_in_place(const tdiff__tensor *t)
+{
+    return t->type == TDIFF__GGML_F32 && (uintptr_t)t->data % sizeof(float) == 0;
+}
+
+/* config.c: reads the architecture's hyper-parameters and binds the weights. */
+tdiff_status tdiff__dn_configure(tdiff_denoiser *d);
+
+/* matmul.c: Y[m, cols of W] (row stride ldy) = X[m, W.cols] W^T (+ bias),
+ * split over the pool in fixed column chunks. */
+void tdiff__dn_matmul(tdiff_denoiser *d, float *y, size_t ldy, const float *x, size_t m, const dn_mat *w,
+                      const float *bias);
+/* Several independent products in ONE parallel region (Q/K/V, gate/up): one
+ * barrier instead of several, and the threads balance across all chunks. */
+#define TDIFF__DN_MAX_PRODUCTS 4
+typedef struct tdiff__dn_product {
+    float *y;
+    size_t ldy;
+    const float *x;
+    size_t m;
+    const dn_mat *w;
+    const float *bias;
+} tdiff__dn_product;
+void tdiff__dn_matmul_multi(tdiff_denoiser *d, const tdiff__dn_product *p, size_t n_products);
+/* Floats of per-thread dequantisation scratch a weight needs (0 for F32). */
+size_t tdiff__dn_matmul_scratch(const dn_mat *w);
+
+/* attention.c: att[n, d] from q[n, d], k, v [n, dkv] (RoPE already applied). */
+void tdiff__dn_attention(tdiff_denoiser *d, size_t n, int attention, size_t block_len, const uint32_t *span);
+/* RoPE tables and rotation of q and k in place for positions 0..n-1. */
+void tdiff__dn_rope_init(tdiff_denoiser *d);
+void tdiff__dn_rope_apply(tdiff_denoiser *d, size_t n);
+
+/* forward.c */
+tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows);
+
+#endif
