@@ -1,0 +1,151 @@
+/*
+ * test_sampler_model.c -- the sampler over the real model loader and denoiser,
+ * on the fixtures written by llama.cpp's own tools (../shared/fixtures):
+ *   - compat llamacpp reproduces llama-diffusion-cli's recorded output for
+ *     llada-tiny.gguf token for token (fixtures/README.md);
+ *   - a seeded stochastic run gives the same tokens with 1 and 2 threads and on
+ *     every SIMD variant this machine runs;
+ *   - dream-tiny.gguf generates (shifted logits handled by the denoiser).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "libtextdiff.h"
+#include "support.h"
+
+static tdiff_model *load(const char *name, tdiff_host *host)
+{
+    char path[1024];
+    tdiff_model *m = NULL;
+    char err[256];
+    tdiff_status st = tdiff_model_load_file(test_fixture_path(path, sizeof path, name), host, &m, err, sizeof err);
+    if (st)
+        fail_msg("cannot load %s: %s (%s)", path, tdiff_status_string(st), err);
+    return m;
+}
+
+static void test_llamacpp_compat_reproduces_fixture_output(void **state)
+{
+    (void)state;
+    test_alloc a = {0};
+    tdiff_host host;
+    test_host_init(&host, &a);
+    tdiff_model *m = load("llada-tiny.gguf", &host);
+    tdiff_sampler *s;
+    assert_int_equal(tdiff_sampler_create(m, &host, &s), TDIFF_OK);
+    /* llama-diffusion-cli -ub 64 --temp 0 --top-k 1 --diffusion-block-length 16 --diffusion-steps 16 */
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_COMPAT, TDIFF_COMPAT_LLAMACPP), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 64), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, 16), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 16), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_TOP_K, 1), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_float(s, TDIFF_SAMPLER_TEMPERATURE, 0.0), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, 0), TDIFF_OK);
+    const int32_t prompt[13] = {2046, 116, 468, 258, 301, 274, 301, 270, 110, 275, 468, 268, 301};
+    const int32_t expect[51] = {
+        1991, 1991, 1991, 1991, 1991, 1991, 1991, 1991, 1438, 1438, 1438, 1438, 130,  130,  130,  130,  130,
+        130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,  130,
+        130,  130,  1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509, 1509};
+    int32_t out[64];
+    size_t n_out;
+    tdiff_status st = tdiff_sampler_generate(s, prompt, 13, out, 64, &n_out);
+    if (st)
+        fail_msg("generate: %s", tdiff_sampler_last_error(s));
+    assert_int_equal(n_out, 51);
+    for (size_t i = 0; i < 51; i++)
+        if (out[i] != expect[i])
+            fail_msg("position %zu: %d, llama.cpp %d", 13 + i, (int)out[i], (int)expect[i]);
+    tdiff_sampler_free(s);
+    tdiff_model_free(m);
+    assert_int_equal(a.live, 0);
+}
+
+/* A seeded LLaDA run at temperature 1 with the given thread count and ISA. */
+static void seeded_run(int threads, int isa, int32_t *out, size_t *n_out)
+{
+    tdiff_host host = {0};
+    host.struct_size = sizeof host;
+    host.isa = isa;
+    tdiff_model *m = load("llada-tiny.gguf", &host);
+    tdiff_sampler *s;
+    assert_int_equal(tdiff_sampler_create(m, &host, &s), TDIFF_OK);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_N_THREADS, threads);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 32);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, 16);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 16);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_SEED, 1234);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, 0);
+    tdiff_sampler_set_float(s, TDIFF_SAMPLER_TEMPERATURE, 1.0);
+    const int32_t prompt[4] = {2046, 116, 468, 258};
+    tdiff_status st = tdiff_sampler_generate(s, prompt, 4, out, 32, n_out);
+    if (st)
+        fail_msg("generate: %s", tdiff_sampler_last_error(s));
+    tdiff_sampler_free(s);
+    tdiff_model_free(m);
+}
+
+static void test_seeded_run_same_tokens_for_any_threads_and_isa(void **state)
+{
+    (void)state;
+    int32_t ref[32], out[32];
+    size_t n_ref, n_out;
+    seeded_run(1, TDIFF_ISA_SCALAR, ref, &n_ref);
+    assert_int_equal(n_ref, 32);
+    const int isas[] = {TDIFF_ISA_SCALAR, TDIFF_ISA_AVX2, TDIFF_ISA_AVX512, TDIFF_ISA_NEON};
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        if (!tdiff_isa_supported(isas[i]))
+            continue;
+        for (int threads = 1; threads <= 2; threads++) {
+            seeded_run(threads, isas[i], out, &n_out);
+            assert_int_equal(n_out, n_ref);
+            if (memcmp(out, ref, n_ref * sizeof *out))
+                fail_msg("isa %s, %d threads: tokens differ from scalar/1 thread", tdiff_isa_to_string(isas[i]),
+                         threads);
+        }
+    }
+}
+
+static void test_dream_fixture_generates_with_every_remasking(void **state)
+{
+    (void)state;
+    tdiff_model *m = load("dream-tiny.gguf", NULL);
+    const int remasks[] = {TDIFF_REMASK_LOW_CONFIDENCE, TDIFF_REMASK_TOPK_MARGIN, TDIFF_REMASK_ENTROPY,
+                           TDIFF_REMASK_ORIGIN};
+    for (size_t i = 0; i < 4; i++) {
+        tdiff_sampler *s;
+        assert_int_equal(tdiff_sampler_create(m, NULL, &s), TDIFF_OK);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_DREAM);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_REMASKING, remasks[i]);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 16);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 8);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, 0);
+        tdiff_sampler_set_float(s, TDIFF_SAMPLER_TEMPERATURE, 0.5);
+        const int32_t prompt[3] = {2046, 116, 468};
+        int32_t out[16];
+        size_t n_out;
+        tdiff_status st = tdiff_sampler_generate(s, prompt, 3, out, 16, &n_out);
+        if (st)
+            fail_msg("dream %s: %s", tdiff_remasking_name(remasks[i]), tdiff_sampler_last_error(s));
+        assert_int_equal(n_out, 16);
+        for (size_t j = 0; j < 16; j++)
+            assert_int_not_equal(out[j], 2047); /* nothing left masked */
+        tdiff_sampler_free(s);
+    }
+    tdiff_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llamacpp_compat_reproduces_fixture_output),
+        cmocka_unit_test(test_seeded_run_same_tokens_for_any_threads_and_isa),
+        cmocka_unit_test(test_dream_fixture_generates_with_every_remasking),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
