@@ -350,14 +350,152 @@ TDIFF_API tdiff_status tdiff_model_meta_get_arr_f32(const tdiff_model *model, co
 
 /* Number of tensors, and what tensor i (file order) is: name (NUL-terminated into
  * buf, *needed = length + 1; buf may be NULL with cap 0 to ask only the size),
- * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16), dimensions (1..4) and
- * ne[4] (innermost first, unused = 1). Any out pointer may be NULL.
+ * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16), dimensions (0..4) and
+ * ne[4] (innermost first, unused = 1); type, dimensions and ne are written
+ * even when the name buffer is too small. Any out pointer may be NULL.
  * TDIFF_E_INVALID_ARGUMENT (NULL model, i out of range), TDIFF_E_BUFFER_TOO_SMALL. */
 TDIFF_API size_t tdiff_model_tensor_count(const tdiff_model *model);
 TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t i, char *name_buf, size_t cap,
                                                size_t *needed, int *out_type, int *out_n_dims, int64_t out_ne[4]);
 
 /* @@MODEL@@ */
+
+/* ======================================================================== */
+/* Tokenizer: text <-> token ids, configured from tokenizer.ggml.* metadata  */
+/* ======================================================================== */
+
+/*
+ * Kinds (tokenizer.ggml.model): "gpt2" byte-level BPE with the pre-tokenizer that
+ * tokenizer.ggml.pre names (llama.cpp's names: default, gpt-2, llama3/llama-bpe,
+ * qwen2, llada-moe, ...), "bert" WordPiece (uncased), "llama" SentencePiece BPE.
+ * docs/tokenizers.md describes each, the supported pre-tokenizer names and the
+ * Unicode version of the character tables.
+ *
+ * A tokenizer is immutable after creation: every function below may be called
+ * from any number of threads at once on the same tokenizer (each call allocates
+ * its own scratch memory through the host allocator). None records an error text
+ * after creation; the status says what went wrong.
+ *
+ * Invalid UTF-8 in the input: every byte that does not start a well-formed UTF-8
+ * sequence (stray continuation byte, truncated sequence, overlong form, surrogate,
+ * value above U+10FFFF) is read as U+FFFD and scanning resumes at the next byte.
+ * So tokenizing is total and deterministic, but such text does not round-trip.
+ */
+typedef struct tdiff_tokenizer tdiff_tokenizer;
+
+typedef enum tdiff_tokenizer_kind {
+    TDIFF_TOKENIZER_BPE = 1,        /* "gpt2": byte-level BPE          */
+    TDIFF_TOKENIZER_WORDPIECE = 2,  /* "bert"                          */
+    TDIFF_TOKENIZER_SPM = 3         /* "llama": SentencePiece BPE      */
+} tdiff_tokenizer_kind;
+
+/* Flags of tdiff_tokenizer_tokenize. */
+#define TDIFF_TOKENIZE_ADD_SPECIAL 1u    /* add BOS/EOS as tokenizer.ggml.add_bos_token /
+                                            add_eos_token say (WordPiece: [CLS] ... [SEP]) */
+#define TDIFF_TOKENIZE_PARSE_SPECIAL 2u  /* text equal to a control, user-defined or unknown
+                                            token's text becomes that token (longest first);
+                                            without it such tokens never come from text */
+/* Flags of tdiff_tokenizer_detokenize / tdiff_tokenizer_stream_piece. */
+#define TDIFF_DETOKENIZE_RENDER_SPECIAL 1u /* write control/unknown tokens' text; default: skip */
+
+/*
+ * Creates a tokenizer from a loaded model's tokenizer.ggml.* metadata. The
+ * tokenizer copies what it needs: it may outlive the model. host may be NULL.
+ * err (may be NULL, err_cap may be 0) receives a message on failure.
+ * Returns TDIFF_OK and *out, or (with *out = NULL):
+ *  TDIFF_E_INVALID_ARGUMENT  NULL model or out, bad host;
+ *  TDIFF_E_NOT_FOUND         no tokenizer.ggml.model;
+ *  TDIFF_E_UNSUPPORTED       unknown tokenizer model or pre-tokenizer name;
+ *  TDIFF_E_BAD_FORMAT        malformed metadata: array lengths that disagree with
+ *                            the token list, token types outside 0..6, BYTE tokens
+ *                            not spelled <0xNN>, special ids outside the vocabulary,
+ *                            two tokens with the same text, merges that are not
+ *                            "A B" or name / make tokens that do not exist, a
+ *                            byte-level vocabulary without all 256 byte symbols;
+ *  TDIFF_E_OVERFLOW, TDIFF_E_OUT_OF_MEMORY.
+ */
+TDIFF_API tdiff_status tdiff_tokenizer_create(const tdiff_model *model, const tdiff_host *host,
+                                              tdiff_tokenizer **out, char *err, size_t err_cap);
+
+/* Frees the tokenizer. NULL is harmless. */
+TDIFF_API void tdiff_tokenizer_free(tdiff_tokenizer *tok);
+
+/*
+ * Tokenizes text[0..len) (UTF-8, need not be NUL-terminated) into ids[0..cap).
+ * flags: TDIFF_TOKENIZE_* or 0. *n_ids receives the number of ids on success and
+ * the number needed on TDIFF_E_BUFFER_TOO_SMALL (ids is then unspecified); pass
+ * cap 0 (ids may be NULL) to ask for the size.
+ * Returns TDIFF_OK, TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_INVALID_ARGUMENT (NULL tok or
+ * n_ids, NULL text with len > 0, NULL ids with cap > 0, unknown flags),
+ * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW.
+ */
+TDIFF_API tdiff_status tdiff_tokenizer_tokenize(const tdiff_tokenizer *tok, const char *text, size_t len,
+                                                uint32_t flags, int32_t *ids, size_t cap, size_t *n_ids);
+
+/*
+ * Writes the bytes of ids[0..n) into buf[0..cap) (not NUL-terminated; the bytes
+ * may be invalid UTF-8 when the ids cut a character). Control/unknown tokens are
+ * skipped unless flags has TDIFF_DETOKENIZE_RENDER_SPECIAL. SentencePiece and
+ * WordPiece drop the one space that starts the text (the encoder's prefix).
+ * *out_len gets the bytes written, or needed on TDIFF_E_BUFFER_TOO_SMALL.
+ * For byte-level BPE, detokenize(tokenize(x)) == x for every valid UTF-8 x.
+ * Returns TDIFF_OK, TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_INVALID_ARGUMENT (NULLs, an id
+ * outside the vocabulary, unknown flags).
+ */
+TDIFF_API tdiff_status tdiff_tokenizer_detokenize(const tdiff_tokenizer *tok, const int32_t *ids, size_t n,
+                                                  uint32_t flags, char *buf, size_t cap, size_t *out_len);
+
+/* The bytes token `id` stands for (what detokenize writes for it, special tokens
+ * included as their text). *out_len as above. TDIFF_OK, TDIFF_E_BUFFER_TOO_SMALL,
+ * TDIFF_E_INVALID_ARGUMENT (NULLs, id out of range). */
+TDIFF_API tdiff_status tdiff_tokenizer_token_piece(const tdiff_tokenizer *tok, int32_t id, char *buf, size_t cap,
+                                                   size_t *out_len);
+/* The token's text as stored in the vocabulary (e.g. "Ġthe", "▁the", "<0x0A>"). */
+TDIFF_API tdiff_status tdiff_tokenizer_token_text(const tdiff_tokenizer *tok, int32_t id, char *buf, size_t cap,
+                                                  size_t *out_len);
+
+/*
+ * Streaming decoder state for text produced token by token. Caller-owned, plain
+ * data, one per stream; initialise with tdiff_token_stream_init. Fields are private.
+ */
+typedef struct tdiff_token_stream {
+    uint8_t pending[4];
+    uint32_t n_pending;
+    uint64_t n_emitted;
+} tdiff_token_stream;
+
+TDIFF_API void tdiff_token_stream_init(tdiff_token_stream *stream);
+
+/*
+ * Appends token `id` to the stream and writes the bytes that are ready: a UTF-8
+ * character split across tokens is held back (at most 3 bytes) until it is
+ * complete, so every call writes whole characters; bytes that can never become
+ * valid UTF-8 are written as they are. Concatenating every call's output and
+ * tdiff_token_stream_flush's gives exactly tdiff_tokenizer_detokenize's output.
+ * flags: 0 or TDIFF_DETOKENIZE_RENDER_SPECIAL. *out_len: bytes written, or needed
+ * on TDIFF_E_BUFFER_TOO_SMALL (the stream is then unchanged: retry with more
+ * room; token piece length + 3 always suffices).
+ * Returns TDIFF_OK, TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_INVALID_ARGUMENT.
+ */
+TDIFF_API tdiff_status tdiff_tokenizer_stream_piece(const tdiff_tokenizer *tok, tdiff_token_stream *stream,
+                                                    int32_t id, uint32_t flags, char *buf, size_t cap,
+                                                    size_t *out_len);
+/* Writes whatever is held back (an incomplete character at the end of the text)
+ * and resets the pending bytes. Same return codes. */
+TDIFF_API tdiff_status tdiff_token_stream_flush(tdiff_token_stream *stream, char *buf, size_t cap,
+                                                size_t *out_len);
+
+/* Number of tokens. TDIFF_E_INVALID_ARGUMENT on NULL. */
+TDIFF_API tdiff_status tdiff_tokenizer_vocab_size(const tdiff_tokenizer *tok, size_t *out);
+/* The id of a special token (BOS, EOS, MASK, PAD, UNK, SEP, CLS). TDIFF_E_NOT_FOUND
+ * when the tokenizer has none; TDIFF_E_INVALID_ARGUMENT on NULL or unknown `which`. */
+TDIFF_API tdiff_status tdiff_tokenizer_special_id(const tdiff_tokenizer *tok, tdiff_special_token which,
+                                                  int32_t *out_id);
+/* The kind; 0 for NULL. */
+TDIFF_API tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok);
+/* 1 when id is a control, user-defined or unknown token (what special parsing
+ * matches), else 0 (also for NULL or an id out of range). */
+TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id);
 
 /* @@TOKENIZER@@ */
 
@@ -468,7 +606,600 @@ TDIFF_API const char *tdiff_denoiser_last_error(const tdiff_denoiser *d);
 
 /* @@DENOISER@@ */
 
+/* ======================================================================== */
+/* Schedules, forward noise, transition matrices, NELBO (lib/schedule,      */
+/* lib/noise, lib/transition; the math is in docs/algorithms.md)            */
+/* ======================================================================== */
+
+/*
+ * Time convention everywhere in this section: continuous t in [0, 1], t = 0 is the
+ * clean text, t = 1 the fully noised one; discrete steps t = 0..T with t = 0 clean.
+ * alpha_bar(t) ("ᾱ") is the probability that a token is still clean at time t.
+ */
+
+/* ---- the scheduler handle ---------------------------------------------- */
+
+/*
+ * A noise schedule plus the scratch and allocator the noise, Gaussian and NELBO
+ * functions below use. Owned by one thread at a time; create one per thread.
+ * It is cheap (no large allocations until a function needs scratch).
+ */
+typedef struct tdiff_scheduler tdiff_scheduler;
+
+typedef enum tdiff_schedule_kind {
+    TDIFF_SCHEDULE_LINEAR = 1,         /* absorbing D3PM: ᾱ(t) = 1 − t; β_t = 1/(T−t+1)        */
+    TDIFF_SCHEDULE_COSINE = 2,         /* D3PM: ᾱ(t) = cos(((t+0.008)/1.008)·π/2), β clipped     */
+    TDIFF_SCHEDULE_MASKGIT_COSINE = 3, /* MaskGIT: masked fraction after progress r is cos(πr/2),
+                                          i.e. ᾱ(t) = 1 − cos(π(1−t)/2) = 1 − sin(πt/2)         */
+    TDIFF_SCHEDULE_LOGLINEAR = 4,      /* SEDD/MDLM: ᾱ(t) = 1 − (1−ε)t, ε = 1e-3                 */
+    TDIFF_SCHEDULE_GEOMETRIC = 5,      /* SEDD: σ̄(t) = σmin^(1−t)·σmax^t, ᾱ = exp(−σ̄)           */
+    TDIFF_SCHEDULE_SQRT = 6,           /* Diffusion-LM: ᾱ(t) = 1 − sqrt(t + 1e-4), clamped ≥ 0   */
+    TDIFF_SCHEDULE_SPINDLE = 7         /* DiffusionBERT: per-token; base ᾱ(t) = 1 − t, see
+                                          tdiff_scheduler_spindle_keep                          */
+} tdiff_schedule_kind;
+
+/* Parameters, all real-valued (get/set as double). Values never renumbered. */
+typedef enum tdiff_scheduler_param {
+    TDIFF_SCHEDULER_EPS = 1,            /* log-linear ε, default 1e-3, bounds [0, 0.5]           */
+    TDIFF_SCHEDULER_SIGMA_MIN = 2,      /* geometric σmin, default 1e-4, bounds [1e-8, 1e3]      */
+    TDIFF_SCHEDULER_SIGMA_MAX = 3,      /* geometric σmax, default 20, bounds [1e-8, 1e3]        */
+    TDIFF_SCHEDULER_SPINDLE_LAMBDA = 4, /* spindle λ, default 0.3, bounds [0, 1]                 */
+    TDIFF_SCHEDULER_MAX_BETA = 5,       /* clip of the discrete β for COSINE and SQRT, default
+                                           0.999 (their sources), bounds [0.5, 1]                */
+    TDIFF_SCHEDULER_COSINE_S = 6,       /* cosine offset s, default 0.008, bounds [0, 0.5]       */
+    TDIFF_SCHEDULER_SQRT_S = 7          /* sqrt shift, default 1e-4, bounds [0, 0.5]             */
+} tdiff_scheduler_param;
+
+/* What tdiff_scheduler_eval / _eval_step compute. */
+typedef enum tdiff_schedule_quantity {
+    TDIFF_SQ_ALPHA_BAR = 1,      /* ᾱ                                                            */
+    TDIFF_SQ_SIGMA_BAR = 2,      /* σ̄ = −ln ᾱ (total noise; +inf where ᾱ = 0)                     */
+    TDIFF_SQ_SIGMA_RATE = 3,     /* σ'(t) = dσ̄/dt = −ᾱ'/ᾱ (continuous only)                       */
+    TDIFF_SQ_ALPHA_BAR_RATE = 4, /* dᾱ/dt (continuous only)                                       */
+    TDIFF_SQ_ELBO_WEIGHT = 5,    /* −ᾱ'/(1 − ᾱ), the masked-diffusion NELBO weight (continuous;
+                                    1/t for log-linear up to ε; +inf at t = 0)                   */
+    TDIFF_SQ_BETA = 6            /* β_t = 1 − ᾱ_t/ᾱ_{t−1} (discrete only, step ≥ 1)              */
+} tdiff_schedule_quantity;
+
+/*
+ * Creates a scheduler of the given kind with default parameters. host may be NULL.
+ * Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (out NULL, unknown kind, bad host),
+ * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA unusable).
+ * On failure *out is NULL.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host,
+                                              tdiff_scheduler **out);
+/* Frees the handle and everything it owns. NULL is harmless. */
+TDIFF_API void tdiff_scheduler_free(tdiff_scheduler *s);
+/* The kind given at creation; 0 when s is NULL. */
+TDIFF_API tdiff_schedule_kind tdiff_scheduler_kind(const tdiff_scheduler *s);
+/* The last error message of this handle ("" when none). Valid until the next call
+ * on the handle. "invalid handle" for NULL. */
+TDIFF_API const char *tdiff_scheduler_last_error(const tdiff_scheduler *s);
+
+/* TDIFF_E_INVALID_ARGUMENT for an unknown param, a NULL pointer, or a value outside the
+ * bounds (or NaN), or σmin ≥ σmax after the change. */
+TDIFF_API tdiff_status tdiff_scheduler_set_float(tdiff_scheduler *s, tdiff_scheduler_param p, double value);
+TDIFF_API tdiff_status tdiff_scheduler_get_float(const tdiff_scheduler *s, tdiff_scheduler_param p,
+                                                 double *out);
+/* Inclusive bounds of a parameter (no handle needed). TDIFF_E_INVALID_ARGUMENT for an
+ * unknown param or NULL outputs. */
+TDIFF_API tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max);
+
+/*
+ * Continuous time: *out = quantity q at t in [0, 1]. TDIFF_SQ_BETA is invalid here.
+ * TDIFF_E_INVALID_ARGUMENT for t outside [0, 1] or NaN, an unknown/ill-placed q, NULL out.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q, double t,
+                                            double *out);
+/*
+ * Discrete time: quantity q at step `step` of n_steps (0 ≤ step ≤ n_steps, n_steps ≥ 1).
+ * β_t = min(1 − ᾱ(t/T)/ᾱ((t−1)/T), max_beta) for COSINE and SQRT (as their sources clip),
+ * unclipped for the others (LINEAR gives exactly 1/(T−t+1)); the discrete ᾱ_t is
+ * Π_{s≤t} (1 − β_s) computed in double (so ᾱ_0 = 1), the value the transition matrices
+ * use. Valid q: ALPHA_BAR, SIGMA_BAR, BETA (step ≥ 1). TDIFF_E_INVALID_ARGUMENT otherwise.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quantity q, size_t step,
+                                                 size_t n_steps, double *out);
+
+/*
+ * Spindle weights: counts[v] is how often token v occurs in the caller's corpus
+ * (non-negative, finite; not all zero). Stored as w_v = log(1+count_v)/max_u log(1+count_u).
+ * Copies; the caller keeps its array. TDIFF_E_INVALID_ARGUMENT for bad values or
+ * n_vocab 0; TDIFF_E_OUT_OF_MEMORY.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_set_token_counts(tdiff_scheduler *s, const float *counts,
+                                                        size_t n_vocab);
+/*
+ * Spindle per-token keep probabilities for tokens[0..n) at time t:
+ * keep_i = clip((1 − t) + λ·sin(πt)·(w_{x_i} − mean_j w_{x_j}), 0, 0.999) for t > 0 and
+ * exactly 1 at t = 0 (DiffusionBERT returns x_0 unchanged at t = 0). Needs
+ * tdiff_scheduler_set_token_counts first (else TDIFF_E_STATE); works for any kind.
+ * TDIFF_E_INVALID_ARGUMENT for NULL arrays, n == 0, t outside [0,1], a token outside the
+ * count table.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_spindle_keep(tdiff_scheduler *s, const int32_t *tokens, size_t n,
+                                                    double t, float *keep);
+
+/* ---- transfer schedules: how many tokens a decoding step commits -------- */
+/* Pure integer functions with the exact arithmetic of their reference code.
+ * All return TDIFF_E_INVALID_ARGUMENT on NULL outputs or impossible arguments. */
+
+/*
+ * LLaDA (per block): counts[i] for steps i = 0..steps−1 with n_masked masks in the block:
+ * base = n_masked / steps, the first n_masked % steps steps get one more.
+ * Sums to n_masked. TDIFF_E_BUFFER_TOO_SMALL when cap < steps (*needed = steps;
+ * needed may be NULL). steps ≥ 1.
+ */
+TDIFF_API tdiff_status tdiff_transfer_llada(size_t n_masked, size_t steps, size_t *counts, size_t cap,
+                                            size_t *needed);
+/*
+ * Dream's timesteps: linspace(1, eps, steps+1) in float32 with torch.linspace's
+ * element formula (start + step·i for the first half, end − step·(n−1−i) for the
+ * second, step = (end − start)/(n − 1), all float32). out gets steps+1 values.
+ * TDIFF_E_BUFFER_TOO_SMALL when cap < steps+1. steps ≥ 1, eps in (0, 1).
+ */
+TDIFF_API tdiff_status tdiff_transfer_dream_timesteps(size_t steps, double eps, float *out, size_t cap,
+                                                      size_t *needed);
+/*
+ * Dream: tokens to commit at step i (0-based) of `steps` with n_masked still masked:
+ * k = (int)(float(n_masked)·(1 − s/t)) in float32 with t, s = timesteps[i], [i+1]; the
+ * last step (i = steps−1) commits all n_masked. n_masked ≤ 2^24 (exact in float32).
+ */
+TDIFF_API tdiff_status tdiff_transfer_dream(size_t n_masked, size_t step, size_t steps, double eps,
+                                            size_t *out_count);
+/*
+ * MaskGIT: how many tokens stay masked after step i (0-based) of `steps`, starting
+ * from n_initial masks with n_masked masked now: with r = (i+1)/steps,
+ * max(1, min(n_masked − 1, floor(n_initial·cos(πr/2)))) in float32 as the reference;
+ * 0 on the last step (its output is fully decoded) or when n_masked is 0.
+ * n_masked ≤ n_initial ≤ 2^24.
+ */
+TDIFF_API tdiff_status tdiff_transfer_maskgit(size_t n_initial, size_t n_masked, size_t step, size_t steps,
+                                              size_t *out_remasked);
+/*
+ * Mask-Predict: tokens re-masked at iteration `iter` (0 ≤ iter ≤ n_iters) of a length-n
+ * target: (long)(float(n)·float(1 − iter/n_iters)) as the reference (iter 0 gives n,
+ * iter n_iters gives 0). n ≤ 2^24, n_iters ≥ 1.
+ */
+TDIFF_API tdiff_status tdiff_transfer_mask_predict(size_t n, size_t iter, size_t n_iters, size_t *out_masked);
+
+/* ---- forward noise on token arrays ------------------------------------- */
+/*
+ * Each function writes x_t[0..n) from x_0[0..n) (x_t may equal x_0 exactly). Position
+ * i uses Philox draws keyed by (seed, stream, i): the same seed and stream corrupt the
+ * same positions whatever the thread count or call split (pass `first_position` to
+ * continue a longer array: position i of this call uses counter first_position + i).
+ * Use different streams for independent corruptions of the same text.
+ * TDIFF_E_INVALID_ARGUMENT for NULL arrays, probabilities outside [0, 1] or NaN,
+ * first_position + n > 2^32, token ids out of range (uniform kernel: 0 ≤ x_0 < n_vocab).
+ * s is only the context (error text); its schedule is not used.
+ */
+/* Absorbing: x_t[i] = mask_id with probability 1 − alpha_bar, else x_0[i]. */
+TDIFF_API tdiff_status tdiff_noise_mask(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
+                                        double alpha_bar, int32_t mask_id, uint64_t seed, uint32_t stream,
+                                        uint32_t first_position);
+/* Uniform (D3PM): with probability 1 − alpha_bar x_t[i] is drawn uniformly from [0, n_vocab)
+ * (it may equal x_0[i], as Q̄_t = ᾱI + (1−ᾱ)/V·11ᵀ says). */
+TDIFF_API tdiff_status tdiff_noise_uniform(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
+                                           double alpha_bar, size_t n_vocab, uint64_t seed, uint32_t stream,
+                                           uint32_t first_position);
+/* Per-token absorbing (spindle): x_t[i] = mask_id with probability 1 − keep[i]. */
+TDIFF_API tdiff_status tdiff_noise_per_token(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
+                                             const float *keep, int32_t mask_id, uint64_t seed,
+                                             uint32_t stream, uint32_t first_position);
+
+/* ---- Gaussian diffusion on float vectors (Diffusion-LM) ------------------ */
+/*
+ * x_t = sqrt(ᾱ)·x_0 + sqrt(1 − ᾱ)·ε, ε ~ N(0, 1) from Philox keyed (seed, stream, i)
+ * (element i of the n floats). eps_out (optional, [n]) receives ε.
+ * TDIFF_E_INVALID_ARGUMENT for NULL arrays, ᾱ outside [0, 1].
+ */
+TDIFF_API tdiff_status tdiff_gauss_noise(tdiff_scheduler *s, const float *x0, float *xt, size_t n,
+                                         double alpha_bar, uint64_t seed, uint32_t stream, float *eps_out);
+/*
+ * Posterior q(x_{t−1} | x_t, x_0) = N(c0·x_0 + ct·x_t, var) for ᾱ_t = alpha_bar_t,
+ * ᾱ_{t−1} = alpha_bar_prev (0 ≤ ᾱ_t ≤ ᾱ_{t−1} ≤ 1, ᾱ_t < 1), β_t = 1 − ᾱ_t/ᾱ_{t−1}:
+ * c0 = sqrt(ᾱ_{t−1})·β_t/(1 − ᾱ_t), ct = sqrt(1 − β_t)·(1 − ᾱ_{t−1})/(1 − ᾱ_t),
+ * var = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t). Any output pointer may be NULL. Stateless.
+ * TDIFF_E_INVALID_ARGUMENT for values out of range.
+ */
+TDIFF_API tdiff_status tdiff_gauss_posterior_coefs(double alpha_bar_t, double alpha_bar_prev, double *c0,
+                                                   double *ct, double *var);
+/* mean[i] = c0·x0[i] + ct·xt[i] (mean may alias either input exactly). *var optional. */
+TDIFF_API tdiff_status tdiff_gauss_posterior_mean(tdiff_scheduler *s, const float *x0, const float *xt,
+                                                  float *mean, size_t n, double alpha_bar_t,
+                                                  double alpha_bar_prev, double *var);
+/* DDPM step: x_prev = posterior mean from the predicted x0 + sqrt(var)·z, z ~ N(0,1)
+ * keyed (seed, stream, i). */
+TDIFF_API tdiff_status tdiff_gauss_ddpm_step(tdiff_scheduler *s, const float *x0_pred, const float *xt,
+                                             float *x_prev, size_t n, double alpha_bar_t,
+                                             double alpha_bar_prev, uint64_t seed, uint32_t stream);
+/*
+ * DDIM step (Song et al. 2021) from a predicted x0: ε̂ = (x_t − sqrt(ᾱ_t)x̂_0)/sqrt(1 − ᾱ_t),
+ * σ = η·sqrt((1 − ᾱ_{t−1})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t−1}),
+ * x_prev = sqrt(ᾱ_{t−1})x̂_0 + sqrt(1 − ᾱ_{t−1} − σ²)ε̂ + σz. eta in [0, 1]; eta 0 is
+ * deterministic (no draws).
+ */
+TDIFF_API tdiff_status tdiff_gauss_ddim_step(tdiff_scheduler *s, const float *x0_pred, const float *xt,
+                                             float *x_prev, size_t n, double alpha_bar_t,
+                                             double alpha_bar_prev, double eta, uint64_t seed,
+                                             uint32_t stream);
+/*
+ * Nearest-embedding rounding and clamping (Diffusion-LM): for each of the n vectors
+ * x[n, dim], the id v minimising ||x − emb[v]||² over emb[n_vocab, dim] (ties: lowest id),
+ * written to ids[n] (optional); clamped[n, dim] (optional, may alias x exactly) gets
+ * emb[ids]. Uses the SIMD dot kernel, or cblas_sgemm when n ≥ 16.
+ * TDIFF_E_INVALID_ARGUMENT for NULL x/emb, zero sizes, both outputs NULL;
+ * TDIFF_E_OUT_OF_MEMORY; TDIFF_E_OVERFLOW.
+ */
+TDIFF_API tdiff_status tdiff_embed_nearest(tdiff_scheduler *s, const float *emb, size_t n_vocab, size_t dim,
+                                           const float *x, size_t n, int32_t *ids, float *clamped);
+
+/* ---- discrete transition matrices (D3PM) and SEDD rates ------------------ */
+
+/*
+ * Transition matrices Q_t (row-stochastic: Q_t[i, j] = q(x_t = j | x_{t−1} = i)) for
+ * t = 1..T and their products Q̄_t = Q_1···Q_t (Q̄_0 = I). Tokens are row vectors.
+ * Immutable after creation: may be shared by threads (except for last-error text,
+ * which is per call and racy when shared -- give each thread its own to read errors).
+ */
+typedef struct tdiff_transition tdiff_transition;
+
+typedef enum tdiff_transition_kind {
+    TDIFF_TRANSITION_UNIFORM = 1,   /* Q_t = (1−β_t)I + β_t/V·11ᵀ              */
+    TDIFF_TRANSITION_ABSORBING = 2, /* Q_t = (1−β_t)I + β_t·1·e_mᵀ             */
+    TDIFF_TRANSITION_GAUSSIAN = 3,  /* discretised Gaussian (ordinal vocab), dense */
+    TDIFF_TRANSITION_DENSE = 4,     /* caller matrices, [V, V] per step         */
+    TDIFF_TRANSITION_BANDED = 5     /* caller matrices, band of half-width b    */
+} tdiff_transition_kind;
+
+/*
+ * UNIFORM, ABSORBING, GAUSSIAN: β_t for t = 1..n_steps is taken from the scheduler's
+ * discrete schedule (tdiff_scheduler_eval_step, TDIFF_SQ_BETA) at creation; mask_id is
+ * used by ABSORBING only (0 ≤ mask_id < n_vocab) and ignored otherwise. GAUSSIAN needs
+ * n_vocab ≥ 2, β_t > 0. host may be NULL.
+ * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW (V·V too large).
+ */
+TDIFF_API tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
+                                               tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
+                                               tdiff_transition **out);
+/*
+ * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order).
+ * DENSE: q holds n_mats·V·V floats, row-major. BANDED: q holds n_mats·V·(2b+1) floats,
+ * entry Q[i, j] (|i − j| ≤ b) at [i·(2b+1) + (j − i + b)]; entries falling outside
+ * 0..V−1 must be 0. Validated: finite, non-negative, every row sums to 1 within
+ * tolerance (|sum − 1| ≤ tol, tol in [0, 1e-2]; 1e-5 is a good value for float rows).
+ * Copied. TDIFF_E_INVALID_ARGUMENT names the first bad matrix/row in the message
+ * (only retrievable through the handle, so on failure it is also logged to host).
+ */
+TDIFF_API tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab,
+                                                    size_t n_steps, size_t bandwidth, const float *q,
+                                                    size_t n_mats, double tol, const tdiff_host *host,
+                                                    tdiff_transition **out);
+TDIFF_API void tdiff_transition_free(tdiff_transition *tr);
+TDIFF_API const char *tdiff_transition_last_error(const tdiff_transition *tr);
+TDIFF_API size_t tdiff_transition_n_vocab(const tdiff_transition *tr);
+TDIFF_API size_t tdiff_transition_n_steps(const tdiff_transition *tr);
+
+/*
+ * out[n, V] = p[n, V]·Q_t (cumulative = 0) or p·Q̄_t (cumulative = 1): the distribution
+ * of x_t given x_{t−1} ~ p (resp. x_0 ~ p). 1 ≤ t ≤ T (0 allowed when cumulative: Q̄_0 = I).
+ * Uniform/absorbing cost O(V) per row; GAUSSIAN/DENSE O(V²), BANDED O(V·b) per
+ * matrix (Q̄_t is applied as t successive products, never formed). Computed in double.
+ * out must not overlap p.
+ */
+TDIFF_API tdiff_status tdiff_transition_apply(tdiff_transition *tr, size_t t, int cumulative, const float *p,
+                                              size_t n, float *out);
+/* Same with one-hot inputs: out[n, V] = rows x[i] of Q_t (or Q̄_t). */
+TDIFF_API tdiff_status tdiff_transition_rows(tdiff_transition *tr, size_t t, int cumulative, const int32_t *x,
+                                             size_t n, float *out);
+/* The whole matrix Q_t or Q̄_t as V·V doubles (for small V: tests, inspection).
+ * TDIFF_E_BUFFER_TOO_SMALL when cap < V·V (*needed = V·V). */
+TDIFF_API tdiff_status tdiff_transition_matrix(tdiff_transition *tr, size_t t, int cumulative, double *out,
+                                               size_t cap, size_t *needed);
+/*
+ * The x0-parameterised reverse step (D3PM): for each position i,
+ * out[i, :] ∝ Q_t[:, x_t[i]] ⊙ (p0[i, :]·Q̄_{t−1}), normalised to sum 1.
+ * With p0 one-hot at x_0 this is the exact posterior q(x_{t−1} | x_t, x_0) (Bayes' rule);
+ * with p0 = p̃(x_0 | x_t) it is p_θ(x_{t−1} | x_t). 1 ≤ t ≤ T. p0 rows must be
+ * non-negative; a row whose product is all zero (x_t impossible under p0) gives
+ * TDIFF_E_INVALID_ARGUMENT naming the position.
+ */
+TDIFF_API tdiff_status tdiff_transition_posterior(tdiff_transition *tr, size_t t, const int32_t *xt,
+                                                  const float *p0, size_t n, float *out);
+
+/*
+ * SEDD (Lou et al. 2024), for UNIFORM and ABSORBING handles (their rate matrices
+ * Q_unif = 11ᵀ/V − I, Q_absorb = 1e_mᵀ − I scaled by σ'(t)); TDIFF_E_UNSUPPORTED for other
+ * kinds. `score[n, V]` holds the model's concrete-score ratios s(x)_y ≈ p_t(y)/p_t(x)
+ * (i.e. exp of SEDD's network output), non-negative.
+ * The outputs are sampling distributions over the next state, normalised to sum 1
+ * (negative entries, possible from the approximations, are clipped to 0 first).
+ *
+ * Euler (τ-leaping) step: out[i] = e_{x_i} + dsigma·R(x_i) with the reverse rate
+ * R_y = Q[y, x]·s_y for y ≠ x and R_x = −Σ_{y≠x} R_y; dsigma = σ'(t)·Δt.
+ */
+TDIFF_API tdiff_status tdiff_transition_sedd_euler(tdiff_transition *tr, const int32_t *x, const float *score,
+                                                   size_t n, double dsigma, float *out);
+/*
+ * Analytic (Tweedie) step from σ to σ − dsigma: out[i] ∝ stag(s)_y · exp(dsigma·Q)[y, x_i],
+ * with the staggered score stag(s) = exp(−dsigma·Q)-corrected s as in SEDD's graph code.
+ * With dsigma = σ(t_min) this is SEDD's final denoising step; for ABSORBING the mask
+ * entry of out is then forced to 0 when drop_mask is non-zero (SEDD's truncation).
+ */
+TDIFF_API tdiff_status tdiff_transition_sedd_analytic(tdiff_transition *tr, const int32_t *x,
+                                                      const float *score, size_t n, double dsigma,
+                                                      int drop_mask, float *out);
+
+/* ---- NELBO: scoring text under a masked-diffusion denoiser -------------- */
+
+/*
+ * A denoiser given as a callback: fills logits[n, n_vocab] (row-major) for the
+ * partially masked sequence tokens[0..n) at time t. Return TDIFF_OK, or any error to
+ * stop the computation (it is passed through to the caller).
+ */
+typedef tdiff_status (*tdiff_denoise_fn)(void *user_data, const int32_t *tokens, size_t n, float t,
+                                         float *logits /* [n, n_vocab] */);
+
+typedef enum tdiff_nelbo_method {
+    TDIFF_NELBO_ANTITHETIC = 1, /* t_k ~ U(0,1) in pairs (u, 1 − u), Bernoulli masks     */
+    TDIFF_NELBO_STRATIFIED = 2, /* t_k = (k + u_k)/K, Bernoulli masks                     */
+    TDIFF_NELBO_QUADRATURE = 3  /* deterministic count quadrature (see below)             */
+} tdiff_nelbo_method;
+
+/*
+ * Masked-diffusion NELBO of tokens[0..n) (none may be mask_id; all < n_vocab) under
+ * the callback denoiser and the scheduler's schedule (any kind but SPINDLE), with the
+ * SUBS parameterisation (the mask logit is −∞; only masked positions are scored).
+ *
+ * ANTITHETIC / STRATIFIED: the continuous-time estimator
+ *   NELBO ≈ (1/K) Σ_k w(t_k)·Σ_{i masked at t_k} −log p_θ(x_0^i | x_{t_k}),
+ *   w = −ᾱ'/(1−ᾱ), each position masked with probability 1 − ᾱ(t_k); K = n_samples
+ *   (rounded up to even for ANTITHETIC), t_k clamped to [1e-6, 1].
+ * QUADRATURE (deterministic, exact for a model that outputs the same distribution
+ * whatever it sees): the count form of the same bound,
+ *   NELBO = Σ_{m=1}^{n} (1/m)·E_{|M| = m}[Σ_{i∈M} −log p_θ(x_0^i | x_M masked)],
+ *   with the counts 1..n split into K = min(n_samples, n) equal strata, one subset M
+ *   per stratum (drawn by Philox from `seed`, size the stratum's middle count m_j,
+ *   weighted by the stratum's size), and the callback told t = ᾱ⁻¹(1 − m_j/n).
+ * Both bound −log p(x_0) when ᾱ(0) = 1 and ᾱ(1) = 0 (LINEAR, MASKGIT_COSINE); for
+ * LOGLINEAR/GEOMETRIC/COSINE/SQRT the t = 1 remainder is ignored, as MDLM/SEDD report.
+ *
+ * Outputs (each optional): *nelbo total nats, *per_token = nelbo/n (the perplexity bound
+ * is exp(per_token)), *std_error of the total (0 for QUADRATURE).
+ * Memory: n·n_vocab floats of scratch. Callback calls: K.
+ * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW, or the callback's
+ * error (with the message "denoiser callback failed"). A non-finite logit row gives
+ * TDIFF_E_INVALID_ARGUMENT.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+                                             const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
+                                             tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
+                                             double *nelbo, double *per_token, double *std_error);
+
+/*
+ * The same bound under a model's network: the denoiser d supplies the logits
+ * (tdiff_denoiser_forward_t, all positions), its TDIFF_DENOISER_N_VOCAB is n_vocab and
+ * n must be ≤ TDIFF_DENOISER_MAX_LEN. Time-conditioned models receive the scheduler's
+ * total noise σ̄(t) = −ln ᾱ(t) (what SEDD and MDLM condition on; capped at 1e4 where
+ * ᾱ = 0), other models ignore it. mask_id is the model's mask token
+ * (tdiff_model_special_token(model, TDIFF_SPECIAL_MASK, ...)). Cost: one forward pass
+ * per evaluation (n_samples). A denoiser error is returned with its message copied into
+ * this scheduler's last error. s and d are used by this thread only for the call.
+ */
+TDIFF_API tdiff_status tdiff_scheduler_nelbo_denoiser(tdiff_scheduler *s, tdiff_denoiser *d, const int32_t *tokens,
+                                                      size_t n, int32_t mask_id, tdiff_nelbo_method method,
+                                                      size_t n_samples, uint64_t seed, double *nelbo,
+                                                      double *per_token, double *std_error);
+
+/*
+ * D3PM's discrete-time variational bound (nats) of tokens[0..n) for a UNIFORM or
+ * ABSORBING transition handle tr (T = its n_steps), with the x0-parameterised reverse
+ * step p_θ(x_{t−1}|x_t) ∝ Q_t[:, x_t] ⊙ (p̃·Q̄_{t−1}), p̃ = softmax(logits) of the callback
+ * (told t/T; all n_vocab entries, the mask included, as D3PM does):
+ *   L = Σ_{t=2}^{T} E KL(q(x_{t−1}|x_t,x_0) ‖ p_θ) + E[−log p_θ(x_0|x_1)] + KL(q(x_T|x_0) ‖ prior).
+ * Estimated with n_samples draws of t uniform in 1..T (each term is T × the per-t value)
+ * and x_t ~ q(x_t|x_0) by Philox from seed; the prior term is computed exactly: uniform
+ * prior for UNIFORM, the point mass on the mask for ABSORBING, with D3PM's 1e-6 inside
+ * the logarithms of that term only (so ᾱ_T > 0 gives a large finite value, not +inf).
+ * Every token must be < n_vocab. Outputs (optional) as tdiff_scheduler_nelbo;
+ * *std_error is that of the sampled part. Callback calls: n_samples.
+ * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_UNSUPPORTED (other kinds), TDIFF_E_OUT_OF_MEMORY,
+ * TDIFF_E_OVERFLOW, or the callback's error.
+ */
+TDIFF_API tdiff_status tdiff_transition_d3pm_loss(tdiff_transition *tr, tdiff_denoise_fn fn, void *user_data,
+                                                  const int32_t *tokens, size_t n, size_t n_samples, uint64_t seed,
+                                                  double *nelbo, double *per_token, double *std_error);
+
 /* @@SCHEDULE@@ */
+
+/* ======================================================================== */
+/* Sampler: turns a denoiser into text                                       */
+/* ======================================================================== */
+
+/*
+ * A tdiff_sampler owns a canvas, its parameters, the random stream and its
+ * workspace, and drives a denoiser step by step (docs/sampling.md). It belongs to
+ * one thread at a time. Randomness is Philox keyed by (seed, step, position,
+ * draw), so a seeded run gives the same tokens whatever the thread count or SIMD
+ * variant.
+ *
+ * The mask token is never a prediction (its logit is treated as -inf, the SUBS
+ * rule of MDLM); banned tokens likewise.
+ */
+typedef struct tdiff_sampler tdiff_sampler;
+
+/* How the sampler obtains logits when the network is the caller's own (GPU,
+ * another runtime). Starts with struct_size = sizeof(tdiff_denoise_callbacks). */
+typedef struct tdiff_denoise_callbacks {
+    size_t struct_size;
+    void *user_data;
+    /*
+     * Required. Writes logits[k * n_vocab + v] for k < n_positions: the logits
+     * PREDICTING the token at canvas position positions[k] (a model with
+     * shifted logits must unshift them itself) given the whole canvas
+     * tokens[0..n). t in [0,1] is the fraction of the generated region still
+     * masked (time-conditioned networks use it; others ignore it). Returns 0 on
+     * success; any other value stops generation, which then returns that value
+     * when it is a tdiff_status error and TDIFF_E_INTERNAL otherwise.
+     */
+    int (*logits)(void *user_data, const int32_t *tokens, size_t n, float t, const uint32_t *positions,
+                  size_t n_positions, float *logits);
+    /* Optional: called once from tdiff_sampler_free. */
+    void (*destroy)(void *user_data);
+} tdiff_denoise_callbacks;
+
+/* Strategies (TDIFF_SAMPLER_STRATEGY). Values are never renumbered. */
+typedef enum tdiff_strategy {
+    TDIFF_STRATEGY_LLADA = 1,        /* LLaDA: blocks, fixed transfer counts, Gumbel argmax      */
+    TDIFF_STRATEGY_DREAM = 2,        /* Dream: eps timestep schedule, temperature/top-p/top-k   */
+    TDIFF_STRATEGY_THRESHOLD = 3,    /* Fast-dLLM: commit every confidence >= threshold          */
+    TDIFF_STRATEGY_FACTOR = 4,       /* Fast-dLLM: factor rule conf_n >= 1 - f/(n+2)             */
+    TDIFF_STRATEGY_MASKGIT = 5,      /* MaskGIT: cosine schedule, annealed Gumbel choice          */
+    TDIFF_STRATEGY_MASK_PREDICT = 6, /* Mask-Predict: linear re-masking of the least confident  */
+    TDIFF_STRATEGY_MDLM = 7,         /* MDLM ddpm ancestral update (log-linear schedule)        */
+    TDIFF_STRATEGY_MDLM_CACHE = 8    /* MDLM ddpm_cache: reuse the network output while unchanged */
+} tdiff_strategy;
+
+/* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */
+typedef enum tdiff_remasking {
+    TDIFF_REMASK_LOW_CONFIDENCE = 1, /* confidence = p(chosen token); Dream calls it maskgit_plus */
+    TDIFF_REMASK_RANDOM = 2,         /* confidence = uniform random                               */
+    TDIFF_REMASK_TOPK_MARGIN = 3,    /* confidence = p(top1) - p(top2), sorted                      */
+    TDIFF_REMASK_ENTROPY = 4,        /* confidence = sum p log p (negative entropy: higher = surer) */
+    TDIFF_REMASK_ORIGIN = 5          /* Dream `origin`: each mask revealed with probability 1 - s/t */
+} tdiff_remasking;
+
+/* Compatibility modes (TDIFF_SAMPLER_COMPAT). */
+typedef enum tdiff_compat {
+    TDIFF_COMPAT_NONE = 0,
+    /* llama-diffusion-cli semantics: the canvas length (GEN_LENGTH) INCLUDES the
+     * prompt, blocks start right after the prompt and the last may be short, the
+     * chain is top-k -> top-p -> temperature -> sample (temperature 0 still
+     * samples unless top-k is 1), confidence comes from the filtered
+     * distribution, ties go to the lowest position. Random draws are ours
+     * (Philox), so only deterministic settings reproduce its tokens exactly. */
+    TDIFF_COMPAT_LLAMACPP = 1
+} tdiff_compat;
+
+/*
+ * Parameters. Integer ones go through tdiff_sampler_set_int/get_int, real ones
+ * through set_float/get_float; using the other kind is TDIFF_E_INVALID_ARGUMENT.
+ * tdiff_sampler_param_bounds gives [min, max] and the default. "(ro)" values are
+ * results of the last generation and cannot be set.
+ */
+typedef enum tdiff_sampler_param {
+    TDIFF_SAMPLER_STRATEGY = 1,       /* int, tdiff_strategy; default LLADA                       */
+    TDIFF_SAMPLER_REMASKING = 2,      /* int, tdiff_remasking; default LOW_CONFIDENCE             */
+    TDIFF_SAMPLER_COMPAT = 3,         /* int, tdiff_compat; default NONE                          */
+    TDIFF_SAMPLER_STEPS = 10,         /* int [1, 1<<20], default 64; per run (split over blocks)   */
+    TDIFF_SAMPLER_GEN_LENGTH = 11,    /* int [1, 1<<20], default 64 tokens after the prompt       */
+    TDIFF_SAMPLER_BLOCK_LENGTH = 12,  /* int [0, 1<<20], default 0 = one block over the region    */
+    TDIFF_SAMPLER_TOP_K = 13,         /* int [0, 1<<30], default 0 = off                          */
+    TDIFF_SAMPLER_SEED = 14,          /* int [0, INT64_MAX] used as uint64, default 0              */
+    TDIFF_SAMPLER_EOS_CONFIDENCE_INF = 15, /* int 0/1, default 0: 1 = EOS gets confidence -inf      */
+    TDIFF_SAMPLER_CUT_AT_EOS = 16,    /* int 0/1, default 1: generate() output ends before 1st EOS */
+    TDIFF_SAMPLER_KEEP_HISTORY = 17,  /* int 0/1, default 0: keep the canvas after every step      */
+    TDIFF_SAMPLER_N_THREADS = 18,     /* int [1, 1024], default 1: threads of the built-in denoiser */
+    TDIFF_SAMPLER_TEMPERATURE = 30,   /* float [0, 100], default 0 (greedy)                        */
+    TDIFF_SAMPLER_TOP_P = 31,         /* float (0, 1], default 1 = off                             */
+    TDIFF_SAMPLER_CFG_SCALE = 32,     /* float [0, 100], default 0: logits = u + (w+1)(c-u)        */
+    TDIFF_SAMPLER_THRESHOLD = 33,     /* float [0, 1], default 0.9 (THRESHOLD strategy)            */
+    TDIFF_SAMPLER_FACTOR = 34,        /* float (0, 100], default 1.0 (FACTOR strategy)             */
+    TDIFF_SAMPLER_ALG_TEMP = 35,      /* float [0, 100], default 0: >0 samples positions (Dream)   */
+    TDIFF_SAMPLER_EPS = 36,           /* float (0, 1), default 1e-3: final time of eps schedules   */
+    TDIFF_SAMPLER_STAT_FORWARD_PASSES = 100, /* int (ro): network calls of the last run            */
+    TDIFF_SAMPLER_STAT_STEPS = 101,   /* int (ro): steps of the last run                           */
+    TDIFF_SAMPLER_STAT_FORWARD_SECONDS = 102, /* float (ro): time inside the network               */
+    TDIFF_SAMPLER_STAT_TOTAL_SECONDS = 103    /* float (ro): whole generate/infill call            */
+} tdiff_sampler_param;
+
+/*
+ * Creates a sampler over the library's own denoiser for `model` (which must
+ * outlive the sampler; it is only read). The denoiser is built at the first
+ * generation, sized for the canvas. TDIFF_E_INVALID_ARGUMENT (NULL model/out,
+ * bad host), TDIFF_E_BAD_FORMAT (the model has no mask token),
+ * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA). *out is NULL on failure.
+ */
+TDIFF_API tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *host,
+                                            tdiff_sampler **out);
+/*
+ * Creates a sampler over a caller's network. cb is copied (struct_size may be
+ * smaller than ours for older callers, never smaller than the fields up to
+ * `logits`). mask_id must be in [0, n_vocab); eos_id in [0, n_vocab) or -1 (no EOS).
+ * Errors as tdiff_sampler_create. On failure cb->destroy is NOT called.
+ */
+TDIFF_API tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *cb, int32_t n_vocab,
+                                                          int32_t mask_id, int32_t eos_id,
+                                                          const tdiff_host *host, tdiff_sampler **out);
+TDIFF_API void tdiff_sampler_free(tdiff_sampler *s);
+
+/* Last error text of this sampler ("" when none). Valid until the next call on s. */
+TDIFF_API const char *tdiff_sampler_last_error(const tdiff_sampler *s);
+
+/* Setters/getters: TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL, unknown parameter,
+ * wrong kind, value outside the bounds, read-only parameter). */
+TDIFF_API tdiff_status tdiff_sampler_set_int(tdiff_sampler *s, tdiff_sampler_param p, int64_t value);
+TDIFF_API tdiff_status tdiff_sampler_set_float(tdiff_sampler *s, tdiff_sampler_param p, double value);
+TDIFF_API tdiff_status tdiff_sampler_get_int(const tdiff_sampler *s, tdiff_sampler_param p, int64_t *value);
+TDIFF_API tdiff_status tdiff_sampler_get_float(const tdiff_sampler *s, tdiff_sampler_param p, double *value);
+/* Bounds and default of a parameter (any pointer may be NULL). TDIFF_E_INVALID_ARGUMENT
+ * for an unknown parameter. Needs no handle. */
+TDIFF_API tdiff_status tdiff_sampler_param_bounds(tdiff_sampler_param p, double *min, double *max,
+                                                  double *default_value);
+/* Parses a strategy / remasking name ("llada", "low_confidence", "maskgit_plus" = LOW_CONFIDENCE, ...)
+ * into its value; TDIFF_E_NOT_FOUND when unknown. Static names back: *_name gives "unknown" for bad values. */
+TDIFF_API tdiff_status tdiff_strategy_from_name(const char *name, int *out);
+TDIFF_API tdiff_status tdiff_remasking_from_name(const char *name, int *out);
+TDIFF_API const char *tdiff_strategy_name(int strategy);
+TDIFF_API const char *tdiff_remasking_name(int remasking);
+
+/* Tokens no step may produce (copied; n = 0 clears). TDIFF_E_INVALID_ARGUMENT for an id
+ * outside [0, n_vocab) or ids NULL with n > 0. */
+TDIFF_API tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t *ids, size_t n);
+
+/*
+ * Step callback, called after every step with the canvas (n_canvas tokens, the
+ * prompt included) and a per-position confidence of that step's prediction (NaN
+ * where nothing was predicted). Both arrays are valid only during the call.
+ * Return 0 to go on; non-zero stops the run with TDIFF_E_ABORTED, leaving the
+ * sampler ready for the next call. fn NULL removes it.
+ */
+typedef int (*tdiff_step_fn)(void *user_data, size_t step, size_t n_steps, const int32_t *canvas,
+                             size_t n_canvas, const float *confidence);
+TDIFF_API tdiff_status tdiff_sampler_set_callback(tdiff_sampler *s, tdiff_step_fn fn, void *user_data);
+
+/*
+ * Generates GEN_LENGTH tokens after prompt[0..n_prompt) (in compat llamacpp
+ * mode: GEN_LENGTH - n_prompt). Writes the generated tokens (the prompt not
+ * included) to out; with CUT_AT_EOS the output stops before the first EOS.
+ * *n_out gets the count (or, with TDIFF_E_BUFFER_TOO_SMALL, the needed
+ * capacity: GEN_LENGTH is always enough). The prompt must not contain the mask
+ * token. Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL pointers, a token out
+ * of range, parameters that do not fit: steps not divisible by the block count,
+ * gen length not a multiple of the block length outside compat mode),
+ * TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_ABORTED (the step callback), TDIFF_E_OUT_OF_MEMORY,
+ * or the denoiser's error.
+ */
+TDIFF_API tdiff_status tdiff_sampler_generate(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt,
+                                              int32_t *out, size_t cap, size_t *n_out);
+/*
+ * Infilling: canvas[0..n) holds fixed tokens and mask tokens where text is
+ * wanted (prefix, suffix and any spans in the middle). Only masked positions
+ * change; blocks tile the canvas from the first masked position (the last block
+ * may be short). Writes the whole filled canvas to out (cap >= n; *n_out = n).
+ * EOS handling does not cut the output. Errors as tdiff_sampler_generate; a
+ * canvas without any mask is TDIFF_E_INVALID_ARGUMENT.
+ */
+TDIFF_API tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *canvas, size_t n, int32_t *out,
+                                            size_t cap, size_t *n_out);
+
+/* The canvas after every step of the last run when KEEP_HISTORY is set:
+ * *data = n_steps rows of n_canvas tokens, valid until the next run or free.
+ * TDIFF_E_STATE when no history was kept. */
+TDIFF_API tdiff_status tdiff_sampler_history(const tdiff_sampler *s, const int32_t **data, size_t *n_steps,
+                                             size_t *n_canvas);
 
 /* @@SAMPLER@@ */
 

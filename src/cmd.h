@@ -13,6 +13,13 @@ struct tool_command {
 
 /* Exit codes: 0 success, 1 the library reported an error, 2 bad usage. */
 int cmd_version(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_infill(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 /* @@COMMAND_DECLS@@ */
 
 /* True when s equals "--help" or "-h". */

@@ -9,6 +9,13 @@
 
 static const struct tool_command commands[] = {
     {"version", "print library version and SIMD variant", cmd_version},
+    {"tokenize", "print the token ids of a text", cmd_tokenize},
+    {"detokenize", "print the text of token ids", cmd_detokenize},
+    {"forward", "run the network once, write logits as .npy", cmd_forward},
+    {"generate", "generate text after a prompt with a diffusion sampler", cmd_generate},
+    {"infill", "fill [MASK:n] holes in a text", cmd_infill},
+    {"info", "show a model's architecture, sizes, hyper-parameters, tokens", cmd_info},
+    {"score", "NELBO (nats/token) and perplexity bound of a text file", cmd_score},
     /* @@COMMANDS@@ -- one line per subcommand, in help order */
 };
 
