@@ -149,7 +149,11 @@ TDIFF_API int tdiff_isa_supported(int isa);
 /*
  * Runs every kernel of the resolved variant against the scalar reference on
  * built-in inputs. TDIFF_OK when all agree within the documented tolerances
- * (docs/simd.md). host may be NULL.
+ * (docs/simd.md). host may be NULL; out_isa_checked may be NULL and receives the
+ * variant checked (TDIFF_ISA_AUTO if none could be resolved).
+ * Returns TDIFF_E_INTERNAL when a kernel disagrees (the first mismatch is logged
+ * through host->log_fn), TDIFF_E_UNSUPPORTED / TDIFF_E_INVALID_ARGUMENT when the
+ * variant cannot be resolved or host is invalid.
  */
 TDIFF_API tdiff_status tdiff_isa_self_check(const tdiff_host *host, tdiff_isa *out_isa_checked);
 
@@ -657,7 +661,7 @@ typedef enum tdiff_schedule_quantity {
     TDIFF_SQ_SIGMA_RATE = 3,     /* σ'(t) = dσ̄/dt = −ᾱ'/ᾱ (continuous only)                       */
     TDIFF_SQ_ALPHA_BAR_RATE = 4, /* dᾱ/dt (continuous only)                                       */
     TDIFF_SQ_ELBO_WEIGHT = 5,    /* −ᾱ'/(1 − ᾱ), the masked-diffusion NELBO weight (continuous;
-                                    1/t for log-linear up to ε; +inf at t = 0)                   */
+                                    exactly 1/t for LINEAR and LOGLINEAR; +inf where ᾱ = 1)      */
     TDIFF_SQ_BETA = 6            /* β_t = 1 − ᾱ_t/ᾱ_{t−1} (discrete only, step ≥ 1)              */
 } tdiff_schedule_quantity;
 
@@ -841,8 +845,9 @@ TDIFF_API tdiff_status tdiff_embed_nearest(tdiff_scheduler *s, const float *emb,
 /*
  * Transition matrices Q_t (row-stochastic: Q_t[i, j] = q(x_t = j | x_{t−1} = i)) for
  * t = 1..T and their products Q̄_t = Q_1···Q_t (Q̄_0 = I). Tokens are row vectors.
- * Immutable after creation: may be shared by threads (except for last-error text,
- * which is per call and racy when shared -- give each thread its own to read errors).
+ * Immutable after creation: may be shared by threads if the host allocator is
+ * thread-safe (calls allocate small scratch), except that the last-error text is
+ * racy when shared -- give each thread its own handle to read errors.
  */
 typedef struct tdiff_transition tdiff_transition;
 
@@ -960,9 +965,10 @@ typedef enum tdiff_nelbo_method {
  * QUADRATURE (deterministic, exact for a model that outputs the same distribution
  * whatever it sees): the count form of the same bound,
  *   NELBO = Σ_{m=1}^{n} (1/m)·E_{|M| = m}[Σ_{i∈M} −log p_θ(x_0^i | x_M masked)],
- *   with the counts 1..n split into K = min(n_samples, n) equal strata, one subset M
- *   per stratum (drawn by Philox from `seed`, size the stratum's middle count m_j,
- *   weighted by the stratum's size), and the callback told t = ᾱ⁻¹(1 − m_j/n).
+ *   with the counts 1..n split into S = min(n_samples, n) near-equal strata (the first
+ *   n % S one count larger), each evaluated at its middle count m_j on n_samples / S
+ *   subsets M of that size (drawn by Philox from `seed`), weighted by the stratum's
+ *   size, the callback told t = ᾱ⁻¹(1 − m_j/n). n_samples = n gives one subset per count.
  * Both bound −log p(x_0) when ᾱ(0) = 1 and ᾱ(1) = 0 (LINEAR, MASKGIT_COSINE); for
  * LOGLINEAR/GEOMETRIC/COSINE/SQRT the t = 1 remainder is ignored, as MDLM/SEDD report.
  *
@@ -970,8 +976,10 @@ typedef enum tdiff_nelbo_method {
  * is exp(per_token)), *std_error of the total (0 for QUADRATURE).
  * Memory: n·n_vocab floats of scratch. Callback calls: K.
  * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW, or the callback's
- * error (with the message "denoiser callback failed"). A non-finite logit row gives
- * TDIFF_E_INVALID_ARGUMENT.
+ * error (a negative tdiff_status is returned as is, anything else non-zero as
+ * TDIFF_E_ABORTED; message "denoiser callback failed"). A NaN or +inf logit, or a row
+ * that is −inf everywhere but the mask, gives TDIFF_E_INVALID_ARGUMENT. The callback
+ * must not call back into this scheduler.
  */
 TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
                                              const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
@@ -1059,7 +1067,9 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_MASKGIT = 5,      /* MaskGIT: cosine schedule, annealed Gumbel choice          */
     TDIFF_STRATEGY_MASK_PREDICT = 6, /* Mask-Predict: linear re-masking of the least confident  */
     TDIFF_STRATEGY_MDLM = 7,         /* MDLM ddpm ancestral update (log-linear schedule)        */
-    TDIFF_STRATEGY_MDLM_CACHE = 8    /* MDLM ddpm_cache: reuse the network output while unchanged */
+    TDIFF_STRATEGY_MDLM_CACHE = 8,   /* MDLM ddpm_cache: reuse the network output while unchanged */
+    TDIFF_STRATEGY_D3PM = 9,         /* D3PM ancestral, x0-parameterised posterior (set a transition) */
+    TDIFF_STRATEGY_FIRST_HITTING = 10 /* first-hitting: one uniformly chosen position per step      */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */
@@ -1200,6 +1210,15 @@ TDIFF_API tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *can
  * TDIFF_E_STATE when no history was kept. */
 TDIFF_API tdiff_status tdiff_sampler_history(const tdiff_sampler *s, const int32_t **data, size_t *n_steps,
                                              size_t *n_canvas);
+
+/*
+ * D3PM ancestral sampling (TDIFF_STRATEGY_D3PM) needs the transition handle the
+ * model was trained with (UNIFORM or ABSORBING; see @@SCHEDULE@@'s
+ * tdiff_transition_create). The sampler borrows it: it must outlive every run
+ * that uses it; NULL detaches. Its step count replaces TDIFF_SAMPLER_STEPS.
+ * TDIFF_E_INVALID_ARGUMENT when its vocabulary size differs from the sampler's.
+ */
+TDIFF_API tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_transition *tr);
 
 /* @@SAMPLER@@ */
 
