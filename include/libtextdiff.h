@@ -203,7 +203,8 @@ typedef struct tdiff_model tdiff_model;
 /*
  * Loads a model by memory-mapping `path` read-only (no weights are copied; the
  * mapping lives until tdiff_model_free). host may be NULL (defaults). err (may
- * be NULL, err_cap may be 0) receives a message on failure.
+ * be NULL, err_cap may be 0) receives a message on failure. As with any memory
+ * map, the file must not be truncated or rewritten while the model is loaded.
  * Returns TDIFF_OK and *out_model, or: TDIFF_E_INVALID_ARGUMENT (NULL path or
  * out_model, bad host), TDIFF_E_IO (cannot open/stat/map; empty file),
  * TDIFF_E_BAD_FORMAT, TDIFF_E_UNSUPPORTED (GGUF version, tensor type),
@@ -215,9 +216,10 @@ TDIFF_API tdiff_status tdiff_model_load_file(const char *path, const tdiff_host 
 
 /*
  * As tdiff_model_load_file over a caller's buffer of `size` bytes. The buffer
- * is NOT copied: it must stay valid and unchanged until tdiff_model_free. It
- * needs no particular alignment, but tensor data is read in place, so a buffer
- * aligned to 32 bytes keeps F32 weights aligned.
+ * is NOT copied: it must stay valid and unchanged until tdiff_model_free.
+ * Tensor data is read in place, so it must be aligned in memory: 4 bytes for
+ * F32, 2 for the other types, else TDIFF_E_UNSUPPORTED (for files and buffers
+ * alike). A malloc'd buffer holding a file with the usual alignment (32) is fine.
  */
 TDIFF_API tdiff_status tdiff_model_load_memory(const void *data, size_t size, const tdiff_host *host,
                                                tdiff_model **out_model, char *err, size_t err_cap);
@@ -590,9 +592,11 @@ TDIFF_API tdiff_status tdiff_denoiser_forward(tdiff_denoiser *d, const int32_t *
 /*
  * The same for time-conditioned (DiT) models: t is the conditioning value the
  * model was trained with (σ for SEDD/MDLM-style files, see `tdiff.time.*` in
- * docs/model-format.md); it must be finite. Models without time conditioning
- * ignore t, so samplers may always call this one. Return codes as
- * tdiff_denoiser_forward (minus the time-conditioning case).
+ * docs/model-format.md); it must be finite, and > 0 for SEDD-style files
+ * (`tdiff.time.scale_by_sigma`, whose logits are then SEDD's log-scores).
+ * Models without time conditioning ignore t, so samplers may always call this
+ * one. Return codes as tdiff_denoiser_forward (minus the time-conditioning case;
+ * TDIFF_E_INVALID_ARGUMENT also for a t outside those rules).
  */
 TDIFF_API tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t *tokens, size_t n, float t,
                                                 const uint32_t *positions, size_t n_positions,
@@ -1069,7 +1073,9 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_MDLM = 7,         /* MDLM ddpm ancestral update (log-linear schedule)        */
     TDIFF_STRATEGY_MDLM_CACHE = 8,   /* MDLM ddpm_cache: reuse the network output while unchanged */
     TDIFF_STRATEGY_D3PM = 9,         /* D3PM ancestral, x0-parameterised posterior (set a transition) */
-    TDIFF_STRATEGY_FIRST_HITTING = 10 /* first-hitting: one uniformly chosen position per step      */
+    TDIFF_STRATEGY_FIRST_HITTING = 10, /* first-hitting: one uniformly chosen position per step     */
+    TDIFF_STRATEGY_SEDD_EULER = 11,  /* SEDD Euler (tau-leaping) steps (set transition + scheduler)  */
+    TDIFF_STRATEGY_SEDD_ANALYTIC = 12 /* SEDD analytic (Tweedie) steps (set transition + scheduler)  */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */
@@ -1189,8 +1195,8 @@ TDIFF_API tdiff_status tdiff_sampler_set_callback(tdiff_sampler *s, tdiff_step_f
  * token. Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL pointers, a token out
  * of range, parameters that do not fit: steps not divisible by the block count,
  * gen length not a multiple of the block length outside compat mode),
- * TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_ABORTED (the step callback), TDIFF_E_OUT_OF_MEMORY,
- * or the denoiser's error.
+ * TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_ABORTED (the step callback), TDIFF_E_STATE (D3PM/SEDD
+ * without their transition/scheduler), TDIFF_E_OUT_OF_MEMORY, or the denoiser's error.
  */
 TDIFF_API tdiff_status tdiff_sampler_generate(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt,
                                               int32_t *out, size_t cap, size_t *n_out);
@@ -1219,6 +1225,13 @@ TDIFF_API tdiff_status tdiff_sampler_history(const tdiff_sampler *s, const int32
  * TDIFF_E_INVALID_ARGUMENT when its vocabulary size differs from the sampler's.
  */
 TDIFF_API tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_transition *tr);
+/*
+ * SEDD (TDIFF_STRATEGY_SEDD_*) needs a transition (UNIFORM or ABSORBING graph, any
+ * step count) and the continuous noise schedule sigma_bar(t) the model was trained
+ * with (e.g. TDIFF_SCHEDULE_LOGLINEAR). Borrowed like the transition; NULL detaches.
+ * For SEDD the network's logits are log concrete scores: score = exp(logits).
+ */
+TDIFF_API tdiff_status tdiff_sampler_set_scheduler(tdiff_sampler *s, tdiff_scheduler *sched);
 
 /* @@SAMPLER@@ */
 

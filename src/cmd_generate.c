@@ -26,7 +26,10 @@ static void usage(FILE *f, int infill)
                "  -n, --gen-length N    tokens to generate (compat llamacpp: the whole canvas, like -ub)\n"
                "  --steps N             diffusion steps (default 64)\n"
                "  --block B             block length, 0 = one block (default 0)\n"
-               "  --strategy S          llada|dream|threshold|factor|maskgit|mask_predict|mdlm|mdlm_cache\n"
+               "  --strategy S          llada|dream|threshold|factor|maskgit|mask_predict|mdlm|mdlm_cache|\n"
+               "                        d3pm|first_hitting|sedd_euler|sedd_analytic\n"
+               "  --graph G             d3pm/sedd: uniform|absorbing (default absorbing); d3pm uses the linear\n"
+               "                        schedule over --steps, sedd the log-linear sigma(t)\n"
                "  --remask R            low_confidence|random|topk_margin|entropy|origin (maskgit_plus = low_confidence)\n"
                "  --temperature T       (default 0)      --top-k K (0 = off)   --top-p P (1 = off)\n"
                "  --cfg W               classifier-free guidance scale (default 0)\n"
@@ -175,7 +178,9 @@ static int run(int argc, char **argv, int infill)
         usage(argc < 2 ? stderr : stdout, infill);
         return argc < 2 ? 2 : 0;
     }
-    const char *model_path = argv[1], *prompt = NULL, *prompt_ids = NULL, *text = NULL;
+    const char *model_path = argv[1], *prompt = NULL, *prompt_ids = NULL, *text = NULL, *graph = "absorbing";
+    tdiff_scheduler *sched = NULL;
+    tdiff_transition *tr = NULL;
     int json = 0, cut = 1, eos_inf = 0;
     tdiff_model *model = NULL;
     char err[512];
@@ -211,6 +216,8 @@ static int run(int argc, char **argv, int infill)
             goto done;
         } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
             prompt = argv[++i];
+        } else if (!strcmp(a, "--graph")) {
+            graph = argv[++i];
         } else if (!strcmp(a, "--prompt-ids") || !strcmp(a, "--canvas-ids")) {
             prompt_ids = argv[++i];
         } else {
@@ -252,6 +259,28 @@ static int run(int argc, char **argv, int infill)
     if (n_ids < 0 || (!infill && !prompt && !prompt_ids)) {
         fprintf(stderr, "textdiff: no usable %s (see --help)\n", infill ? "text with [MASK:n] holes" : "prompt");
         goto done;
+    }
+    int64_t strategy = 0, graph_steps = 0;
+    tdiff_sampler_get_int(s, TDIFF_SAMPLER_STRATEGY, &strategy);
+    tdiff_sampler_get_int(s, TDIFF_SAMPLER_STEPS, &graph_steps);
+    if (strategy == TDIFF_STRATEGY_D3PM || strategy == TDIFF_STRATEGY_SEDD_EULER ||
+        strategy == TDIFF_STRATEGY_SEDD_ANALYTIC) {
+        size_t V = 0;
+        tdiff_model_vocab_size(model, &V);
+        int uniform = !strcmp(graph, "uniform");
+        if (!uniform && strcmp(graph, "absorbing")) {
+            fprintf(stderr, "textdiff: --graph must be uniform or absorbing\n");
+            goto done;
+        }
+        tdiff_schedule_kind kind = strategy == TDIFF_STRATEGY_D3PM ? TDIFF_SCHEDULE_LINEAR : TDIFF_SCHEDULE_LOGLINEAR;
+        if (tdiff_scheduler_create(kind, NULL, &sched) ||
+            tdiff_transition_create(uniform ? TDIFF_TRANSITION_UNIFORM : TDIFF_TRANSITION_ABSORBING, V, mask, sched,
+                                    (size_t)graph_steps, NULL, &tr) ||
+            tdiff_sampler_set_transition(s, tr) || tdiff_sampler_set_scheduler(s, sched)) {
+            fprintf(stderr, "textdiff: cannot set up the %s graph\n", graph);
+            rc = 1;
+            goto done;
+        }
     }
     if (isatty(2) && !json)
         tdiff_sampler_set_callback(s, on_step, NULL);
@@ -310,6 +339,8 @@ done:
     free(out);
     tdiff_tokenizer_free(tok);
     tdiff_sampler_free(s);
+    tdiff_transition_free(tr);
+    tdiff_scheduler_free(sched);
     tdiff_model_free(model);
     return rc;
 }

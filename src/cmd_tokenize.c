@@ -40,6 +40,10 @@ int cmd_tokenize(int argc, char **argv)
 {
     uint32_t flags = TDIFF_TOKENIZE_ADD_SPECIAL;
     int pieces = 0, i = 1;
+    if (argc > 1 && tool_is_help(argv[1])) {
+        tokenize_usage(stdout);
+        return 0;
+    }
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (tool_is_help(argv[i])) {
             tokenize_usage(stdout);

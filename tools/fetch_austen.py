@@ -15,6 +15,7 @@ Output (in --out, default .cache/austen/):
   austen.txt    all six books, paragraphs unwrapped to single lines, separated by blank lines
   train.txt     the first 95% of every book (cut at a paragraph boundary)
   heldout.txt   the last 5% of every book
+  heldout-plain.txt  the same without the book separators (for tools that score plain text: textdiff score)
 Books are separated by a line holding only <|endoftext|> in these files. The split is deterministic: for each
 book, the held-out part starts at the first paragraph whose start offset is >= 95% of the book's characters.
 """
@@ -149,11 +150,13 @@ def main():
         train.append("\n\n".join(tr))
         held.append("\n\n".join(he))
     joiner = "\n\n" + SEP + "\n\n"
-    for name, parts in (("austen.txt", full), ("train.txt", train), ("heldout.txt", held)):
-        text = joiner.join(parts) + "\n"
+    outputs = [("austen.txt", joiner, full), ("train.txt", joiner, train), ("heldout.txt", joiner, held),
+               ("heldout-plain.txt", "\n\n", held)]
+    for name, sep, parts in outputs:
+        text = sep.join(parts) + "\n"
         with open(os.path.join(a.out, name), "w", encoding="utf-8") as f:
             f.write(text)
-        print("%-12s %9d chars  sha256 %s" % (name, len(text),
+        print("%-17s %9d chars  sha256 %s" % (name, len(text),
                                               hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]))
     print("source: %s" % rdb)
 

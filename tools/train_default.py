@@ -213,13 +213,26 @@ def evaluate(model, ids, seq, n_samples, mask_id, seed, max_windows=None, batch=
     return total / (n_samples * n_win * seq), n_win * seq
 
 
+def read_lr_log(path):
+    """The lr column of a loss.csv, exactly as recorded (repr of the float), one value per step."""
+    with open(path) as f:
+        head = f.readline().strip().split(",")
+        col = head.index("lr")
+        return [float(line.split(",")[col]) for line in f if line.strip()]
+
+
 def train(model, cfg, a, train_ids, held_ids, mask_id, work):
+    """Three ways to fix the schedule: --steps N (warmup + cosine over N steps), --train-seconds S (warmup,
+    then cosine over the remaining training time: robust on a shared machine, where step times vary), or
+    --replay-lr loss.csv (the recorded per-step lr of an earlier run: with the same seed this repeats it
+    exactly, step for step)."""
     gen = torch.Generator().manual_seed(a.seed + 1)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "norm" not in n]
     other = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "norm" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": other, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
-    total = a.steps
+    replay = read_lr_log(a.replay_lr) if a.replay_lr else None
+    total = len(replay) if replay else a.steps
     deadline = None
     if a.deadline:
         hh, mm = (int(v) for v in a.deadline.split(":"))
@@ -228,14 +241,19 @@ def train(model, cfg, a, train_ids, held_ids, mask_id, work):
     csv = open(os.path.join(work, "loss.csv"), "w")
     csv.write("step,seconds,lr,tokens,loss,loss_ema,heldout_nelbo\n")
     t_start = time.time()
-    step_times = []
+    train_time = 0.0  # excludes the periodic held-out evaluations
+    t_warm = None
     ema = None
     n_tok = 0
     last_eval = t_start
     last_ckpt = t_start
     max_start = len(train_ids) - cfg["seq"] - 1
     step = 0
-    while total is None or step < total:
+    while True:
+        if total is not None and step >= total:
+            break
+        if total is None and train_time >= a.train_seconds:
+            break
         t0 = time.time()
         L = cfg["seq"]
         if torch.rand(1, generator=gen).item() < a.short_frac:
@@ -246,7 +264,17 @@ def train(model, cfg, a, train_ids, held_ids, mask_id, work):
         # stratified t over the batch lowers the variance of the 1/t-weighted loss (as MDLM)
         u = torch.rand(1, generator=gen)
         t = (u + torch.arange(a.batch) / a.batch) % 1.0
-        lr = lr_at(step, total if total else 10 ** 9, a.lr, a.warmup, a.lr_floor)
+        if replay:
+            lr = replay[step]
+        elif total is not None:
+            lr = lr_at(step, total, a.lr, a.warmup, a.lr_floor)
+        elif step < a.warmup:
+            lr = a.lr * (step + 1) / a.warmup
+        else:
+            if t_warm is None:
+                t_warm = train_time
+            frac = min(1.0, (train_time - t_warm) / max(1e-9, a.train_seconds - t_warm))
+            lr = a.lr * (a.lr_floor + (1 - a.lr_floor) * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
         num, _ = nelbo_terms(model, x0, t, mask_id, gen)
@@ -259,37 +287,30 @@ def train(model, cfg, a, train_ids, held_ids, mask_id, work):
         lv = loss.item()
         ema = lv if ema is None else 0.98 * ema + 0.02 * lv
         dt = time.time() - t0
+        train_time += dt
         step += 1
-        if total is None and step <= 25:
-            if step >= 5:
-                step_times.append(dt)
-            if step == 25:
-                left = a.train_seconds - (time.time() - t_start)
-                per = sorted(step_times)[len(step_times) // 2] * a.time_margin
-                total = max(step + 1, step + int(left / per))
-                print("fixed schedule: %d steps (median step %.2fs x margin %.2f); repeat with --steps %d"
-                      % (total, per / a.time_margin, a.time_margin, total), flush=True)
         now = time.time()
         held = ""
-        if now - last_eval >= a.eval_every_s or (total is not None and step == total):
+        if now - last_eval >= a.eval_every_s:
             nel, _ = evaluate(model, held_ids, cfg["seq"], 2, mask_id, a.seed + 7, max_windows=32)
             held = "%.4f" % nel
             last_eval = time.time()
-        csv.write("%d,%.1f,%.6g,%d,%.5f,%.5f,%s\n" % (step, now - t_start, lr, n_tok, lv, ema, held))
+        csv.write("%d,%.1f,%r,%d,%.5f,%.5f,%s\n" % (step, train_time, lr, n_tok, lv, ema, held))
         csv.flush()
         if step % 20 == 0 or held:
-            print("step %5d/%s  %.0fs  lr %.2e  loss %.4f  ema %.4f  %s%.2fs/step" %
-                  (step, total, now - t_start, lr, lv, ema, ("heldout(32 win) %s  " % held) if held else "",
-                   dt), flush=True)
+            print("step %5d  train %.0fs  lr %.2e  loss %.4f  ema %.4f  %s%.2fs/step" %
+                  (step, train_time, lr, lv, ema, ("heldout(32 win) %s  " % held) if held else "", dt),
+                  flush=True)
         if now - last_ckpt > 600:
-            save_ckpt(model, cfg, work, {"step": step, "total": total})
+            save_ckpt(model, cfg, work, {"step": step})
             last_ckpt = now
         if deadline is not None and time.time() > deadline:
-            print("deadline %s reached at step %d of %s: stopping early" % (a.deadline, step, total), flush=True)
+            print("deadline %s reached at step %d: stopping early" % (a.deadline, step), flush=True)
             break
     csv.close()
-    info = {"steps": step, "planned_steps": total, "seconds": time.time() - t_start, "tokens": n_tok,
-            "final_loss_ema": ema}
+    nel, _ = evaluate(model, held_ids, cfg["seq"], 2, mask_id, a.seed + 7, max_windows=32)
+    info = {"steps": step, "train_seconds": train_time, "wall_seconds": time.time() - t_start, "tokens": n_tok,
+            "final_loss_ema": ema, "final_heldout_32win": nel}
     save_ckpt(model, cfg, work, info)
     return info
 
@@ -462,17 +483,21 @@ def main():
     ap.add_argument("--short-frac", type=float, default=0.2, help="fraction of batches with a random shorter L")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--steps", type=int, help="exact number of optimizer steps")
-    g.add_argument("--train-seconds", type=float, help="wall-clock budget; fixes --steps from early timing")
-    ap.add_argument("--time-margin", type=float, default=1.15, help="step-time safety factor for --train-seconds")
+    g.add_argument("--train-seconds", type=float, help="training-time budget; cosine decay over time")
+    g.add_argument("--replay-lr", help="loss.csv of an earlier run: repeat its per-step lr exactly")
     ap.add_argument("--deadline", help="UTC HH:MM after which training stops even if steps remain")
     ap.add_argument("--eval-every-s", type=float, default=600)
     ap.add_argument("--eval-samples", type=int, default=8)
     ap.add_argument("--skip-train", action="store_true", help="load <work>/model.pt instead of training")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--no-eval", action="store_true", help="keep the held-out numbers of <work>/results.json")
+    ap.add_argument("--gen-len", type=int, default=48, help="sample: tokens generated after each prompt")
+    ap.add_argument("--gen-steps", type=int, default=48, help="sample: denoising steps")
+    ap.add_argument("--gen-block", type=int, default=8, help="sample: semi-autoregressive block length")
     ap.add_argument("--check-lib", help="libtextdiff.so: cross-check the exported GGUF's tokens and logits")
     a = ap.parse_args()
-    if not a.skip_train and a.steps is None and a.train_seconds is None:
-        ap.error("give --steps or --train-seconds (or --skip-train)")
+    if not a.skip_train and a.steps is None and a.train_seconds is None and a.replay_lr is None:
+        ap.error("give --steps, --train-seconds or --replay-lr (or --skip-train)")
 
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -498,27 +523,34 @@ def main():
         info = train(model, cfg, a, train_ids, held_ids, tok.mask, a.work)
     print("training: %s" % info, flush=True)
 
-    t0 = time.time()
-    nel, n_tok = evaluate(model, held_ids, cfg["seq"], a.eval_samples, tok.mask, a.seed + 99)
-    chars = text_chars(a.data, "heldout")
-    n_win_tok = (len(held_ids) // cfg["seq"]) * cfg["seq"]
-    bpc = nel * n_tok / (chars * n_win_tok / len(held_ids)) / math.log(2)
-    res = {"heldout_nelbo_nats_per_token": nel, "heldout_ppl_bound": math.exp(nel), "heldout_tokens": n_tok,
-           "heldout_bits_per_char": bpc, "eval_samples": a.eval_samples, "eval_seconds": time.time() - t0,
-           "params": n_params(model), "train": info}
-    print("held-out NELBO %.4f nats/token over %d tokens -> perplexity <= %.2f, %.3f bits/char (%.0fs)" %
-          (nel, n_tok, math.exp(nel), bpc, time.time() - t0), flush=True)
+    res_path = os.path.join(a.work, "results.json")
+    if a.no_eval and os.path.exists(res_path):
+        with open(res_path, encoding="utf-8") as f:
+            res = json.load(f)
+        print("held-out evaluation kept from %s" % res_path, flush=True)
+    else:
+        t0 = time.time()
+        nel, n_tok = evaluate(model, held_ids, cfg["seq"], a.eval_samples, tok.mask, a.seed + 99)
+        chars = text_chars(a.data, "heldout")
+        bpc = nel * len(held_ids) / chars / math.log(2)  # tokens per char of the whole held-out text
+        res = {"heldout_nelbo_nats_per_token": nel, "heldout_ppl_bound": math.exp(nel), "heldout_tokens": n_tok,
+               "heldout_bits_per_char": bpc, "eval_samples": a.eval_samples, "eval_seconds": time.time() - t0,
+               "params": n_params(model), "train": info}
+        print("held-out NELBO %.4f nats/token over %d tokens -> perplexity <= %.2f, %.3f bits/char (%.0fs)" %
+              (nel, n_tok, math.exp(nel), bpc, time.time() - t0), flush=True)
 
+    # Greedy, semi-autoregressive blocks of 8: one block of 48 lets frequent tokens (",", "the") win
+    # everywhere at once; the same settings as `textdiff generate -n 48 --steps 48 --block 8`.
     samples = []
-    eot = tok.eot
     for pr in PROMPTS:
         ids = tok.encode(pr)
-        hist = generate(model, ids, 48, 48, 48, tok.mask, forbid=(eot,))
+        hist = generate(model, ids, a.gen_len, a.gen_steps, a.gen_block, tok.mask, forbid=(tok.eot,))
         text = tok.decode(hist[-1])
-        samples.append({"prompt": pr, "gen_len": 48, "steps": 48, "block_len": 48, "text": text})
+        samples.append({"prompt": pr, "gen_len": a.gen_len, "steps": a.gen_steps, "block_len": a.gen_block,
+                        "ids": hist[-1][len(ids):], "text": text})
         print("--- %r\n%s" % (pr, text), flush=True)
     res["samples"] = samples
-    with open(os.path.join(a.work, "results.json"), "w", encoding="utf-8") as f:
+    with open(res_path, "w", encoding="utf-8") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
 
     if not a.no_export:

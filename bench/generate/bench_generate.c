@@ -82,11 +82,13 @@ int main(int argc, char **argv)
             p++;
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, steps);
         size_t n_out;
-        if (!warmed) { /* creates the denoiser; not timed */
-            tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, gen / block);
+        if (!warmed) { /* creates the denoiser: one step over one block, not timed */
+            tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 1);
+            tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, 0);
             if ((st = tdiff_sampler_generate(s, prompt, (size_t)n_prompt, out, (size_t)gen, &n_out)))
                 return fail("warm-up", st, tdiff_sampler_last_error(s));
             tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, steps);
+            tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, block);
             warmed = 1;
         }
         if ((st = tdiff_sampler_generate(s, prompt, (size_t)n_prompt, out, (size_t)gen, &n_out)))

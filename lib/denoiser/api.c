@@ -201,6 +201,9 @@ static tdiff_status check_args(tdiff_denoiser *d, const tdiff__forward_args *a, 
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: attention %d is not usable here", att);
     if (c->dit && !isfinite(a->t))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: time conditioning value is not finite");
+    if (c->scale_by_sigma && !(a->t > 0.0f))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: scale_by_sigma needs sigma > 0 (got %g)",
+                           (double)a->t);
     size_t need;
     if (!tdiff__mul_size(rows, c->n_vocab, &need) || a->logits_cap < need)
         return tdiff__fail(&d->env, TDIFF_E_BUFFER_TOO_SMALL, "forward: logits need %zu x %zu floats, capacity %zu",

@@ -83,11 +83,11 @@ typedef struct att_job {
     const uint32_t *span;
 } att_job;
 
-/* Sets the scores of keys row i may not see to -inf. Row i always sees itself,
- * so no row is left empty. */
-static void apply_mask(const att_job *j, float *s, size_t i)
+/* Sets the scores of keys row i may not see (among the first n) to -inf. Row i
+ * always sees itself, so no row is left empty. */
+static void apply_mask(const att_job *j, float *s, size_t i, size_t n)
 {
-    size_t n = j->n, from = n;
+    size_t from = n;
     switch (j->attention) {
     case TDIFF_ATTENTION_CAUSAL:
         from = i + 1;
@@ -107,6 +107,18 @@ static void apply_mask(const att_job *j, float *s, size_t i)
         s[c] = -INFINITY;
 }
 
+/* Keys [0, cols) are the only ones rows [r0, r0 + tr) can see under causal and
+ * block-causal masks: the rest is skipped, not just masked. */
+static size_t visible_cols(const att_job *j, size_t r0, size_t tr)
+{
+    size_t last = r0 + tr - 1, cols = j->n;
+    if (j->attention == TDIFF_ATTENTION_CAUSAL)
+        cols = last + 1;
+    else if (j->attention == TDIFF_ATTENTION_BLOCK_CAUSAL)
+        cols = (last / j->block_len + 1) * j->block_len;
+    return cols < j->n ? cols : j->n;
+}
+
 static void att_task(void *ctx, size_t task, size_t thread)
 {
     const att_job *j = ctx;
@@ -115,19 +127,20 @@ static void att_task(void *ctx, size_t task, size_t thread)
     size_t hd = c->head_dim, dm = c->n_embd, dkv = c->n_head_kv * hd, n = j->n;
     size_t h = task / j->n_tiles, r0 = (task % j->n_tiles) * DN_ATT_TILE;
     size_t tr = n - r0 < DN_ATT_TILE ? n - r0 : DN_ATT_TILE;
+    size_t nc = visible_cols(j, r0, tr);
     size_t g = h / (c->n_head / c->n_head_kv);  /* the kv head this query head shares */
-    float *s = d->ws.scores + thread * (size_t)DN_ATT_TILE * d->max_len;  /* [tr, n] */
+    float *s = d->ws.scores + thread * (size_t)DN_ATT_TILE * d->max_len;  /* [tr, nc] */
     float scale = 1.0f / sqrtf((float)hd);
 
-    /* S = scale * Q_h K_g^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tr, (int)n, (int)hd, scale, d->ws.q + r0 * dm + h * hd,
-                (int)dm, d->ws.k + g * hd, (int)dkv, 0.0f, s, (int)n);
+    /* S = scale * Q_h K_g^T over the visible keys */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tr, (int)nc, (int)hd, scale,
+                d->ws.q + r0 * dm + h * hd, (int)dm, d->ws.k + g * hd, (int)dkv, 0.0f, s, (int)nc);
     for (size_t r = 0; r < tr; r++) {
-        apply_mask(j, s + r * n, r0 + r);
-        d->env.k->softmax(s + r * n, n);
+        apply_mask(j, s + r * nc, r0 + r, nc);
+        d->env.k->softmax(s + r * nc, nc);
     }
     /* O_h = P V_g */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tr, (int)hd, (int)n, 1.0f, s, (int)n,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tr, (int)hd, (int)nc, 1.0f, s, (int)nc,
                 d->ws.v + g * hd, (int)dkv, 0.0f, d->ws.att + r0 * dm + h * hd, (int)dm);
 }
 

@@ -18,7 +18,14 @@
 typedef struct binder {
     tdiff_denoiser *d;
     float *store;        /* next free float in vec_store */
+    uint8_t *used;       /* [n_tensors]: bound by the configuration */
 } binder;
+
+static void mark(binder *b, const tdiff__tensor *t)
+{
+    if (t)
+        b->used[t - b->d->model->tensors] = 1;
+}
 
 static tdiff_status bind_mat(binder *b, const char *name, bool required, size_t rows, size_t cols, dn_mat *out)
 {
@@ -27,6 +34,7 @@ static tdiff_status bind_mat(binder *b, const char *name, bool required, size_t 
     tdiff_status st = tdiff__tensor_expect(b->d->model, &b->d->env, name, required, 2, ne, &t);
     if (st != TDIFF_OK)
         return st;
+    mark(b, t);
     out->t = t;
     out->rows = rows;
     out->cols = cols;
@@ -41,6 +49,7 @@ static tdiff_status bind_vec(binder *b, const char *name, bool required, size_t 
     tdiff_status st = tdiff__tensor_expect(b->d->model, &b->d->env, name, required, 1, ne, &t);
     if (st != TDIFF_OK || !t)
         return st;
+    mark(b, t);
     if (tdiff__dn_in_place(t)) {
         *out = t->data;
         return TDIFF_OK;
@@ -58,7 +67,10 @@ static tdiff_status bind_table(binder *b, const char *name, bool required, size_
                                const tdiff__tensor **out)
 {
     const size_t ne[4] = {cols, rows, 1, 1};
-    return tdiff__tensor_expect(b->d->model, &b->d->env, name, required, 2, ne, out);
+    tdiff_status st = tdiff__tensor_expect(b->d->model, &b->d->env, name, required, 2, ne, out);
+    if (st == TDIFF_OK)
+        mark(b, *out);
+    return st;
 }
 
 static tdiff_status bind_layer_name(char *buf, size_t cap, size_t il, const char *what)
@@ -69,11 +81,11 @@ static tdiff_status bind_layer_name(char *buf, size_t cap, size_t il, const char
 
 /* Binds every tensor the configuration asks for; optional biases are used when
  * present (and rejected when their shape is wrong). */
-static tdiff_status bind_weights(tdiff_denoiser *d)
+static tdiff_status bind_weights(tdiff_denoiser *d, uint8_t *used)
 {
     const dn_config *c = &d->cfg;
     dn_weights *w = &d->w;
-    binder b = {d, d->vec_store};
+    binder b = {d, d->vec_store, used};
     size_t dkv = c->n_head_kv * c->head_dim;
     tdiff_status st;
     char nm[96];
@@ -309,6 +321,7 @@ static tdiff_status config_tdiff(tdiff_denoiser *d)
         c->n_cond = key_u32(&k, "tdiff.time.embedding_length", true, 0);
         c->n_freq = key_u32(&k, "tdiff.time.frequency_dim", false, 256);  /* MDLM/SEDD default */
         c->max_period = key_f32(&k, "tdiff.time.max_period", 10000.0f);  /* DiT default */
+        c->scale_by_sigma = key_bool(&k, "tdiff.time.scale_by_sigma", false);
     }
     if (k.st != TDIFF_OK)
         return k.st;
@@ -392,5 +405,16 @@ tdiff_status tdiff__dn_configure(tdiff_denoiser *d)
     d->w.layers = tdiff__calloc(&d->env, d->cfg.n_layer, sizeof *d->w.layers);
     if (!d->w.layers)
         return tdiff__fail(&d->env, TDIFF_E_OUT_OF_MEMORY, "out of memory for %zu layers", d->cfg.n_layer);
-    return bind_weights(d);
+    /* Every tensor must belong to the configuration: a misspelt optional bias
+     * would otherwise be silently ignored. */
+    uint8_t *used = tdiff__calloc(&d->env, m->n_tensors ? m->n_tensors : 1, 1);
+    if (!used)
+        return tdiff__fail(&d->env, TDIFF_E_OUT_OF_MEMORY, "out of memory checking tensors");
+    st = bind_weights(d, used);
+    for (size_t i = 0; st == TDIFF_OK && i < m->n_tensors; i++)
+        if (!used[i])
+            st = tdiff__fail(&d->env, TDIFF_E_BAD_FORMAT, "tensor %.*s is not used by this %s configuration",
+                             (int)m->tensors[i].name_len, m->tensors[i].name, tdiff__model_arch(m));
+    tdiff__free(&d->env, used);
+    return st;
 }

@@ -249,6 +249,22 @@ static void head_batch(tdiff_denoiser *d, size_t nb, float *logits)
     tdiff__dn_matmul(d, logits, c->n_vocab, h, nb, &w->w_out, w->b_out);
 }
 
+/* SEDD's score parameterisation (Lou et al. 2024, scale_by_sigma): subtract
+ * log(e^sigma - 1) + log(V - 1) from every logit and set the logit of the
+ * position's own input token to 0. expm1 keeps small sigma accurate. */
+static void scale_by_sigma(const tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows)
+{
+    size_t V = d->cfg.n_vocab;
+    double off = log(expm1((double)a->t)) + log((double)(V - 1));
+    for (size_t r = 0; r < n_rows; r++) {
+        float *row = a->logits + r * V;
+        uint32_t p = a->positions ? a->positions[r] : (uint32_t)r;
+        for (size_t v = 0; v < V; v++)
+            row[v] = (float)((double)row[v] - off);
+        row[a->tokens[p]] = 0.0f;
+    }
+}
+
 tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows)
 {
     const dn_config *c = &d->cfg;
@@ -272,5 +288,7 @@ tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size
         }
         head_batch(d, nb, a->logits + r0 * c->n_vocab);
     }
+    if (c->scale_by_sigma)
+        scale_by_sigma(d, a, n_rows);
     return TDIFF_OK;
 }

@@ -47,6 +47,7 @@ typedef struct dn_config {
     bool dit;                /* time conditioning (adaLN)                     */
     size_t n_cond, n_freq;   /* C, Q                                          */
     float max_period;        /* sinusoidal embedding's period scale           */
+    bool scale_by_sigma;     /* SEDD: logits - log(e^sigma - 1) - log(V - 1), own token 0 */
 } dn_config;
 
 /* A 2-D weight [rows = out, cols = in] as stored (any supported type). */

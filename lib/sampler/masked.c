@@ -63,6 +63,11 @@ bool tdiff__predict(tdiff__run *r, int style, int remask, const float *logits, u
     double *row = r->row, *p = r->row2;
     if (!tdiff__row_prepare(s, logits, row))
         return false;
+    /* The full distribution is materialised only when something reads it
+     * (sampling, margin, entropy); otherwise p(x0) = exp(l_x0 - max) / sum costs
+     * the same exps but no stores or divides -- same bits as softmax64's p[x0]. */
+    const bool samples = style == TDIFF__PRED_LLAMACPP || (style == TDIFF__PRED_DREAM && T > 0.0);
+    const bool need_p = samples || remask == TDIFF_REMASK_TOPK_MARGIN || remask == TDIFF_REMASK_ENTROPY;
     size_t x0;
     if (style == TDIFF__PRED_LLADA) {
         /* Optional filters (off by default, LLaDA has none), then Gumbel arg-max:
@@ -78,9 +83,6 @@ bool tdiff__predict(tdiff__run *r, int style, int remask, const float *logits, u
         } else {
             x0 = tdiff__argmax64(row, V);
         }
-        for (size_t v = 0; v < V; v++)
-            p[v] = row[v];
-        tdiff__softmax64(p, V);
     } else {
         if (style == TDIFF__PRED_DREAM) {
             if (T > 0.0)
@@ -95,19 +97,24 @@ bool tdiff__predict(tdiff__run *r, int style, int remask, const float *logits, u
                 for (size_t v = 0; v < V; v++)
                     row[v] /= T;
         }
+        x0 = tdiff__argmax64(row, V); /* = arg-max of softmax(row): exp keeps the order of distinct floats */
+    }
+    if (need_p) {
         for (size_t v = 0; v < V; v++)
             p[v] = row[v];
         tdiff__softmax64(p, V);
-        if (style == TDIFF__PRED_LLAMACPP || T > 0.0)
+        if (samples)
             x0 = tdiff__sample_probs(p, V, tdiff__rng_uniform_double(r->seed, step, pos, TDIFF__DRAW_SAMPLE));
-        else
-            x0 = tdiff__argmax64(p, V);
     }
     *tok = (int32_t)x0;
-    if (remask == TDIFF_REMASK_RANDOM)
+    if (remask == TDIFF_REMASK_RANDOM) {
         *conf = tdiff__rng_uniform_double(r->seed, step, pos, TDIFF__DRAW_RANDOM_CONF);
-    else
+    } else if (need_p) {
         *conf = tdiff__confidence(remask, p, V, *tok);
+    } else {
+        double mx, sum = tdiff__softmax_sum(row, V, &mx);
+        *conf = mx == -INFINITY ? 0.0 : exp(row[x0] - mx) / sum;
+    }
     if (tdiff__sp_int(s, TDIFF_SAMPLER_EOS_CONFIDENCE_INF) && *tok == s->eos_id)
         *conf = -INFINITY;
     return true;

@@ -13,7 +13,7 @@ typedef struct param_info {
 /* Defaults follow the reference code of each strategy where they share a
  * parameter (docs/sampling.md lists them with their sources). */
 static const param_info params[TDIFF__SAMPLER_N_PARAMS] = {
-    {TDIFF_SAMPLER_STRATEGY, 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_MDLM_CACHE, TDIFF_STRATEGY_LLADA},
+    {TDIFF_SAMPLER_STRATEGY, 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_SEDD_ANALYTIC, TDIFF_STRATEGY_LLADA},
     {TDIFF_SAMPLER_REMASKING, 1, 0, TDIFF_REMASK_LOW_CONFIDENCE, TDIFF_REMASK_ORIGIN, TDIFF_REMASK_LOW_CONFIDENCE},
     {TDIFF_SAMPLER_COMPAT, 1, 0, TDIFF_COMPAT_NONE, TDIFF_COMPAT_LLAMACPP, TDIFF_COMPAT_NONE},
     {TDIFF_SAMPLER_STEPS, 1, 0, 1, 1 << 20, 64},
@@ -152,7 +152,7 @@ tdiff_status tdiff_sampler_get_float(const tdiff_sampler *s, tdiff_sampler_param
 /* ---- names ---- */
 
 static const char *const strategy_names[] = {
-    NULL, "llada", "dream", "threshold", "factor", "maskgit", "mask_predict", "mdlm", "mdlm_cache",
+    NULL, "llada", "dream", "threshold", "factor", "maskgit", "mask_predict", "mdlm", "mdlm_cache", "d3pm", "first_hitting", "sedd_euler", "sedd_analytic",
 };
 static const char *const remask_names[] = {
     NULL, "low_confidence", "random", "topk_margin", "entropy", "origin",

@@ -19,6 +19,21 @@ bool tdiff__row_prepare(const tdiff_sampler *s, const float *logits, double *row
     return true;
 }
 
+double tdiff__softmax_sum(const double *row, size_t n, double *max)
+{
+    double mx = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (row[i] > mx)
+            mx = row[i];
+    *max = mx;
+    if (mx == -INFINITY)
+        return 0.0;
+    double sum = 0.0; /* the same accumulation as tdiff__softmax64 */
+    for (size_t i = 0; i < n; i++)
+        sum += row[i] == -INFINITY ? 0.0 : exp(row[i] - mx);
+    return sum;
+}
+
 void tdiff__softmax64(double *row, size_t n)
 {
     double mx = -INFINITY;

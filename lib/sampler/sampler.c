@@ -122,6 +122,25 @@ tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t *ids, size
     return TDIFF_OK;
 }
 
+tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_transition *tr)
+{
+    if (!s)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (tr && tdiff_transition_n_vocab(tr) != s->n_vocab)
+        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "transition vocabulary %zu != sampler vocabulary %zu",
+                           tdiff_transition_n_vocab(tr), s->n_vocab);
+    s->transition = tr;
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff_sampler_set_scheduler(tdiff_sampler *s, tdiff_scheduler *sched)
+{
+    if (!s)
+        return TDIFF_E_INVALID_ARGUMENT;
+    s->scheduler = sched;
+    return TDIFF_OK;
+}
+
 tdiff_status tdiff_sampler_set_callback(tdiff_sampler *s, tdiff_step_fn fn, void *user_data)
 {
     if (!s)
@@ -210,8 +229,9 @@ static void run_free(tdiff__run *r)
         tdiff__free(env, bufs[i]);
 }
 
-/* Allocates the run's buffers for a canvas of n tokens. */
-static tdiff_status run_alloc(tdiff__run *r, tdiff_sampler *s, size_t n)
+/* Allocates the run's buffers for a canvas of n tokens of which `rows` are
+ * masked: no strategy asks the network about more positions than that. */
+static tdiff_status run_alloc(tdiff__run *r, tdiff_sampler *s, size_t n, size_t rows)
 {
     memset(r, 0, sizeof *r);
     r->s = s;
@@ -219,7 +239,7 @@ static tdiff_status run_alloc(tdiff__run *r, tdiff_sampler *s, size_t n)
     r->seed = (uint64_t)tdiff__sp_int(s, TDIFF_SAMPLER_SEED);
     r->llamacpp = tdiff__sp_int(s, TDIFF_SAMPLER_COMPAT) == TDIFF_COMPAT_LLAMACPP;
     size_t V = s->n_vocab, nv, big = n > V ? n : V;
-    if (!tdiff__mul_size(n, V, &nv) || nv > SIZE_MAX / sizeof(float) / 2)
+    if (!tdiff__mul_size(rows, V, &nv) || nv > SIZE_MAX / sizeof(float) / 2)
         return tdiff__fail(&s->env, TDIFF_E_OVERFLOW, "canvas of %zu x vocabulary %zu is too large", n, V);
     tdiff__env *env = &s->env;
     r->x = tdiff__calloc(env, n, sizeof *r->x);
@@ -311,7 +331,7 @@ tdiff_status tdiff_sampler_generate(tdiff_sampler *s, const int32_t *prompt, siz
         return tdiff__fail(&s->env, TDIFF_E_BUFFER_TOO_SMALL, "output needs %zu tokens, capacity %zu", gen, cap);
     }
     tdiff__run r;
-    if ((st = run_alloc(&r, s, n)))
+    if ((st = run_alloc(&r, s, n, gen)))
         return st;
     for (size_t i = 0; i < n; i++) {
         r.x[i] = i < n_prompt ? prompt[i] : s->mask_id;
@@ -344,10 +364,12 @@ tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *canvas, size_
     tdiff_status st = check_tokens(s, canvas, n, true, "canvas");
     if (st)
         return st;
-    size_t first = n;
-    for (size_t i = 0; i < n && first == n; i++)
-        if (canvas[i] == s->mask_id)
-            first = i;
+    size_t first = n, holes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (canvas[i] == s->mask_id) {
+            first = first < i ? first : i;
+            holes++;
+        }
     if (first == n)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "infill: the canvas has no mask token to fill");
     if (cap < n) {
@@ -355,7 +377,7 @@ tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *canvas, size_
         return tdiff__fail(&s->env, TDIFF_E_BUFFER_TOO_SMALL, "output needs %zu tokens, capacity %zu", n, cap);
     }
     tdiff__run r;
-    if ((st = run_alloc(&r, s, n)))
+    if ((st = run_alloc(&r, s, n, holes)))
         return st;
     for (size_t i = 0; i < n; i++) {
         r.x[i] = canvas[i];
@@ -386,6 +408,13 @@ tdiff_status tdiff__sampler_run(tdiff__run *r)
     case TDIFF_STRATEGY_MDLM:
     case TDIFF_STRATEGY_MDLM_CACHE:
         return tdiff__strategy_mdlm(r);
+    case TDIFF_STRATEGY_D3PM:
+        return tdiff__strategy_d3pm(r);
+    case TDIFF_STRATEGY_FIRST_HITTING:
+        return tdiff__strategy_first_hitting(r);
+    case TDIFF_STRATEGY_SEDD_EULER:
+    case TDIFF_STRATEGY_SEDD_ANALYTIC:
+        return tdiff__strategy_sedd(r);
     default:
         return tdiff__fail(&r->s->env, TDIFF_E_INVALID_ARGUMENT, "unknown strategy");
     }

@@ -30,6 +30,7 @@
 #define TDIFF__DRAW_SAMPLE 0x80000001u       /* uniform: inverse-CDF token sample */
 #define TDIFF__DRAW_REVEAL 0x80000002u       /* uniform: Dream `origin` reveal test */
 #define TDIFF__DRAW_CHOICE 0x80000003u       /* Gumbel: MaskGIT annealed choice noise */
+#define TDIFF__DRAW_INIT 0x80000004u         /* uniform: D3PM uniform prior token (step 0) */
 #define TDIFF__POS_GLOBAL 0xFFFFFFFFu
 
 /* Where logits come from: the built-in denoiser or the caller's callbacks.
@@ -48,6 +49,8 @@ struct tdiff_sampler {
     void (*destroy)(void *);        /* callback mode: the user's destroy */
     const tdiff_model *model;       /* built-in mode */
     tdiff_denoiser *denoiser;       /* built-in mode: created on first use */
+    tdiff_transition *transition;   /* borrowed; D3PM and SEDD */
+    tdiff_scheduler *scheduler;     /* borrowed; SEDD */
     size_t denoiser_len;            /* max_len it was created with */
     int denoiser_threads;
     size_t n_vocab;
@@ -93,8 +96,8 @@ typedef struct tdiff__run {
     uint8_t *fixed;        /* [n] 1 = caller-fixed (prompt, infill context) */
     size_t region_start;   /* first position of the generated region (blocks tile [region_start, n)) */
     uint32_t *pos;         /* [n] scratch: active positions */
-    float *logits;         /* [n, V] network output for the active positions */
-    float *ulogits;        /* [n, V] unconditional pass (CFG), or NULL */
+    float *logits;         /* [rows, V] network output for the active positions (rows = masks at the start) */
+    float *ulogits;        /* [rows, V] unconditional pass (CFG), or NULL */
     int32_t *ux;           /* [n] unconditional canvas (CFG), or NULL */
     double *row;           /* [V] scratch */
     double *row2;          /* [V] scratch */
@@ -127,6 +130,9 @@ tdiff_status tdiff__run_after_step(tdiff__run *r);
 /* Copies a logits row to double, -inf at banned tokens (the mask included).
  * False when the row holds NaN or +inf (a broken network). */
 bool tdiff__row_prepare(const tdiff_sampler *s, const float *logits, double *row);
+/* The softmax denominator sum exp(row - max) exactly as tdiff__softmax64 accumulates
+ * it; *max gets the maximum (-inf: all entries -inf, sum 0). */
+double tdiff__softmax_sum(const double *row, size_t n, double *max);
 /* In place softmax in float64 (max subtracted, sequential sum); -inf -> 0. */
 void tdiff__softmax64(double *row, size_t n);
 /* Index of the largest value (lowest index on ties). */
@@ -174,7 +180,7 @@ enum {
 /* Predicts the token at canvas position pos from its logits row and its
  * confidence under `remask` (RANDOM: a uniform draw); EOS gets -inf when
  * EOS_CONFIDENCE_INF is set. Draws are keyed by (seed, r->step, pos, .).
- * False for a non-finite logit row. Leaves the distribution in r->row2. */
+ * False for a non-finite logit row. */
 bool tdiff__predict(tdiff__run *r, int style, int remask, const float *logits, uint32_t pos, int32_t *tok,
                     double *conf);
 /* Masked, non-fixed positions of [lo, hi) into r->pos (ascending); returns the count. */
@@ -187,6 +193,17 @@ tdiff_status tdiff__strategy_masked(tdiff__run *r);       /* llada, dream, thres
 tdiff_status tdiff__strategy_maskgit(tdiff__run *r);
 tdiff_status tdiff__strategy_mask_predict(tdiff__run *r);
 tdiff_status tdiff__strategy_mdlm(tdiff__run *r);
+tdiff_status tdiff__strategy_d3pm(tdiff__run *r);
+tdiff_status tdiff__strategy_first_hitting(tdiff__run *r);
+tdiff_status tdiff__strategy_sedd(tdiff__run *r);
+
+/* Graph-based samplers (d3pm.c): r->pos[0..na) = the region's masked positions;
+ * *absorbing tells the transition's kind; for a uniform graph each of them gets a
+ * uniform allowed token (the prior), drawn at (seed, 0, pos, DRAW_INIT). */
+tdiff_status tdiff__graph_prior(tdiff__run *r, size_t *na, bool *absorbing);
+/* Inverse-CDF sample from float weights w[0..V) with banned ids zeroed, except
+ * the mask when keep_mask (SEDD: staying masked is a state). */
+size_t tdiff__sample_allowed(const tdiff_sampler *s, const float *w, double u, bool keep_mask);
 
 /* ---- the built-in denoiser (model_denoiser.c) ---------------------------- */
 /* Makes sure s->denoiser exists and accepts n tokens. */

@@ -225,12 +225,14 @@ tdiff_status tdiff_tokenizer_detokenize(const tdiff_tokenizer *tok, const int32_
         size_t l;
         const uint8_t *p = piece_bytes(tok, ids[i], flags, &l);
         /* SentencePiece: the space the encoder put before the text is not part of it */
-        if (first && l && drops_lead_space(tok) && p[0] == ' ' && !is_special_type(tok, ids[i])) {
-            p++;
-            l--;
-        }
-        if (l)
+        if (first && l) {
+            /* only the first piece that writes anything may carry the prefix */
+            if (drops_lead_space(tok) && p[0] == ' ' && !is_special_type(tok, ids[i])) {
+                p++;
+                l--;
+            }
             first = false;
+        }
         if (total + l <= cap && l)
             memcpy(buf + total, p, l);
         total += l;
@@ -297,7 +299,8 @@ tdiff_status tdiff_tokenizer_stream_piece(const tdiff_tokenizer *tok, tdiff_toke
         return TDIFF_E_INVALID_ARGUMENT;
     size_t l;
     const uint8_t *p = piece_bytes(tok, id, flags, &l);
-    if (s->n_emitted == 0 && l && drops_lead_space(tok) && p[0] == ' ' && !is_special_type(tok, id)) {
+    bool lead = s->n_emitted == 0 && l > 0;
+    if (lead && drops_lead_space(tok) && p[0] == ' ' && !is_special_type(tok, id)) {
         p++;
         l--;
     }
@@ -324,7 +327,7 @@ tdiff_status tdiff_tokenizer_stream_piece(const tdiff_tokenizer *tok, tdiff_toke
         memcpy(buf + from_pend, p, emit - from_pend);
     memcpy(s->pending, newpend, keep);
     s->n_pending = (uint32_t)keep;
-    if (l)
+    if (lead)
         s->n_emitted++;
     return TDIFF_OK;
 }

@@ -222,8 +222,14 @@ static size_t chunk_end(const char *s, size_t start, size_t len)
 
 tdiff_status tdiff__bpe_encode(const struct tdiff_tokenizer *tok, const char *str, size_t len, tdiff__ids *ids)
 {
+    return tdiff__bpe_encode_opts(tok, str, len, true, ids);
+}
+
+tdiff_status tdiff__bpe_encode_opts(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool fast,
+                                    tdiff__ids *ids)
+{
     bpe_state s = {tok, NULL, ids, NULL, NULL, 0, 0, 0, NULL, 0};
-    if (len >= 4096) { /* the cache pays off only on longer texts */
+    if (fast && len >= 4096) { /* the cache pays off only on longer texts */
         size_t slots = len >= (1u << 20) ? 8192 : 1024;
         s.cache = tdiff__calloc(ids->env, slots, sizeof *s.cache);
         if (!s.cache)
@@ -232,7 +238,7 @@ tdiff_status tdiff__bpe_encode(const struct tdiff_tokenizer *tok, const char *st
     }
     tdiff_status st = TDIFF_OK;
     for (size_t start = 0; start < len && st == TDIFF_OK;) {
-        size_t end = chunk_end(str, start, len);
+        size_t end = fast ? chunk_end(str, start, len) : len;
         tdiff__text text;
         st = tdiff__text_decode(ids->env, str + start, end - start, &text);
         if (st != TDIFF_OK)

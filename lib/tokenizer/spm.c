@@ -6,6 +6,11 @@
  * piece falls back to its bytes' <0xNN> tokens, or to the unknown token when
  * the vocabulary has no byte tokens. Same algorithm as sentencepiece's
  * bpe_model.cc and llama.cpp's llm_tokenizer_spm.
+ *
+ * When no piece has a U+2581 right after another character (checked when the
+ * tokenizer is built: true for vocabularies trained with whitespace splitting),
+ * no merge can join a word to the U+2581 that starts the next one, so each
+ * word is merged on its own: same result, small heaps.
  */
 #include <string.h>
 
@@ -115,8 +120,44 @@ static tdiff_status emit_symbol(spm_state *s, const ssym *y, tdiff__ids *ids)
     return TDIFF_OK;
 }
 
-tdiff_status tdiff__spm_encode(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool at_start,
-                               tdiff__ids *ids)
+static bool is_space_sym(const uint8_t *text, const ssym *y)
+{
+    return y->len == 3 && text[y->start] == 0xE2 && text[y->start + 1] == 0x96 && text[y->start + 2] == 0x81;
+}
+
+/* Merges symbols [a, b) and emits their ids. */
+static tdiff_status merge_segment(spm_state *s, size_t a, size_t b, tdiff__ids *ids)
+{
+    ssym *syms = s->syms;
+    tdiff_status st = TDIFF_OK;
+    for (size_t i = a; i < b; i++) {
+        syms[i].prev = i > a ? (int32_t)i - 1 : -1;
+        syms[i].next = i + 1 < b ? (int32_t)i + 1 : -1;
+    }
+    s->n_heap = 0;
+    for (size_t i = a; i + 1 < b && st == TDIFF_OK; i++)
+        st = try_bigram(s, (int32_t)i, (int32_t)i + 1);
+    while (st == TDIFF_OK && s->n_heap) {
+        sbig g = pop(s);
+        ssym *l = &syms[g.left], *r = &syms[g.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != g.len || l->next != g.right)
+            continue;
+        l->len += r->len;
+        r->len = 0;
+        l->next = r->next;
+        if (r->next >= 0)
+            syms[r->next].prev = g.left;
+        st = try_bigram(s, l->prev, g.left);
+        if (st == TDIFF_OK)
+            st = try_bigram(s, g.left, l->next);
+    }
+    for (int32_t i = (int32_t)a; i >= 0 && st == TDIFF_OK; i = syms[i].next)
+        st = emit_symbol(s, &syms[i], ids);
+    return st;
+}
+
+static tdiff_status encode_chunk(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool at_start,
+                                 bool split, tdiff__ids *ids)
 {
     const tdiff__env *env = ids->env;
     tdiff__text x;
@@ -126,7 +167,8 @@ tdiff_status tdiff__spm_encode(const struct tdiff_tokenizer *tok, const char *st
     /* escape: ' ' -> U+2581 (3 bytes), plus the prefix */
     size_t cap = 3 * (x.n + 1) + x.off[x.n];
     uint8_t *text = tdiff__malloc(env, cap);
-    ssym *syms = tdiff__calloc(env, x.n + 1, sizeof *syms);
+    size_t nsym;
+    ssym *syms = tdiff__mul_size(x.n + 1, sizeof *syms, &nsym) ? tdiff__malloc(env, nsym) : NULL;
     spm_state s = {tok, text, syms, NULL, 0, 0, env};
     if (!text || !syms) {
         st = TDIFF_E_OUT_OF_MEMORY;
@@ -150,32 +192,51 @@ tdiff_status tdiff__spm_encode(const struct tdiff_tokenizer *tok, const char *st
         }
         syms[n++] = (ssym){start, o - start, -1, -1};
     }
-    for (size_t i = 0; i < n; i++) {
-        syms[i].prev = (int32_t)i - 1;
-        syms[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
+    /* merge each segment on its own (all at once when segments may interact) */
+    for (size_t a = 0; a < n && st == TDIFF_OK;) {
+        size_t b = a + 1;
+        if (split)
+            while (b < n && !(is_space_sym(text, &syms[b]) && !is_space_sym(text, &syms[b - 1])))
+                b++;
+        else
+            b = n;
+        st = merge_segment(&s, a, b, ids);
+        a = b;
     }
-    for (size_t i = 0; i + 1 < n && st == TDIFF_OK; i++)
-        st = try_bigram(&s, (int32_t)i, (int32_t)i + 1);
-    while (st == TDIFF_OK && s.n_heap) {
-        sbig b = pop(&s);
-        ssym *l = &syms[b.left], *r = &syms[b.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != b.len || l->next != b.right)
-            continue;
-        l->len += r->len;
-        r->len = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            syms[r->next].prev = b.left;
-        st = try_bigram(&s, l->prev, b.left);
-        if (st == TDIFF_OK)
-            st = try_bigram(&s, b.left, l->next);
-    }
-    for (int32_t i = n ? 0 : -1; i >= 0 && st == TDIFF_OK; i = syms[i].next)
-        st = emit_symbol(&s, &syms[i], ids);
 done:
     tdiff__free(env, text);
     tdiff__free(env, syms);
     tdiff__free(env, s.heap);
     tdiff__text_free(env, &x);
     return st;
+}
+
+#define SPM_CHUNK 65536 /* input bytes per chunk (at least), for long texts */
+
+/* With independent words, a long text is encoded in chunks that end before a
+ * space following a non-space (where a new word's U+2581 starts): same ids,
+ * small per-call arrays. Only the first chunk gets the space prefix. */
+tdiff_status tdiff__spm_encode(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool at_start,
+                               tdiff__ids *ids)
+{
+    return tdiff__spm_encode_opts(tok, str, len, at_start, true, ids);
+}
+
+tdiff_status tdiff__spm_encode_opts(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool at_start,
+                                    bool fast, tdiff__ids *ids)
+{
+    bool split = fast && tok->spm_split_words;
+    size_t start = 0;
+    while (split && len - start > 2 * SPM_CHUNK) {
+        size_t p = start + SPM_CHUNK;
+        while (p < len && !(str[p] == ' ' && str[p - 1] != ' '))
+            p++;
+        if (p >= len)
+            break;
+        tdiff_status st = encode_chunk(tok, str + start, p - start, at_start && start == 0, true, ids);
+        if (st != TDIFF_OK)
+            return st;
+        start = p;
+    }
+    return encode_chunk(tok, str + start, len - start, at_start && start == 0, split, ids);
 }

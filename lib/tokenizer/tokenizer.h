@@ -92,6 +92,7 @@ struct tdiff_tokenizer {
     int32_t bos, eos, unk, pad, mask, sep, cls;
     bool add_bos, add_eos;
     bool add_space_prefix;
+    bool spm_split_words;         /* SentencePiece: no piece has U+2581 after another character */
 };
 
 /* Creates a tokenizer from a configuration (the model glue and the tests use
@@ -138,8 +139,14 @@ bool tdiff__pretok_from_name(const char *name, size_t len, tdiff__pre_kind *out)
 
 /* Per-kind encoders of plain text (no special tokens): append ids. */
 tdiff_status tdiff__bpe_encode(const struct tdiff_tokenizer *tok, const char *s, size_t len, tdiff__ids *ids);
+/* fast = false: no chunking, no piece cache (the tests compare both paths). */
+tdiff_status tdiff__bpe_encode_opts(const struct tdiff_tokenizer *tok, const char *s, size_t len, bool fast,
+                                    tdiff__ids *ids);
 tdiff_status tdiff__spm_encode(const struct tdiff_tokenizer *tok, const char *s, size_t len, bool at_start,
                                tdiff__ids *ids);
+/* fast = false: the whole text as one sequence (no chunks, no per-word merging). */
+tdiff_status tdiff__spm_encode_opts(const struct tdiff_tokenizer *tok, const char *s, size_t len, bool at_start,
+                                    bool fast, tdiff__ids *ids);
 tdiff_status tdiff__wpm_encode(const struct tdiff_tokenizer *tok, const char *s, size_t len, tdiff__ids *ids);
 
 /* The GPT-2 byte <-> code point map: bytes that are printable keep their value,

@@ -383,6 +383,24 @@ static tdiff_status build_special(struct tdiff_tokenizer *t)
     return TDIFF_OK;
 }
 
+/* SentencePiece pieces that may come from text: does any hold U+2581 right
+ * after a character other than U+2581? */
+static bool spm_words_independent(const struct tdiff_tokenizer *t)
+{
+    for (size_t id = 0; id < t->n_tokens; id++) {
+        if (t->types[id] != TDIFF__TOK_NORMAL && t->types[id] != TDIFF__TOK_USER_DEFINED)
+            continue;
+        size_t len;
+        const uint8_t *s = (const uint8_t *)tok_text(t, id, &len);
+        for (size_t i = 1; i + 2 < len; i++) {
+            if (s[i] == 0xE2 && s[i + 1] == 0x96 && s[i + 2] == 0x81 &&
+                !(i >= 3 && s[i - 3] == 0xE2 && s[i - 2] == 0x96 && s[i - 1] == 0x81))
+                return false;
+        }
+    }
+    return true;
+}
+
 static bool name_is(const char *s, size_t len, const char *name)
 {
     return s && strlen(name) == len && !memcmp(s, name, len);
@@ -443,6 +461,8 @@ static tdiff_status build(struct tdiff_tokenizer *t, const tdiff__tok_config *c)
     t->add_bos = c->add_bos < 0 ? def_bos : c->add_bos != 0;
     t->add_eos = c->add_eos < 0 ? def_eos : c->add_eos != 0;
     t->add_space_prefix = c->add_space_prefix != 0;
+    if (t->kind == TDIFF__KIND_SPM)
+        t->spm_split_words = spm_words_independent(t);
     if ((st = build_byte_tokens(t)) != TDIFF_OK || (st = build_merges(t, c)) != TDIFF_OK ||
         (st = build_pieces(t)) != TDIFF_OK || (st = build_special(t)) != TDIFF_OK)
         return st;

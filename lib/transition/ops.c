@@ -119,6 +119,48 @@ tdiff_status tdiff_transition_matrix(tdiff_transition *tr, size_t t, int cumulat
     return TDIFF_OK;
 }
 
+/*
+ * Posterior rows of UNIFORM and ABSORBING in two passes over V, with the
+ * normaliser in closed form (ᾱ' = ᾱ_{t−1}, S = Σ p):
+ *   uniform   col_j = β/V + (1−β)δ_{j,x}, prior_j = ᾱ'p_j + (1−ᾱ')S/V,
+ *             z = βS/V + (1−β)·prior_x;
+ *   absorbing x ≠ m: the point mass on x (when prior_x > 0);
+ *             x = m: β·ᾱ'p_j off the mask, ᾱ'p_m + (1−ᾱ')S on it.
+ * Returns false when the row is impossible (z = 0).
+ */
+static bool posterior_structured(const tr_t *tr, size_t t, int32_t x, const float *p, double S, float *out)
+{
+    size_t V = tr->V;
+    double b = tr->beta[t], a = tr->abar[t - 1];
+    if (tr->kind == TDIFF_TRANSITION_UNIFORM) {
+        double prior_x = a * p[x] + (1.0 - a) * S / (double)V;
+        double z = b * S / (double)V + (1.0 - b) * prior_x;
+        if (!(z > 0.0))
+            return false;
+        for (size_t j = 0; j < V; j++)
+            out[j] = (float)(b / (double)V * (a * p[j] + (1.0 - a) * S / (double)V) / z);
+        out[x] = (float)((b / (double)V + 1.0 - b) * prior_x / z);
+        return true;
+    }
+    size_t m = (size_t)tr->mask;
+    if ((size_t)x != m) {
+        if (!(a * p[x] > 0.0) || !(b < 1.0))
+            return false;
+        memset(out, 0, V * sizeof *out);
+        out[x] = 1.0f;
+        return true;
+    }
+    double on_mask = a * p[m] + (1.0 - a) * S;
+    double z = b * a * (S - p[m]) + on_mask;
+    if (!(z > 0.0))
+        return false;
+    double k = b * a / z;
+    for (size_t j = 0; j < V; j++)
+        out[j] = (float)(k * p[j]);
+    out[m] = (float)(on_mask / z);
+    return true;
+}
+
 tdiff_status tdiff_transition_posterior(tdiff_transition *tr, size_t t, const int32_t *xt, const float *p0, size_t n,
                                         float *out)
 {
@@ -148,6 +190,17 @@ tdiff_status tdiff_transition_posterior(tdiff_transition *tr, size_t t, const in
         }
         if (st != TDIFF_OK)
             break;
+        if (tr->kind == TDIFF_TRANSITION_UNIFORM || tr->kind == TDIFF_TRANSITION_ABSORBING) {
+            double S = 0.0;
+            for (size_t j = 0; j < V; j++)
+                S += p[j];
+            if (!posterior_structured(tr, t, xt[r], p0 + r * V, S, out + r * V)) {
+                st = tdiff__fail(&tr->env, TDIFF_E_INVALID_ARGUMENT,
+                                 "position %zu: x_t = %d is impossible under p0 at step %zu", r, (int)xt[r], t);
+                break;
+            }
+            continue;
+        }
         tdiff__tr_column(tr, t, xt[r], col);  /* q(x_t | x_{t−1} = j)          */
         tdiff__tr_cum(tr, t - 1, p, cum, tmp); /* q(x_{t−1} = j | x_0 ~ p)      */
         double z = 0.0;

@@ -3,7 +3,8 @@
  * string must load or fail cleanly (no crash, over-read, leak, UB); a model
  * that loads is then walked through every public query and every tensor row
  * conversion, so values the loader accepted are also safe to use.
- * Built by run.sh with clang (-fsanitize=fuzzer,address,undefined) and, with
+ * Every input is also loaded again with one allocation failing, which must fail
+ * cleanly. Built by run.sh with clang (-fsanitize=fuzzer,address,undefined) and, with
  * replay.c, by meson with gcc as the 'fuzz' test suite over corpus/.
  */
 #include <stddef.h>
@@ -73,14 +74,68 @@ static void walk_tensors(const tdiff_model *m)
     }
 }
 
+/* A host that counts allocations and can fail the N-th one. */
+typedef struct counting {
+    long count, live, fail_at;
+} counting;
+
+static void *c_malloc(void *ud, size_t n)
+{
+    counting *c = ud;
+    if (++c->count == c->fail_at)
+        return NULL;
+    void *p = malloc(n ? n : 1);
+    c->live += p != NULL;
+    return p;
+}
+
+static void *c_realloc(void *ud, void *p, size_t n)
+{
+    counting *c = ud;
+    if (++c->count == c->fail_at)
+        return NULL;
+    void *q = realloc(p, n ? n : 1);
+    c->live += q && !p;
+    return q;
+}
+
+static void c_free(void *ud, void *p)
+{
+    counting *c = ud;
+    c->live -= p != NULL;
+    free(p);
+}
+
+static tdiff_status load_counted(const uint8_t *data, size_t size, counting *c, tdiff_model **m, char *err,
+                                 size_t cap)
+{
+    tdiff_host host = {0};
+    host.struct_size = sizeof host;
+    host.malloc_fn = c_malloc;
+    host.realloc_fn = c_realloc;
+    host.free_fn = c_free;
+    host.alloc_user_data = c;
+    return tdiff_model_load_memory(data, size, &host, m, err, cap);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tdiff_model *m = NULL;
     char err[256];
-    if (tdiff_model_load_memory(data, size, NULL, &m, err, sizeof err) != TDIFF_OK) {
-        if (m || !err[0])
-            abort(); /* a failure leaves no model and always says why */
+    counting c = {0, 0, 0};
+    if (load_counted(data, size, &c, &m, err, sizeof err) != TDIFF_OK) {
+        if (m || !err[0] || c.live)
+            abort(); /* a failure leaves no model, no allocation, and always says why */
         return 0;
+    }
+    /* The same load with one allocation failing (chosen by the input) must fail
+     * cleanly: out of memory, nothing left allocated. */
+    long n_allocs = c.count;
+    if (n_allocs > 0) {
+        counting f = {0, 0, 1 + (long)(size % (size_t)n_allocs)};
+        tdiff_model *m2 = NULL;
+        if (load_counted(data, size, &f, &m2, err, sizeof err) != TDIFF_E_OUT_OF_MEMORY || m2 || f.live)
+            abort();
     }
     static const tdiff_model_param ints[] = {
         TDIFF_MODEL_N_VOCAB, TDIFF_MODEL_N_CTX, TDIFF_MODEL_N_EMBD, TDIFF_MODEL_N_LAYER, TDIFF_MODEL_N_FF,
@@ -104,5 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     walk_meta(m);
     walk_tensors(m);
     tdiff_model_free(m);
+    if (c.live)
+        abort(); /* free releases every allocation */
     return 0;
 }

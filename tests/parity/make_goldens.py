@@ -52,7 +52,7 @@ def llama_model(arch, ttype, seed, **kw):
     return w
 
 
-def tdiff_model(kind, ttype, seed):
+def tdiff_model(kind, ttype, seed, scale_by_sigma=False):
     """A BERT-style MLM or an MDLM/SEDD-style DiT with our tdiff.* keys."""
     rng = np.random.default_rng(seed)
 
@@ -89,6 +89,8 @@ def tdiff_model(kind, ttype, seed):
         w.add('tdiff.time.type', 'dit')
         w.add('tdiff.time.embedding_length', 32, gguf.U32)
         w.add('tdiff.time.frequency_dim', 64, gguf.U32)
+        if scale_by_sigma:
+            w.add('tdiff.time.scale_by_sigma', True)
     tokens, types, merges = gguf.byte_tokenizer(V)
     w.add('tokenizer.ggml.model', 'gpt2')
     w.add_array('tokenizer.ggml.tokens', tokens, gguf.STRING)
@@ -139,6 +141,78 @@ def tdiff_model(kind, ttype, seed):
     return w
 
 
+def tdiff_mix_model(ttype, seed):
+    """A tdiff file combining the options the presets leave out: RMSNorm + SwiGLU,
+    adjacent-pair RoPE on half of each head (rope_dim 8 of 16), GQA, every linear
+    bias, a tied head with its own bias, shifted logits, block-causal by default."""
+    rng = np.random.default_rng(seed)
+
+    def rand(*shape):
+        return (rng.standard_normal(shape) * 0.15).astype(np.float32)
+
+    w = gguf.Writer()
+    w.add('general.architecture', 'tdiff')
+    for k, v in (('context_length', CTX), ('embedding_length', D), ('block_count', L), ('feed_forward_length', FF),
+                 ('attention.head_count', H), ('attention.head_count_kv', 2), ('attention.block_length', 4),
+                 ('rope.dimension_count', 8)):
+        w.add('tdiff.' + k, v, gguf.U32)
+    w.add('tdiff.norm.type', 'rms')
+    w.add('tdiff.norm.epsilon', 1e-6, gguf.F32)
+    w.add('tdiff.ffn.type', 'swiglu')
+    w.add('tdiff.rope.type', 'normal')
+    w.add('tdiff.rope.freq_base', 5000.0, gguf.F32)
+    w.add('diffusion.shift_logits', True)
+    tokens, types, merges = gguf.byte_tokenizer(V)
+    w.add('tokenizer.ggml.model', 'gpt2')
+    w.add_array('tokenizer.ggml.tokens', tokens, gguf.STRING)
+    w.add_array('tokenizer.ggml.token_type', types, gguf.I32)
+    w.add_array('tokenizer.ggml.merges', merges, gguf.STRING)
+    w.add('tokenizer.ggml.mask_token_id', V - 1, gguf.U32)
+    w.add_tensor('token_embd.weight', rand(V, D), ttype)
+    for i in range(L):
+        p = 'blk.%d.' % i
+        for nm, rows, cols in (('attn_q', D, D), ('attn_k', 32, D), ('attn_v', 32, D), ('attn_output', D, D),
+                               ('ffn_gate', FF, D), ('ffn_up', FF, D), ('ffn_down', D, FF)):
+            w.add_tensor(p + nm + '.weight', rand(rows, cols), ttype)
+            w.add_tensor(p + nm + '.bias', rand(rows), gguf.GGML_F32)
+        w.add_tensor(p + 'attn_norm.weight', (1 + rand(D) * 2).astype(np.float32), gguf.GGML_F16)
+        w.add_tensor(p + 'ffn_norm.weight', (1 + rand(D) * 2).astype(np.float32), gguf.GGML_F16)
+    w.add_tensor('output_norm.weight', (1 + rand(D) * 2).astype(np.float32))
+    w.add_tensor('output.bias', rand(V))
+    return w
+
+
+def write_bad_models():
+    """Small tdiff files the denoiser must refuse (tests/unit/denoiser): an extra
+    (misspelt) tensor, and a tensor with the wrong shape."""
+    def small(extra=None, bad_shape=False):
+        rng = np.random.default_rng(9)
+        w = gguf.Writer()
+        w.add('general.architecture', 'tdiff')
+        for k, v in (('context_length', 16), ('embedding_length', 32), ('block_count', 1),
+                     ('feed_forward_length', 32), ('attention.head_count', 2)):
+            w.add('tdiff.' + k, v, gguf.U32)
+        w.add('tdiff.norm.type', 'rms')
+        tokens, types, merges = gguf.byte_tokenizer(258)
+        w.add('tokenizer.ggml.model', 'gpt2')
+        w.add_array('tokenizer.ggml.tokens', tokens, gguf.STRING)
+        w.add_array('tokenizer.ggml.token_type', types, gguf.I32)
+        w.add_array('tokenizer.ggml.merges', merges, gguf.STRING)
+        w.add('tokenizer.ggml.mask_token_id', 257, gguf.U32)
+        r = lambda *sh: (rng.standard_normal(sh) * 0.1).astype(np.float32)  # noqa: E731
+        w.add_tensor('token_embd.weight', r(258, 32))
+        for nm in ('attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'):
+            w.add_tensor('blk.0.%s.weight' % nm, r(32, 16) if bad_shape and nm == 'attn_v' else r(32, 32))
+        for nm in ('blk.0.attn_norm.weight', 'blk.0.ffn_norm.weight', 'output_norm.weight'):
+            w.add_tensor(nm, 1 + r(32))
+        if extra:
+            w.add_tensor(extra, r(32))
+        return w
+    small().write(os.path.join(DATA, 'small-ok.gguf'))
+    small(extra='blk.0.attn_q.bais').write(os.path.join(DATA, 'bad-extra-tensor.gguf'))
+    small(bad_shape=True).write(os.path.join(DATA, 'bad-shape.gguf'))
+
+
 def write_gold(name, model_ref, g, tokens, positions=None, t=None, attention=0, block_len=0, span=None, tol=TOL_F32):
     logits = reference.forward(g, tokens, positions, t, attention or None, block_len or None, span).numpy()
     pos = list(range(len(tokens))) if positions is None else list(positions)
@@ -185,11 +259,18 @@ def main():
     span = [0] * 6 + [1] * 5 + [2] * 5 + [3] * 4
     cases.append(write_gold('llada-f32-spans', 'llada-f32.gguf', g, toks20, attention=reference.SPANS, span=span))
 
+    # longer than one attention tile (64 rows) and several row blocks; a single token.
+    toks100 = rng.integers(0, V, 100).tolist()
+    cases.append(write_gold('llada-f32-long', 'llada-f32.gguf', g, toks100, positions=list(range(0, 100, 3))))
+    cases.append(write_gold('llada-f32-long-block16', 'llada-f32.gguf', g, toks100, positions=list(range(1, 100, 3)),
+                            attention=reference.BLOCK_CAUSAL, block_len=16))
+    cases.append(write_gold('llada-f32-one', 'llada-f32.gguf', g, toks100[:1]))
+
     g = model('llada-tied-f32.gguf', llama_model('llada', gguf.GGML_F32, seed=2, tied=True))
     cases.append(write_gold('llada-tied-f32', 'llada-tied-f32.gguf', g, toks20))
 
     # dream: GQA (4 heads, 2 kv heads), Q/K/V biases, NeoX RoPE, shifted logits.
-    for tn in ('f32', 'f16', 'q8_0'):
+    for tn in TYPES:
         fn = 'dream-%s.gguf' % tn
         g = model(fn, llama_model('dream', TYPES[tn], seed=3, n_head_kv=2))
         tol = TOL_F32 if tn == 'f32' else TOL_QUANT
@@ -197,7 +278,7 @@ def main():
         cases.append(write_gold('dream-%s-pos' % tn, fn, g, toks20, positions=[0, 1, 19, 7], tol=tol))
 
     # tdiff presets: BERT-style MLM and DiT (time-conditioned).
-    for tn in ('f32', 'f16', 'q4_0'):
+    for tn in TYPES:
         tol = TOL_F32 if tn == 'f32' else TOL_QUANT
         fn = 'bert-%s.gguf' % tn
         g = model(fn, tdiff_model('bert', TYPES[tn], seed=4))
@@ -206,6 +287,19 @@ def main():
         g = model(fn, tdiff_model('dit', TYPES[tn], seed=5))
         cases.append(write_gold('dit-%s' % tn, fn, g, toks20, t=0.7, tol=tol))
         cases.append(write_gold('dit-%s-pos' % tn, fn, g, toks20, positions=[3, 17, 3], t=2.5, tol=tol))
+
+    # SEDD's scale_by_sigma output (small sigma takes the expm1 branch).
+    g = model('sedd-f32.gguf', tdiff_model('dit', gguf.GGML_F32, seed=8, scale_by_sigma=True))
+    cases.append(write_gold('sedd-f32', 'sedd-f32.gguf', g, toks20, t=0.3))
+    cases.append(write_gold('sedd-f32-pos', 'sedd-f32.gguf', g, toks20, positions=[4, 4, 0], t=2.0))
+
+    # tdiff with RMSNorm/SwiGLU/partial RoPE/GQA/biases/tied head/shift/block-causal default.
+    for tn in ('f32', 'q8_0'):
+        fn = 'mix-%s.gguf' % tn
+        g = model(fn, tdiff_mix_model(TYPES[tn], seed=6))
+        tol = TOL_F32 if tn == 'f32' else TOL_QUANT
+        cases.append(write_gold('mix-%s' % tn, fn, g, toks20, tol=tol))
+        cases.append(write_gold('mix-%s-full' % tn, fn, g, toks20, attention=reference.FULL, tol=tol))
 
     # llama.cpp-written fixtures: prompt of the fixtures README + 11 masks.
     prompt = [2046, 116, 468, 258, 301, 274, 301, 270, 110, 275, 468, 268, 301]
@@ -217,6 +311,8 @@ def main():
             cases.append(write_gold('fixture-' + fx[:-5], 'fixture:' + fx, g, toks))
             cases.append(write_gold('fixture-' + fx[:-5] + '-pos', 'fixture:' + fx, g, toks,
                                     positions=list(range(13, 24))))
+
+    write_bad_models()
 
     with open(os.path.join(DATA, 'cases.txt'), 'w') as f:
         f.write('# written by make_goldens.py: one case per line (data/<case>.gold)\n')

@@ -73,6 +73,7 @@ def config(g):
         c['rope_dim'] = kv(g, p + 'rope.dimension_count', c['d'] // c['heads'])
         c['freq_dim'] = kv(g, p + 'time.frequency_dim', 256)
         c['max_period'] = kv(g, p + 'time.max_period', 10000.0)
+        c['scale_by_sigma'] = kv(g, p + 'time.scale_by_sigma', False)
     else:
         raise ValueError('unknown architecture %r' % arch)
     return c
@@ -223,6 +224,12 @@ def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, s
     logits = linear(x, head, W('output.bias'))
     if c['shift']:
         logits = torch.cat([logits[:1], logits[:-1]], 0)
+    if c.get('scale_by_sigma'):
+        # SEDD: log-score relative to the current token; sigma small -> expm1
+        s = torch.tensor(float(t), dtype=torch.float64)
+        esigm1_log = torch.where(s < 0.5, torch.expm1(s), s.exp() - 1).log()
+        logits = logits - esigm1_log - math.log(logits.shape[-1] - 1)
+        logits = logits.scatter(-1, tokens[:, None], torch.zeros_like(logits[:, :1]))
     if positions is not None:
         logits = logits[torch.as_tensor(np.asarray(positions, dtype=np.int64))]
     return logits

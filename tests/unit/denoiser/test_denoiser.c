@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -180,6 +181,16 @@ static void test_time_conditioned_model_needs_forward_t(void **state)
     assert_memory_not_equal(a, b, sizeof a);  /* t reaches the network */
     tdiff_denoiser_free(d);
     close_model(&f);
+
+    /* SEDD's scale_by_sigma needs sigma > 0; the input token's own logit is 0 */
+    open_model(&f, "sedd-f32.gguf");
+    d = make(&f, 8, 1);
+    assert_int_equal(tdiff_denoiser_forward_t(d, toks, 4, 0.0f, NULL, 0, a, 4 * NV), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_forward_t(d, toks, 4, 0.3f, NULL, 0, a, 4 * NV), TDIFF_OK);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(a[i * NV + (size_t)toks[i]] == 0.0f);
+    tdiff_denoiser_free(d);
+    close_model(&f);
 }
 
 static void test_parameters_have_bounds_and_read_only_values(void **state)
@@ -271,7 +282,130 @@ static void test_create_survives_every_allocation_failure(void **state)
     close_model(&f);
 }
 
-/* A model without the tensors its keys promise is refused at creation. */
+/* Head rows beyond max_len are produced in batches of max_len rows. */
+static void test_more_positions_than_max_len_are_batched(void **state)
+{
+    (void)state;
+    fx f;
+    open_model(&f, "dream-f32.gguf");
+    tdiff_denoiser *d = make(&f, 8, 2);
+    static float full[8 * NV], many[21 * NV];
+    uint32_t pos[21];
+    for (size_t r = 0; r < 21; r++)
+        pos[r] = (uint32_t)((r * 5) % 8);
+    assert_int_equal(tdiff_denoiser_forward(d, toks, 8, NULL, 0, full, 8 * NV), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_forward(d, toks, 8, pos, 21, many, 21 * NV), TDIFF_OK);
+    /* 21 rows = batches of 8, 8, 5: the last batch takes the dot-product path */
+    for (size_t r = 0; r < 21; r++)
+        for (size_t v = 0; v < NV; v++) {
+            float a = full[pos[r] * NV + v], b = many[r * NV + v];
+            assert_true(fabsf(a - b) <= 1e-5f * fmaxf(1.0f, fabsf(a)));
+        }
+    tdiff_denoiser_free(d);
+    close_model(&f);
+}
+
+/* Byte-counting allocator: F32 weights must be used from the map, not copied. */
+typedef struct counting {
+    size_t live_bytes, peak_bytes;
+} counting;
+static void *cnt_malloc(void *ud, size_t n)
+{
+    counting *c = ud;
+    size_t *p = malloc(n + 16);
+    if (!p)
+        return NULL;
+    p[0] = n;
+    c->live_bytes += n;
+    if (c->live_bytes > c->peak_bytes)
+        c->peak_bytes = c->live_bytes;
+    return (char *)p + 16;
+}
+static void cnt_free(void *ud, void *q)
+{
+    counting *c = ud;
+    if (!q)
+        return;
+    size_t *p = (size_t *)((char *)q - 16);
+    c->live_bytes -= p[0];
+    free(p);
+}
+static void *cnt_realloc(void *ud, void *q, size_t n)
+{
+    void *r = cnt_malloc(ud, n);
+    if (r && q) {
+        size_t old = ((size_t *)((char *)q - 16))[0];
+        memcpy(r, q, old < n ? old : n);
+        cnt_free(ud, q);
+    }
+    return r;
+}
+
+static void test_f32_weights_are_not_copied_and_f16_scratch_is_bounded(void **state)
+{
+    (void)state;
+    static const char *models[] = {"llada-f32.gguf", "llada-f16.gguf"};
+    for (size_t i = 0; i < 2; i++) {
+        fx f;
+        open_model(&f, models[i]);
+        counting c = {0};
+        tdiff_host h = {.struct_size = sizeof h, .malloc_fn = cnt_malloc, .realloc_fn = cnt_realloc,
+                        .free_fn = cnt_free, .alloc_user_data = &c};
+        tdiff_denoiser *d = NULL;
+        assert_int_equal(tdiff_denoiser_create(f.m, 8, 1, &h, &d), TDIFF_OK);
+        static float out[8 * NV];
+        assert_int_equal(tdiff_denoiser_forward(d, toks, 8, NULL, 0, out, 8 * NV), TDIFF_OK);
+        /* the embedding table alone is 320 x 64 floats = 80 KiB, the F32 file 440 KiB:
+         * the whole denoiser (workspace, tables, pool) stays below one table */
+        print_message("%s: denoiser peak %zu bytes\n", models[i], c.peak_bytes);
+        assert_true(c.peak_bytes < 320 * 64 * sizeof(float));
+        tdiff_denoiser_free(d);
+        assert_int_equal(c.live_bytes, 0);
+        close_model(&f);
+    }
+}
+
+static char last_log[512];
+static void capture_log(void *ud, tdiff_log_level level, const char *msg)
+{
+    (void)ud;
+    if (level == TDIFF_LOG_ERROR)
+        snprintf(last_log, sizeof last_log, "%s", msg);
+}
+
+/* Every tensor of a file must fit the configuration its keys describe. */
+static void test_create_rejects_extra_and_misshapen_tensors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *needle;
+        tdiff_status want;
+    } cases[] = {
+        {"small-ok.gguf", NULL, TDIFF_OK},
+        {"bad-extra-tensor.gguf", "blk.0.attn_q.bais", TDIFF_E_BAD_FORMAT},
+        {"bad-shape.gguf", "blk.0.attn_v.weight", TDIFF_E_BAD_FORMAT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx f;
+        open_model(&f, cases[i].file);
+        last_log[0] = '\0';
+        f.host.log_fn = capture_log;  /* a failed create has no handle: the reason is logged */
+        tdiff_denoiser *d = NULL;
+        tdiff_status st = tdiff_denoiser_create(f.m, 8, 1, &f.host, &d);
+        assert_int_equal(st, cases[i].want);
+        if (st == TDIFF_OK) {
+            static float out[2 * 258];
+            assert_int_equal(tdiff_denoiser_forward(d, toks, 2, NULL, 0, out, 2 * 258), TDIFF_OK);
+            tdiff_denoiser_free(d);
+        } else {
+            assert_null(d);
+            assert_non_null(strstr(last_log, cases[i].needle));
+        }
+        close_model(&f);
+    }
+}
+
+/* An architecture the denoiser does not implement is refused at creation. */
 static void test_unknown_architecture_is_unsupported(void **state)
 {
     (void)state;
@@ -316,6 +450,9 @@ int main(void)
         cmocka_unit_test(test_parameters_have_bounds_and_read_only_values),
         cmocka_unit_test(test_input_embeddings_replace_token_rows),
         cmocka_unit_test(test_create_survives_every_allocation_failure),
+        cmocka_unit_test(test_create_rejects_extra_and_misshapen_tensors),
+        cmocka_unit_test(test_more_positions_than_max_len_are_batched),
+        cmocka_unit_test(test_f32_weights_are_not_copied_and_f16_scratch_is_bounded),
         cmocka_unit_test(test_unknown_architecture_is_unsupported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

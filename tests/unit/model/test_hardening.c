@@ -88,6 +88,54 @@ static void test_valid_handcrafted_file_loads(void **state)
     expect_ok(&b);
 }
 
+/* Any architecture name loads once the generic checks pass; the loader then
+ * defines no hyper-parameters, but the generic fields and getters work. */
+static void test_unknown_architecture_loads_with_generic_fields_only(void **state)
+{
+    (void)state;
+    gb b;
+    gb_init(&b);
+    gb_header(&b, 3, 0, 4);
+    gb_kv_str(&b, "general.architecture", "tdiff");
+    gb_key(&b, "tokenizer.ggml.tokens", T_ARR);
+    gb_u32(&b, T_STR);
+    gb_u64(&b, 3);
+    gb_str(&b, "a");
+    gb_u64(&b, 3);
+    gb_bytes(&b, "b\0c", 3); /* counted strings may hold NUL bytes */
+    gb_str(&b, "");
+    gb_key(&b, "tokenizer.ggml.padding_token_id", T_I32);
+    gb_u32(&b, 0xffffffffu); /* -1: absent */
+    gb_kv_u32(&b, "tokenizer.ggml.cls_token_id", 2);
+    tdiff_model *m = NULL;
+    char err[256];
+    assert_int_equal(tdiff_model_load_memory(b.p, b.n, NULL, &m, err, sizeof err), TDIFF_OK);
+    assert_string_equal(tdiff_model_architecture(m), "tdiff");
+    assert_int_equal(m->hp.arch, TDIFF__ARCH_OTHER);
+    int64_t v = 0;
+    assert_int_equal(tdiff_model_get_int(m, TDIFF_MODEL_N_VOCAB, &v), TDIFF_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(tdiff_model_get_int(m, TDIFF_MODEL_N_EMBD, &v), TDIFF_E_NOT_FOUND);
+    double d;
+    assert_int_equal(tdiff_model_get_float(m, TDIFF_MODEL_NORM_EPS, &d), TDIFF_E_NOT_FOUND);
+    int32_t id = 0;
+    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_PAD, &id), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_CLS, &id), TDIFF_OK);
+    assert_int_equal(id, 2);
+    char s[8];
+    size_t need = 0;
+    assert_int_equal(tdiff_model_meta_get_arr_str(m, "tokenizer.ggml.tokens", 1, s, sizeof s, &need), TDIFF_OK);
+    assert_int_equal(need, 4);
+    assert_memory_equal(s, "b\0c", 4);
+    assert_int_equal(tdiff_model_meta_get_arr_str(m, "tokenizer.ggml.tokens", 2, s, 0, &need),
+                     TDIFF_E_BUFFER_TOO_SMALL);
+    assert_int_equal(need, 1);
+    tdiff_model_free(m);
+    /* the same file with a special id past the 3 tokens is refused */
+    b.p[b.n - 4] = 3;
+    expect_fail(&b, TDIFF_E_BAD_FORMAT, -1, "cls_token_id': token id 3 is not below the vocabulary size 3");
+}
+
 static void test_magic_must_be_gguf(void **state)
 {
     (void)state;
@@ -484,6 +532,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_handcrafted_file_loads),
+        cmocka_unit_test(test_unknown_architecture_loads_with_generic_fields_only),
         cmocka_unit_test(test_magic_must_be_gguf),
         cmocka_unit_test(test_only_versions_2_and_3),
         cmocka_unit_test(test_huge_counts_rejected_before_allocation),

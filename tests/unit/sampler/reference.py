@@ -12,7 +12,8 @@ the conventions that make seeded runs comparable token for token:
     uniform = ((w0 >> 5) * 2^26 + (w1 >> 6) + 0.5) * 2^-53;
   * draw indices: v for per-vocabulary draws, 0x80000000 + k for per-position
     draws (k: 0 random confidence, 1 token sample, 2 origin reveal, 3 MaskGIT
-    choice noise), position 0xFFFFFFFF + draw j for the j-th alg_temp pick;
+    choice noise, 4 D3PM uniform prior at step 0), position 0xFFFFFFFF + draw j
+    for the j-th alg_temp pick (first-hitting: 0 position pick, 1 time jump);
   * decision math in float64 with math.exp/log/pow (the C library's libm) and
     sequential sums, ties to the lowest index / position;
   * the synthetic denoiser below.
@@ -58,6 +59,7 @@ def uniform1(seed, step, pos, draw):
 
 
 DRAW_RANDOM_CONF, DRAW_SAMPLE, DRAW_REVEAL, DRAW_CHOICE = 0x80000000, 0x80000001, 0x80000002, 0x80000003
+DRAW_INIT = 0x80000004
 POS_GLOBAL = 0xFFFFFFFF
 
 # ---------------------------------------------------------------- synthetic denoiser
@@ -465,12 +467,187 @@ def run_mdlm(c, x, fixed, region_start):
     return x
 
 
+def d3pm_posterior(kind, T, t, x, p0):
+    """x0-parameterised reverse step with the linear (D3PM absorbing) schedule
+    beta_s = 1/(T-s+1), abar_t = prod (1 - beta_s): out ∝ Q_t[:, x] * (p0 Qbar_{t-1})."""
+    beta = [0.0] + [1.0 / (T - s + 1) for s in range(1, T + 1)]
+    abar = [1.0]
+    for s_ in range(1, T + 1):
+        abar.append(abar[-1] * (1.0 - beta[s_]))
+    b, a = beta[t], abar[t - 1]
+    p = [float(v) for v in p0]
+    if kind == "uniform":
+        col = [b / V] * V
+        col[x] += 1.0 - b
+    elif x == MASK:
+        col = [b] * V
+        col[x] = 1.0
+    else:
+        col = [0.0] * V
+        col[x] = 1.0 - b
+    total = 0.0
+    for q in p:
+        total += q
+    cum = [a * q for q in p]
+    if kind == "uniform":
+        cum = [q + (1.0 - a) / V * total for q in cum]
+    else:
+        cum[MASK] += (1.0 - a) * total
+    z = 0.0
+    for j in range(V):
+        z += col[j] * cum[j]
+    return np.array([col[j] * cum[j] / z for j in range(V)], dtype=np.float32)
+
+
+def sample_allowed(w, banned, u, keep_mask=False):
+    if keep_mask:
+        banned = [b for b in banned if b != MASK]
+    total = 0.0
+    for v in range(V):
+        if v not in banned:
+            total += float(w[v])
+    target, acc, last = u * total, 0.0, 0
+    for v in range(V):
+        if v in banned or not w[v] > 0:
+            continue
+        acc += float(w[v])
+        last = v
+        if target < acc:
+            return v
+    return last
+
+
+def run_d3pm(c, x, fixed, region_start):
+    """Ancestral sampling t = T..1; prior: the mask (absorbing) or a uniform allowed token."""
+    n, seed, T, kind = len(x), c["seed"], c["steps"], c["d3pm_kind"]
+    region = [p for p in range(region_start, n) if x[p] == MASK and not fixed[p]]
+    if kind == "uniform":
+        allowed = [v for v in range(V) if v not in c["banned"]]
+        for p in region:
+            x[p] = allowed[int(uniform1(seed, 0, p, DRAW_INIT) * len(allowed))]
+    for i in range(T):
+        t = T - i
+        logits = net(x)
+        new = {}
+        for p in region:
+            p0 = np.array(softmax(prepare(logits[p], c["banned"])), dtype=np.float32)
+            post = d3pm_posterior(kind, T, t, x[p], p0)
+            # absorbing: staying masked is a state (the posterior's mask mass); uniform: no mask state
+            new[p] = sample_allowed(post, c["banned"], uniform1(seed, i, p, DRAW_SAMPLE), keep_mask=kind == "absorbing")
+        for p in region:
+            x[p] = new[p]
+    return x
+
+
+def sedd_rate_into(kind, y, x):
+    if y == x:
+        return 0.0
+    if kind == "uniform":
+        return 1.0 / V
+    return 1.0 if x == MASK else 0.0
+
+
+def sedd_normalise(row):
+    z = 0.0
+    for q in row:
+        z += q if q > 0.0 else 0.0
+    return np.array([q / z if q > 0.0 else 0.0 for q in row], dtype=np.float32)
+
+
+def sedd_euler(kind, x, sc, dsig):
+    row, out_rate = [0.0] * V, 0.0
+    for y in range(V):
+        ry = sedd_rate_into(kind, y, x) * float(sc[y])
+        row[y] = dsig * ry
+        out_rate += ry
+    row[x] = 1.0 - dsig * out_rate
+    return sedd_normalise(row)
+
+
+def sedd_analytic(kind, x, sc, dsig, drop_mask):
+    emin = math.exp(-dsig)
+    total = 0.0
+    for q in sc:
+        total += float(q)
+    row = [0.0] * V
+    if kind == "uniform":
+        off = (1.0 - emin) / V
+        for y in range(V):
+            stag = (emin - 1.0) / (V * emin) * total + float(sc[y]) / emin
+            row[y] = stag * ((1.0 - (V - 1) * off) if y == x else off)
+    else:
+        epos = math.exp(dsig)
+        for y in range(V):
+            stag = float(sc[y]) * epos + ((1.0 - epos) * total if y == MASK else 0.0)
+            if x == MASK:
+                tr = 1.0 if y == MASK else 1.0 - emin
+            else:
+                tr = emin if y == x else 0.0
+            row[y] = stag * tr
+        if drop_mask:
+            row[MASK] = 0.0
+    return sedd_normalise(row)
+
+
+def run_sedd(c, x, fixed, region_start):
+    """Log-linear schedule (epsilon 1e-3): sigma_bar = -log1p(-(1-1e-3)t), sigma' = (1-1e-3)/(1-(1-1e-3)t)."""
+    n, seed, steps, eps, kind = len(x), c["seed"], c["steps"], c["eps"], c["d3pm_kind"]
+    euler = c["strategy"] == "sedd_euler"
+    sigma = lambda t: -math.log1p(-(1.0 - 1e-3) * t)
+    rate = lambda t: (1.0 - 1e-3) / (1.0 - (1.0 - 1e-3) * t)
+    region = [p for p in range(region_start, n) if x[p] == MASK and not fixed[p]]
+    if kind == "uniform":
+        allowed = [v for v in range(V) if v not in c["banned"]]
+        for p in region:
+            x[p] = allowed[int(uniform1(seed, 0, p, DRAW_INIT) * len(allowed))]
+    dt = (1.0 - eps) / steps
+    for i in range(steps + 1):
+        last = i == steps
+        t = eps if last else 1.0 + i * (eps - 1.0) / steps
+        if last:
+            dsig = sigma(t)
+        elif euler:
+            dsig = rate(t) * dt
+        else:
+            dsig = sigma(t) - sigma(t - dt)
+        logits = net(x)
+        new = {}
+        for p in region:
+            sc = np.array([0.0 if (v in c["banned"] and v != MASK) else math.exp(float(logits[p][v]))
+                           for v in range(V)], dtype=np.float32)
+            out = sedd_euler(kind, x[p], sc, dsig) if (euler and not last) else \
+                sedd_analytic(kind, x[p], sc, dsig, last)
+            new[p] = sample_allowed(out, c["banned"], uniform1(seed, i, p, DRAW_SAMPLE),
+                                    keep_mask=kind == "absorbing" and not last)
+        for p in region:
+            x[p] = new[p]
+    return x
+
+
+def run_first_hitting(c, x, fixed, region_start):
+    n, seed = len(x), c["seed"]
+    step, t = 0, 1.0
+    while True:
+        cands = [p for p in range(region_start, n) if x[p] == MASK and not fixed[p]]
+        if not cands:
+            break
+        k = min(int(uniform1(seed, step, POS_GLOBAL, 0) * len(cands)), len(cands) - 1)
+        p = cands[k]
+        tok, _, _ = predict("dream", net(x)[p], dict(c, remask="low_confidence"), seed, step, p)
+        x[p] = tok
+        t *= math.pow(uniform1(seed, step, POS_GLOBAL, 1), 1.0 / len(cands))
+        step += 1
+    return x
+
+
 RUNNERS = {"llada": run_masked, "dream": run_masked, "threshold": run_masked, "factor": run_masked,
-           "maskgit": run_maskgit, "mask_predict": run_mask_predict, "mdlm": run_mdlm, "mdlm_cache": run_mdlm}
+           "maskgit": run_maskgit, "mask_predict": run_mask_predict, "mdlm": run_mdlm, "mdlm_cache": run_mdlm,
+           "d3pm": run_d3pm, "first_hitting": run_first_hitting, "sedd_euler": run_sedd,
+           "sedd_analytic": run_sedd}
 
 DEFAULTS = dict(strategy="llada", remask="low_confidence", steps=16, gen=16, block=0, temp=0.0, topk=0, topp=1.0,
                 cfg=0.0, threshold=0.9, factor=1.0, alg_temp=0.0, eps=1e-3, seed=0, compat=0, eos_inf=0,
-                prompt="", canvas="", banned="")
+                prompt="", canvas="", banned="", d3pm_kind="")
 
 
 def run_case(c):
@@ -525,6 +702,17 @@ CASES = [
     ("mask_predict", dict(strategy="mask_predict", prompt=P, gen=16, steps=5)),
     ("mdlm_ddpm", dict(strategy="mdlm", prompt=P, gen=16, steps=12, eps=1e-5, seed=1)),
     ("mdlm_ddpm_cache", dict(strategy="mdlm_cache", prompt=P, gen=16, steps=40, eps=1e-5, seed=1)),
+    ("d3pm_absorbing", dict(strategy="d3pm", d3pm_kind="absorbing", prompt=P, gen=16, steps=10, seed=31)),
+    ("d3pm_uniform", dict(strategy="d3pm", d3pm_kind="uniform", prompt=P, gen=16, steps=10, seed=32)),
+    ("sedd_euler_absorbing", dict(strategy="sedd_euler", d3pm_kind="absorbing", prompt=P, gen=16, steps=12,
+                                  eps=1e-5, seed=51)),
+    ("sedd_analytic_absorbing", dict(strategy="sedd_analytic", d3pm_kind="absorbing", prompt=P, gen=16, steps=12,
+                                     eps=1e-5, seed=52)),
+    ("sedd_euler_uniform", dict(strategy="sedd_euler", d3pm_kind="uniform", prompt=P, gen=16, steps=12, seed=53)),
+    ("sedd_analytic_uniform", dict(strategy="sedd_analytic", d3pm_kind="uniform", prompt=P, gen=16, steps=12,
+                                   seed=54)),
+    ("first_hitting_greedy", dict(strategy="first_hitting", prompt=P, gen=16, seed=41)),
+    ("first_hitting_sampled", dict(strategy="first_hitting", prompt=P, gen=16, temp=1.0, seed=42)),
     ("infill_llada", dict(canvas="3,17,47,47,47,47,29,5,47,47,12", steps=6, block=0)),
     ("infill_llada_blocks", dict(canvas="3,47,47,47,47,47,29,5,47,47,47,12", steps=6, block=4)),
     ("infill_dream", dict(strategy="dream", canvas="47,47,3,17,47,47,47,5", steps=5, temp=0.5, seed=99)),
@@ -542,7 +730,7 @@ def main():
         c = dict(DEFAULTS, **params)
         toks = run_case(params)
         fields = [name] + ["%s=%s" % (k, repr(c[k]) if isinstance(c[k], float) else c[k]) for k in KEYS]
-        for k in ("prompt", "canvas", "banned"):
+        for k in ("prompt", "canvas", "banned", "d3pm_kind"):
             if c[k]:
                 fields.append("%s=%s" % (k, c[k]))
         fields.append("expect=" + ",".join(str(int(t)) for t in toks))

@@ -50,6 +50,8 @@ typedef struct golden {
     char name[64];
     int32_t prompt[64], canvas[64], banned[64], expect[64];
     size_t n_prompt, n_canvas, n_banned, n_expect;
+    tdiff_scheduler *sched;  /* d3pm cases: the linear schedule and its transition */
+    tdiff_transition *tr;
 } golden;
 
 /* Applies one key=value of goldens.txt to the sampler (or the case). */
@@ -68,6 +70,21 @@ static void apply_kv(tdiff_sampler *s, golden *g, const char *k, const char *v)
         g->n_canvas = parse_ids(v, g->canvas, 64);
     } else if (!strcmp(k, "banned")) {
         g->n_banned = parse_ids(v, g->banned, 64);
+    } else if (!strcmp(k, "d3pm_kind")) {
+        int64_t steps;
+        assert_int_equal(tdiff_sampler_get_int(s, TDIFF_SAMPLER_STEPS, &steps), TDIFF_OK);
+        int64_t strategy;
+        assert_int_equal(tdiff_sampler_get_int(s, TDIFF_SAMPLER_STRATEGY, &strategy), TDIFF_OK);
+        bool sedd = strategy == TDIFF_STRATEGY_SEDD_EULER || strategy == TDIFF_STRATEGY_SEDD_ANALYTIC;
+        /* D3PM: the linear schedule's betas; SEDD: the log-linear sigma_bar(t) */
+        assert_int_equal(tdiff_scheduler_create(sedd ? TDIFF_SCHEDULE_LOGLINEAR : TDIFF_SCHEDULE_LINEAR, NULL,
+                                                &g->sched),
+                         TDIFF_OK);
+        assert_int_equal(tdiff_sampler_set_scheduler(s, g->sched), TDIFF_OK);
+        tdiff_transition_kind kind = !strcmp(v, "uniform") ? TDIFF_TRANSITION_UNIFORM : TDIFF_TRANSITION_ABSORBING;
+        assert_int_equal(tdiff_transition_create(kind, SYN_V, SYN_MASK, g->sched, (size_t)steps, NULL, &g->tr),
+                         TDIFF_OK);
+        assert_int_equal(tdiff_sampler_set_transition(s, g->tr), TDIFF_OK);
     } else if (!strcmp(k, "expect")) {
         g->n_expect = parse_ids(v, g->expect, 64);
     } else {
@@ -134,6 +151,8 @@ static int run_goldens(tdiff_host *host)
             if (out[i] != g.expect[i])
                 fail_msg("case %s: token %zu is %d, reference %d", g.name, i, (int)out[i], (int)g.expect[i]);
         tdiff_sampler_free(s);
+        tdiff_transition_free(g.tr);
+        tdiff_scheduler_free(g.sched);
         n_cases++;
     }
     fclose(f);
@@ -149,7 +168,7 @@ static void test_every_strategy_matches_python_reference(void **state)
     tdiff_host host;
     test_host_init(&host, &a);
     int n = run_goldens(&host);
-    assert_true(n >= 30); /* the file really was read */
+    assert_true(n >= 42); /* the file really was read */
     assert_int_equal(a.live, 0);
 }
 
@@ -417,6 +436,60 @@ static void test_dream_commits_eps_schedule_counts(void **state)
     tdiff_sampler_free(s);
 }
 
+/* ---- reveal rates of the ancestral samplers (independent of the reference) --- */
+
+/* Fraction of 64 masked positions revealed by the first step, over 40 seeds. */
+static double first_step_reveal_fraction(int strategy, size_t steps, double eps)
+{
+    tdiff_scheduler *sched = NULL;
+    tdiff_transition *tr = NULL;
+    long revealed = 0, total = 0;
+    for (int64_t seed = 0; seed < 40; seed++) {
+        tdiff_sampler *s = make_syn(NULL, NULL);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, strategy);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 64);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, (int64_t)steps);
+        tdiff_sampler_set_float(s, TDIFF_SAMPLER_EPS, eps);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_SEED, seed);
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_KEEP_HISTORY, 1);
+        if (strategy == TDIFF_STRATEGY_D3PM && !tr) {
+            assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &sched), TDIFF_OK);
+            assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, SYN_V, SYN_MASK, sched, steps, NULL,
+                                                     &tr),
+                             TDIFF_OK);
+        }
+        if (tr)
+            assert_int_equal(tdiff_sampler_set_transition(s, tr), TDIFF_OK);
+        const int32_t prompt[1] = {3};
+        int32_t out[64];
+        size_t n_out;
+        assert_int_equal(tdiff_sampler_generate(s, prompt, 1, out, 64, &n_out), TDIFF_OK);
+        const int32_t *h;
+        size_t hs, hn;
+        assert_int_equal(tdiff_sampler_history(s, &h, &hs, &hn), TDIFF_OK);
+        revealed += (long)unmasked_in(h, 1, hn);
+        total += 64;
+        tdiff_sampler_free(s);
+    }
+    tdiff_transition_free(tr);
+    tdiff_scheduler_free(sched);
+    return (double)revealed / (double)total;
+}
+
+/* D3PM absorbing, linear schedule: at t = T a mask is revealed with probability
+ * β_T·ᾱ_{T-1} / (β_T·ᾱ_{T-1} + 1 - ᾱ_{T-1}) = 1/T. MDLM: 1 - s/t = (1 - eps)/steps
+ * at t = 1. Tolerance: 4 binomial standard deviations over 2560 positions. */
+static void test_ancestral_samplers_reveal_at_the_schedule_rate(void **state)
+{
+    (void)state;
+    const double n = 2560.0;
+    double f = first_step_reveal_fraction(TDIFF_STRATEGY_D3PM, 8, 1e-3);
+    assert_true(fabs(f - 0.125) < 4.0 * sqrt(0.125 * 0.875 / n));
+    double p = (1.0 - 1e-3) / 10.0;
+    f = first_step_reveal_fraction(TDIFF_STRATEGY_MDLM, 10, 1e-3);
+    assert_true(fabs(f - p) < 4.0 * sqrt(p * (1.0 - p) / n));
+}
+
 /* ---- infilling ------------------------------------------------------------ */
 
 static void test_infill_never_changes_fixed_positions(void **state)
@@ -424,7 +497,7 @@ static void test_infill_never_changes_fixed_positions(void **state)
     (void)state;
     const int strategies[] = {TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_DREAM, TDIFF_STRATEGY_THRESHOLD,
                               TDIFF_STRATEGY_FACTOR, TDIFF_STRATEGY_MASKGIT, TDIFF_STRATEGY_MASK_PREDICT,
-                              TDIFF_STRATEGY_MDLM, TDIFF_STRATEGY_MDLM_CACHE};
+                              TDIFF_STRATEGY_MDLM, TDIFF_STRATEGY_MDLM_CACHE, TDIFF_STRATEGY_FIRST_HITTING};
     for (size_t si = 0; si < sizeof strategies / sizeof strategies[0]; si++) {
         for (uint64_t trial = 0; trial < 6; trial++) {
             int32_t canvas[30], out[30];
@@ -671,7 +744,7 @@ static void test_parameters_have_bounds_defaults_and_kinds(void **state)
 static void test_names_round_trip(void **state)
 {
     (void)state;
-    for (int i = 1; i <= TDIFF_STRATEGY_MDLM_CACHE; i++) {
+    for (int i = 1; i <= TDIFF_STRATEGY_SEDD_ANALYTIC; i++) {
         int v = 0;
         assert_int_equal(tdiff_strategy_from_name(tdiff_strategy_name(i), &v), TDIFF_OK);
         assert_int_equal(v, i);
@@ -718,6 +791,19 @@ static void test_invalid_arguments_are_reported(void **state)
     const int32_t banned_bad[1] = {-1};
     assert_int_equal(tdiff_sampler_set_banned(s, banned_bad, 1), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_sampler_generate(NULL, prompt, 2, out, 64, &n_out), TDIFF_E_INVALID_ARGUMENT);
+    /* d3pm without a transition, and a transition of another vocabulary */
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, 0);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_D3PM);
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 2, out, 64, &n_out), TDIFF_E_STATE);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_SEDD_EULER);
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 2, out, 64, &n_out), TDIFF_E_STATE);
+    tdiff_scheduler *sched;
+    tdiff_transition *tr;
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &sched), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_UNIFORM, SYN_V + 1, 0, sched, 4, NULL, &tr), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_transition(s, tr), TDIFF_E_INVALID_ARGUMENT);
+    tdiff_transition_free(tr);
+    tdiff_scheduler_free(sched);
     tdiff_sampler_free(s);
     tdiff_sampler_free(NULL);
 
@@ -798,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_cfg_combines_conditional_and_prompt_masked_pass),
         cmocka_unit_test(test_llada_commits_schedule_counts_per_block),
         cmocka_unit_test(test_dream_commits_eps_schedule_counts),
+        cmocka_unit_test(test_ancestral_samplers_reveal_at_the_schedule_rate),
         cmocka_unit_test(test_infill_never_changes_fixed_positions),
         cmocka_unit_test(test_banned_tokens_never_appear),
         cmocka_unit_test(test_eos_cut_and_minus_infinity_confidence),

@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -424,6 +425,40 @@ static void test_allocation_failures_are_reported_without_leaks(void **state)
     tok_close(&f);
 }
 
+/* Long texts go through chunking and the piece cache: the ids must be those
+ * of the plain path (whole text at once, no cache). */
+static void test_chunking_and_cache_do_not_change_the_ids(void **state)
+{
+    (void)state;
+    tok_fixture f;
+    tok_open(&f, GPT2_MODEL, 0);
+    text_set t;
+    texts_load(&t);
+    size_t cap = 600000, len = 0;
+    char *big = test_malloc(cap);
+    for (size_t rep = 0; len < cap - 4096; rep++)
+        for (size_t i = 0; i < t.n && len + t.len[i] + 8 < cap; i++) {
+            memcpy(big + len, t.s[i], t.len[i]);
+            len += t.len[i];
+            big[len++] = rep % 2 ? ' ' : '\n';
+        }
+    tdiff__ids fast = {NULL, 0, 0, NULL}, plain = {NULL, 0, 0, NULL};
+    tdiff__env env;
+    assert_int_equal(tdiff__env_init(&env, &f.host), TDIFF_OK);
+    fast.env = plain.env = &env;
+    assert_int_equal(tdiff__bpe_encode_opts(f.tok, big, len, true, &fast), TDIFF_OK);
+    assert_int_equal(tdiff__bpe_encode_opts(f.tok, big, len, false, &plain), TDIFF_OK);
+    assert_true(len > 4 * 65536);
+    assert_int_equal(fast.n, plain.n);
+    assert_memory_equal(fast.v, plain.v, fast.n * sizeof *fast.v);
+    print_message("%zu bytes, %zu ids identical on both paths\n", len, fast.n);
+    tdiff__free(&env, fast.v);
+    tdiff__free(&env, plain.v);
+    test_free(big);
+    texts_free(&t);
+    tok_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_small_buffers_report_the_needed_size),
         cmocka_unit_test(test_bad_arguments_are_rejected),
         cmocka_unit_test(test_allocation_failures_are_reported_without_leaks),
+        cmocka_unit_test(test_chunking_and_cache_do_not_change_the_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_malformed.c -- malformed tokenizer metadata is rejected at creation with
  * a message that names the problem; one test per malformation. The tokenizers
- * are built from plain configurations (what tokenizer.ggml.* would hold).
+ * are built from plain configurations (what tokenizer.ggml.* would hold), which
+ * also serve the small behaviour tests here (merging, Llama-3 ignore_merges).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,6 +97,33 @@ static void test_the_valid_vocabulary_is_accepted_and_merges(void **state)
     assert_int_equal(ids[0], 257);
     tdiff_tokenizer_free(t);
     assert_int_equal(alloc.live, 0);
+}
+
+/* "abc" is a token that no merge makes: Llama-3 pre-tokenizers take a piece that
+ * is a whole token as is (llama.cpp's ignore_merges), the others merge. */
+static void test_llama3_takes_pieces_that_are_whole_tokens(void **state)
+{
+    (void)state;
+    const char *pres[] = {"default", "llama3", "qwen2", "llama-bpe"};
+    const size_t want_n[] = {2, 1, 2, 1};
+    for (int k = 0; k < 4; k++) {
+        vocab v;
+        vocab_init(&v);
+        v.cfg.n_merges = 1; /* only "a b" */
+        v.cfg.pre = pres[k], v.cfg.pre_len = strlen(pres[k]);
+        test_alloc alloc = {0};
+        tdiff_host host;
+        test_host_init(&host, &alloc);
+        struct tdiff_tokenizer *t;
+        assert_int_equal(tdiff__tokenizer_create_config(&v.cfg, &host, &t, NULL, 0), TDIFF_OK);
+        int32_t ids[8];
+        size_t n;
+        assert_int_equal(tdiff_tokenizer_tokenize(t, "abc", 3, 0, ids, 8, &n), TDIFF_OK);
+        assert_int_equal(n, want_n[k]);
+        assert_int_equal(ids[0], n == 1 ? 257 : 256);
+        tdiff_tokenizer_free(t);
+        assert_int_equal(alloc.live, 0);
+    }
 }
 
 static void test_token_types_of_another_length_are_rejected(void **state)
@@ -266,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_valid_vocabulary_is_accepted_and_merges),
+        cmocka_unit_test(test_llama3_takes_pieces_that_are_whole_tokens),
         cmocka_unit_test(test_token_types_of_another_length_are_rejected),
         cmocka_unit_test(test_scores_of_another_length_are_rejected),
         cmocka_unit_test(test_token_types_outside_the_enum_are_rejected),

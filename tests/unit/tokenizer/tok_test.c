@@ -37,9 +37,15 @@ void tok_close(tok_fixture *f)
 
 void texts_load(text_set *t)
 {
-    char path[1024];
+    texts_load_file(t, "texts.bin");
+}
+
+void texts_load_file(text_set *t, const char *name)
+{
+    char path[1024], rel[512];
     size_t size;
-    test_source_path(path, sizeof path, "tests/unit/tokenizer/data/texts.bin");
+    snprintf(rel, sizeof rel, "tests/unit/tokenizer/data/%s", name);
+    test_source_path(path, sizeof path, rel);
     uint8_t *b = test_read_file(path, &size);
     assert_non_null(b);
     memset(t, 0, sizeof *t);

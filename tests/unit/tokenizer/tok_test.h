@@ -29,6 +29,8 @@ typedef struct text_set {
     size_t *len;
 } text_set;
 void texts_load(text_set *t);
+/* Another record file of data/ (same format). */
+void texts_load_file(text_set *t, const char *name);
 void texts_free(text_set *t);
 
 /* Line i of a golden file of comma-separated integers (data/<name>). */
