@@ -1,7 +1,7 @@
 /*
  * config.c -- turns a loaded model into the denoiser's configuration and weight
  * views: llada/dream from the model module's validated hyper-parameters, `tdiff`
- * from its own `tdiff.*` keys (docs/model-format-tdiff.md). Every tensor is
+ * from its own `tdiff.*` keys (docs/model-format.md, "tdiff" section). Every tensor is
  * checked for shape and type through tdiff__tensor_expect; small vectors (norms,
  * biases) that are not F32 are converted once into vec_store.
  */

@@ -43,7 +43,7 @@ typedef struct tdiff__forward_args {
     const uint32_t *positions;
     size_t n_positions;
     /* Time conditioning value (the σ or t the model was trained with, see
-     * docs/model-format-tdiff.md `tdiff.time.*`); required (finite) for
+     * docs/model-format.md, "tdiff" section `tdiff.time.*`); required (finite) for
      * time-conditioned models, ignored by the others. */
     float t;
     /* Attention pattern for this call: a tdiff_attention value, 0 = the

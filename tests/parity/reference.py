@@ -8,7 +8,7 @@ Architectures:
           "normal" rotation; its converter permutes Q/K for it), SwiGLU.
   dream   Qwen2-like: as llada, RoPE on split halves (NeoX), Q/K/V biases,
           logits shifted by one (diffusion.shift_logits absent = true).
-  tdiff   our own keys (docs/model-format-tdiff.md): BERT-style masked LMs
+  tdiff   our own keys (docs/model-format.md, "tdiff" section): BERT-style masked LMs
           (post-norm LayerNorm, learned positions, token types, GELU, MLM head)
           and DiT denoisers (MDLM/SEDD: adaLN shift/scale/gate from a
           sinusoidal time embedding through an MLP).
