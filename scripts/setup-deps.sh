@@ -7,7 +7,7 @@ packages=(
   build-essential meson ninja-build pkgconf
   libopenblas-dev libcmocka-dev
   abigail-tools valgrind
-  python3 python3-numpy python3-pytest
+  python3 python3-numpy python3-pytest python3-pip python3-setuptools python3-venv
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   g++
 )

@@ -1,0 +1,261 @@
+"""test_sampler.py -- Sampler: generate/infill equal `textdiff generate|infill --json` with
+the same parameters and seed, llama.cpp's tokens in compat mode, parameters through the
+enum setters, step callbacks (kept alive across gc, exceptions abort cleanly), history,
+banned tokens, and a sampler over a Python network."""
+import gc
+import json
+
+import numpy as np
+import pytest
+
+import textdiff
+from textdiff import Status, TextdiffError
+
+PROMPT = [2046, 116, 468, 258, 301, 274, 301, 270, 110, 275, 468, 268, 301]
+MASK = 2047
+
+# (tool options, binding parameters): each run compared token for token
+CONFIGS = [
+    (['--steps', '16', '-n', '16', '--block', '4', '--seed', '7'],
+     dict(steps=16, gen_length=16, block_length=4, seed=7)),
+    (['--steps', '8', '-n', '16', '--temperature', '1.0', '--seed', '3', '--strategy', 'dream', '--top-p', '0.9'],
+     dict(steps=8, gen_length=16, temperature=1.0, seed=3, strategy='dream', top_p=0.9)),
+    (['--steps', '12', '-n', '12', '--strategy', 'llada', '--remask', 'random', '--seed', '11', '--temperature',
+      '0.7', '--no-cut'],
+     dict(steps=12, gen_length=12, strategy='llada', remasking='random', seed=11, temperature=0.7, cut_at_eos=0)),
+    (['--steps', '8', '-n', '16', '--strategy', 'threshold', '--threshold', '0.5'],
+     dict(steps=8, gen_length=16, strategy='threshold', threshold=0.5)),
+]
+
+
+def tool_json(tool, *args):
+    return json.loads(tool(*args).stdout.decode())
+
+
+@pytest.mark.parametrize('cfg', range(len(CONFIGS)))
+def test_generate_equals_the_tool(model, model_path, tool, cfg):
+    opts, params = CONFIGS[cfg]
+    want = tool_json(tool, 'generate', model_path, '--json', '--prompt-ids', ','.join(map(str, PROMPT)), *opts)
+    with model.sampler(**params) as s:
+        got = s.generate(PROMPT)
+        assert got == want['tokens']
+        assert s.stats['forward_passes'] == want['forward_passes'] and s.stats['steps'] == want['steps']
+        if '\ufffd' not in want['text']:  # the tool and Python replace broken UTF-8 differently
+            assert model.detokenize(got) == want['text']
+
+
+def test_generate_reproduces_llama_cpp_in_compat_mode(llada_path):
+    # ../shared/fixtures/README.md: llama-diffusion-cli -ub 64 --diffusion-block-length 16
+    # --diffusion-steps 16 --temp 0 --top-k 1 on "the cat sat on the mat"
+    want = [1991] * 8 + [1438] * 4 + [130] * 24 + [1509] * 15
+    with textdiff.Model(llada_path) as m:
+        s = m.sampler(compat='llamacpp', gen_length=64, block_length=16, steps=16, top_k=1, temperature=0.0)
+        prompt = m.tokenize('the cat sat on the mat')
+        assert prompt == PROMPT
+        assert s.generate(prompt) == want
+
+
+def test_text_prompt_is_tokenized_as_the_tool_does(model, model_path, tool):
+    want = tool_json(tool, 'generate', model_path, '--json', '-p', 'It is a truth', '--steps', '8', '-n', '8')
+    assert model.sampler(steps=8, gen_length=8).generate('It is a truth') == want['tokens']
+    assert model.generate('It is a truth', steps=8, gen_length=8) == model.detokenize(want['tokens'])
+
+
+def test_infill_equals_the_tool(model, model_path, tool):
+    canvas = [2046, 116, MASK, MASK, MASK, 468, MASK, MASK, 301]
+    want = tool_json(tool, 'infill', model_path, '--json', '--canvas-ids', ','.join(map(str, canvas)), '--steps',
+                     '5', '--seed', '2', '--temperature', '0.5')
+    with model.sampler(steps=5, seed=2, temperature=0.5) as s:
+        got = s.infill(canvas)
+    assert got == want['tokens'] and len(got) == len(canvas)
+    assert [g for g, c in zip(got, canvas) if c != MASK] == [c for c in canvas if c != MASK]
+    assert MASK not in got
+
+
+def test_infill_text_holes_equal_the_tool(model, model_path, tool):
+    text = 'the [MASK:3] sat on [MASK:2] mat'
+    want = tool_json(tool, 'infill', model_path, '--json', text, '--steps', '5')
+    assert model.sampler(steps=5).infill(text) == want['tokens']
+
+
+def test_parameters_go_through_the_enum_setters(model):
+    s = model.sampler()
+    lo, hi, default = textdiff.param_bounds('steps')
+    assert (lo, hi, default) == (1, 1 << 20, 64) and s.get('steps') == 64
+    s.set(steps=32, temperature=0.25, strategy='dream', remasking='entropy')
+    assert s.get('steps') == 32 and s.get('temperature') == 0.25
+    assert s.get('strategy') == textdiff.Strategy.DREAM and s.get('remasking') == textdiff.Remasking.ENTROPY
+    s.set(textdiff.SamplerParam.TOP_K, 5)
+    assert s.get(textdiff.SamplerParam.TOP_K) == 5
+    assert textdiff.strategy_name(textdiff.Strategy.LLADA) == 'llada'
+    assert textdiff.remasking_name(1) == 'low_confidence'
+
+
+def test_bad_parameters_raise_with_the_library_message(model):
+    s = model.sampler()
+    with pytest.raises(TextdiffError) as e:
+        s.set(steps=0)
+    assert e.value.status == Status.INVALID_ARGUMENT and e.value.message and e.value.function == \
+        'tdiff_sampler_set_int'
+    with pytest.raises(TextdiffError) as e:
+        s.set(top_p=0.0)
+    assert e.value.status == Status.INVALID_ARGUMENT and e.value.message
+    with pytest.raises(TextdiffError) as e:
+        s.set(strategy='no-such-strategy')
+    assert e.value.status == Status.NOT_FOUND and 'no-such-strategy' in str(e.value)
+    with pytest.raises(TextdiffError) as e:
+        s.set(stat_steps=3)  # read-only
+    assert e.value.status == Status.INVALID_ARGUMENT
+    s.set(steps=5, gen_length=16, block_length=4)  # 4 blocks do not divide 5 steps
+    with pytest.raises(TextdiffError) as e:
+        s.generate(PROMPT)
+    assert e.value.status == Status.INVALID_ARGUMENT and e.value.message
+    s.set(steps=4)
+    with pytest.raises(TextdiffError) as e:
+        s.generate(PROMPT + [MASK])  # the prompt must not contain the mask
+    assert e.value.status == Status.INVALID_ARGUMENT and e.value.message
+
+
+def test_step_callback_sees_every_step_and_survives_gc(model):
+    s = model.sampler(steps=8, gen_length=16, block_length=8, seed=1)
+    seen = []
+
+    def on_step(step, n_steps, canvas, conf):
+        gc.collect()  # the ctypes callback object must not be collected while C may call it
+        seen.append((step, n_steps, canvas, conf))
+
+    s.set_callback(on_step)
+    del on_step
+    gc.collect()
+    out = s.generate(PROMPT)
+    assert [x[0] for x in seen] == list(range(8)) and all(x[1] == 8 for x in seen)
+    n_masked = [int((c == MASK).sum()) for _, _, c, _ in seen]
+    assert n_masked == sorted(n_masked, reverse=True) and n_masked[-1] == 0
+    last = seen[-1][2]
+    assert last.dtype == np.int32 and last.shape == (len(PROMPT) + 16,)
+    assert last[:len(PROMPT)].tolist() == PROMPT
+    eos = [i for i, t in enumerate(last[len(PROMPT):].tolist()) if t == 2046]
+    assert out == last[len(PROMPT):len(PROMPT) + (eos[0] if eos else 16)].tolist()
+    conf = seen[0][3]
+    assert conf.dtype == np.float32 and np.isnan(conf[:len(PROMPT)]).all()  # nothing predicted in the prompt
+    # the same run without a callback gives the same tokens
+    s.set_callback(None)
+    assert s.generate(PROMPT) == out
+
+
+def test_per_call_callback_and_generation_in_callback_gc(model):
+    s = model.sampler(steps=4, gen_length=8)
+    steps = []
+    out = s.generate(PROMPT, callback=lambda st, n, c, f: steps.append(st) or gc.collect() and None)
+    assert steps == [0, 1, 2, 3] and len(out) <= 8
+    steps.clear()
+    s.generate(PROMPT)
+    assert steps == []  # the per-call callback was removed
+
+
+def test_callback_returning_true_aborts_and_the_sampler_stays_usable(model):
+    s = model.sampler(steps=8, gen_length=8, seed=4)
+    reference = s.generate(PROMPT)
+    calls = []
+    with pytest.raises(TextdiffError) as e:
+        s.generate(PROMPT, callback=lambda st, n, c, f: calls.append(st) or st == 2)
+    assert e.value.status == Status.ABORTED and calls == [0, 1, 2]
+    assert s.generate(PROMPT) == reference
+
+
+def test_exception_in_callback_aborts_cleanly_and_is_reraised(model):
+    s = model.sampler(steps=8, gen_length=8, seed=4)
+    reference = s.generate(PROMPT)
+    calls = []
+
+    def boom(step, n, canvas, conf):
+        calls.append(step)
+        if step == 1:
+            raise KeyError('from the callback')
+
+    s.set_callback(boom)
+    with pytest.raises(KeyError, match='from the callback') as e:
+        s.generate(PROMPT)
+    assert calls == [0, 1]  # stopped at once: the library was told to abort
+    assert isinstance(e.value.__cause__, TextdiffError) and e.value.__cause__.status == Status.ABORTED
+    s.set_callback(None)
+    assert s.generate(PROMPT) == reference
+    with pytest.raises(ZeroDivisionError):
+        s.infill([2046, MASK, MASK, 116], callback=lambda *a: 1 / 0)
+
+
+def test_history_holds_every_step(model):
+    s = model.sampler(steps=6, gen_length=12, block_length=6, keep_history=1, cut_at_eos=0)
+    out = s.generate(PROMPT)
+    h = s.history()
+    assert h.shape == (6, len(PROMPT) + 12) and h.dtype == np.int32
+    assert h[-1, len(PROMPT):].tolist() == out
+    assert (h[0] == MASK).sum() > (h[-1] == MASK).sum() == 0
+    s2 = model.sampler(steps=6, gen_length=12)
+    s2.generate(PROMPT)
+    with pytest.raises(TextdiffError) as e:
+        s2.history()
+    assert e.value.status == Status.STATE
+
+
+def test_banned_tokens_never_appear(model):
+    s = model.sampler(steps=16, gen_length=16, cut_at_eos=0)
+    free = s.generate(PROMPT)
+    banned = sorted(set(free))
+    s.set_banned(banned)
+    out = s.generate(PROMPT)
+    assert not set(out) & set(banned)
+    with pytest.raises(TextdiffError) as e:
+        s.set_banned([4096])
+    assert e.value.status == Status.INVALID_ARGUMENT
+
+
+def test_sampler_over_a_python_network_equals_the_library_network(llada_path):
+    with textdiff.Model(llada_path) as m, m.denoiser(len(PROMPT) + 16) as d:
+        calls = []
+
+        def logits_fn(tokens, t, positions):
+            calls.append(len(positions))
+            gc.collect()
+            return d.forward(tokens, positions=positions)
+
+        params = dict(steps=8, gen_length=16, block_length=8, seed=9, temperature=0.8)
+        want = m.sampler(**params).generate(PROMPT)
+        with textdiff.Sampler.from_callback(logits_fn, 2048, MASK, eos_id=2046, **params) as s:
+            gc.collect()
+            got = s.generate(PROMPT)
+        assert calls and got == want
+
+
+def test_exception_in_the_python_network_is_reraised(llada_path):
+    def bad(tokens, t, positions):
+        return np.zeros((len(positions), 7))  # wrong shape
+
+    s = textdiff.Sampler.from_callback(bad, 2048, MASK, steps=2, gen_length=4)
+    with pytest.raises(ValueError, match='shape'):
+        s.generate(PROMPT)
+    with pytest.raises(TypeError):
+        s.generate('text needs a model')
+    s.close()
+
+
+@pytest.mark.parametrize('strategy,graph', [('d3pm', 'absorbing'), ('d3pm', 'uniform'), ('sedd_euler', 'absorbing'),
+                                            ('sedd_analytic', 'uniform')])
+def test_graph_strategies_with_borrowed_handles_equal_the_tool(llada_path, tool, strategy, graph):
+    steps = 8
+    want = tool_json(tool, 'generate', llada_path, '--json', '--prompt-ids', ','.join(map(str, PROMPT)), '--steps',
+                     steps, '-n', '8', '--strategy', strategy, '--graph', graph, '--seed', '5', '--no-cut')
+    with textdiff.Model(llada_path) as m:
+        s = m.sampler(strategy=strategy, steps=steps, gen_length=8, seed=5, cut_at_eos=0)
+        # the tool's set-up: D3PM on the linear schedule over --steps, SEDD on the log-linear sigma(t)
+        kind = 'linear' if strategy == 'd3pm' else 'loglinear'
+        sched = textdiff.Scheduler(kind)
+        s.set_transition(textdiff.Transition(graph, 2048, sched, steps, mask_id=MASK))
+        s.set_scheduler(sched)
+        del sched
+        gc.collect()  # the sampler keeps the borrowed handles alive
+        assert s.generate(PROMPT) == want['tokens']
+        s.set_transition(None)
+        with pytest.raises(TextdiffError) as e:
+            s.generate(PROMPT)
+        assert e.value.status == Status.STATE and e.value.message
