@@ -77,6 +77,8 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
         {L, half}, {L, half},                                           /* rope cos, sin */
         {1, c->n_freq + 2 * c->n_cond}, {6, c->n_embd},                 /* cond, mod */
         {1, L},                                                         /* rows (uint32 = float size) */
+        {L, c->n_embd}, {1, c->n_embd},                                 /* mix, mix_tmp */
+        {1, L}, {1, L},                                                 /* ids0 (int32), mix_rows (bytes) */
     };
     for (size_t i = 0; ok && i < sizeof pieces / sizeof pieces[0]; i++)
         ok = ws_add(&total, pieces[i][0], pieces[i][1]);
@@ -103,6 +105,11 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     d->ws.cond = ws_take(&cur, 1, c->n_freq + 2 * c->n_cond);
     d->ws.mod = ws_take(&cur, 6, c->n_embd);
     d->ws.rows = (uint32_t *)ws_take(&cur, 1, L);
+    d->ws.mix = ws_take(&cur, L, c->n_embd);
+    d->ws.mix_tmp = ws_take(&cur, 1, c->n_embd);
+    d->ws.ids0 = (int32_t *)ws_take(&cur, 1, L);
+    d->ws.mix_rows = (uint8_t *)ws_take(&cur, 1, L);
+    memset(d->ws.ids0, 0, L * sizeof *d->ws.ids0);  /* token 0: always a valid id */
     return TDIFF_OK;
 }
 
@@ -308,4 +315,117 @@ tdiff_status tdiff__denoiser_token_embedding(const tdiff_denoiser *d, int32_t to
     if (!d || !out || token < 0 || (size_t)token >= d->cfg.n_vocab)
         return TDIFF_E_INVALID_ARGUMENT;
     return tdiff__tensor_row_to_f32(d->env.k, d->w.tok_embd, (size_t)token, out);
+}
+
+/* ---- vector inputs (soft masking, continuous diffusion) ---- */
+
+/* Common tail of the public vector calls: tokens NULL means "no ids", which only
+ * files that read the input ids after the network (SEDD's scale_by_sigma) need. */
+static tdiff_status forward_vectors(tdiff_denoiser *d, const int32_t *tokens, const float *embd,
+                                    const uint8_t *embd_rows, size_t n, float t, const uint32_t *positions,
+                                    size_t n_positions, float *logits, size_t logits_cap)
+{
+    if (!tokens && d->cfg.scale_by_sigma)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                           "forward: this model's output reads the input ids (scale_by_sigma); tokens are required");
+    if (!isfinite(t))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: t is not finite");
+    tdiff__forward_args a = {0};
+    a.tokens = tokens ? tokens : d->ws.ids0;
+    a.embd = embd;
+    a.embd_rows = embd_rows;
+    a.n = n;
+    a.positions = positions;
+    a.n_positions = n_positions;
+    a.t = t;
+    a.logits = logits;
+    a.logits_cap = logits_cap;
+    return tdiff__denoiser_forward_ex(d, &a);
+}
+
+tdiff_status tdiff_denoiser_forward_embd(tdiff_denoiser *d, const int32_t *tokens, const float *embd,
+                                         const uint8_t *embd_rows, size_t n, float t, const uint32_t *positions,
+                                         size_t n_positions, float *logits, size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (!embd)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_embd: NULL embd");
+    if (embd_rows && !tokens)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                           "forward_embd: embd_rows given without tokens for the other rows");
+    if (n == 0 || n > d->max_len)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_embd: n = %zu is outside 1..%zu", n,
+                           d->max_len);
+    size_t dm = d->cfg.n_embd;
+    for (size_t i = 0; i < n; i++) {
+        if (embd_rows && !embd_rows[i])
+            continue;
+        for (size_t j = 0; j < dm; j++)
+            if (!isfinite(embd[i * dm + j]))
+                return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                                   "forward_embd: embedding %zu of position %zu is not finite", j, i);
+    }
+    return forward_vectors(d, tokens, embd, embd_rows, n, t, positions, n_positions, logits, logits_cap);
+}
+
+/* Checks the CSR lists: offsets[0] = 0, non-decreasing, ids < V, finite weights,
+ * and an empty list only where a token id can stand in. */
+static tdiff_status check_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n, const size_t *offsets,
+                              const int32_t *ids, const float *weights)
+{
+    if (!offsets)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: NULL offsets");
+    if (n == 0 || n > d->max_len)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: n = %zu is outside 1..%zu", n,
+                           d->max_len);
+    if (offsets[0] != 0)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: offsets[0] = %zu, must be 0", offsets[0]);
+    if (offsets[n] > 0 && (!ids || !weights))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: NULL %s", ids ? "weights" : "ids");
+    for (size_t i = 0; i < n; i++) {
+        if (offsets[i + 1] < offsets[i])
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward_mix: offsets decrease at position %zu (%zu < %zu)", i, offsets[i + 1],
+                               offsets[i]);
+        if (offsets[i + 1] == offsets[i] && !tokens)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward_mix: position %zu has an empty list and there are no tokens", i);
+    }
+    for (size_t e = 0; e < offsets[n]; e++) {
+        if (ids[e] < 0 || (size_t)ids[e] >= d->cfg.n_vocab)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: id %d (entry %zu) is outside 0..%zu",
+                               ids[e], e, d->cfg.n_vocab - 1);
+        if (!isfinite(weights[e]))
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: weight of entry %zu is not finite",
+                               e);
+    }
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n, const size_t *offsets,
+                                        const int32_t *ids, const float *weights, float t,
+                                        const uint32_t *positions, size_t n_positions, float *logits,
+                                        size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    tdiff_status st = check_mix(d, tokens, n, offsets, ids, weights);
+    if (st != TDIFF_OK)
+        return st;
+    const tdiff__kernels *k = d->env.k;
+    size_t dm = d->cfg.n_embd;
+    /* Each row is a sum of at most a few embedding rows: [n, d] work, never [n, V]. */
+    for (size_t i = 0; i < n; i++) {
+        float *row = d->ws.mix + i * dm;
+        d->ws.mix_rows[i] = offsets[i + 1] > offsets[i];
+        memset(row, 0, dm * sizeof *row);
+        for (size_t e = offsets[i]; e < offsets[i + 1]; e++) {
+            if (weights[e] == 0.0f)
+                continue;  /* reason: an all-zero tail leaves the row bit-identical to its other terms */
+            (void)tdiff__tensor_row_to_f32(k, d->w.tok_embd, (size_t)ids[e], d->ws.mix_tmp);  /* id checked */
+            k->axpy(row, weights[e], d->ws.mix_tmp, dm);
+        }
+    }
+    return forward_vectors(d, tokens, d->ws.mix, d->ws.mix_rows, n, t, positions, n_positions, logits, logits_cap);
 }

@@ -101,6 +101,11 @@ typedef struct dn_work {
     float *cond;     /* DiT: [Q + 2C]  frequency embedding, hidden, c            */
     float *mod;      /* DiT: [6d]                                                */
     uint32_t *rows;  /* [max_len] hidden-state row feeding each head row         */
+    /* Vector inputs (api.c, public embedding / mixture calls): */
+    float *mix;      /* [max_len, d]   mixture embeddings built by forward_mix   */
+    float *mix_tmp;  /* [d]            one dequantised embedding row             */
+    int32_t *ids0;   /* [max_len]      zero token ids when the caller gives none */
+    uint8_t *mix_rows; /* [max_len]    1 where the mixture replaces the token    */
 } dn_work;
 
 /* Rows of the attention score tile a task handles (reason: 64 x max_len floats of

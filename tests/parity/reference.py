@@ -13,9 +13,11 @@ Architectures:
           and DiT denoisers (MDLM/SEDD: adaLN shift/scale/gate from a
           sinusoidal time embedding through an MLP).
 
-forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None)
+forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None)
 returns float64 logits [len(positions), V]; row r predicts the token at
-positions[r] (the shift of shifted models is already undone).
+positions[r] (the shift of shifted models is already undone). mix: optional
+per-position lists of (token id, weight) whose weighted sum of embedding rows
+replaces the token's row (empty list: the token's own row).
 """
 import math
 import os
@@ -166,7 +168,7 @@ def time_embedding(c, W, t):
     return F.silu(linear(h, W('time_embd.out.weight'), W('time_embd.out.bias')))
 
 
-def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None):
+def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None):
     c = config(g)
     cache = {}
 
@@ -183,6 +185,13 @@ def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, s
     mask = visible(n, attention, block_len, span)
 
     x = W('token_embd.weight')[tokens]
+    if mix is not None:
+        # vector inputs: position i's row is sum_j w_j E[id_j] over its (id, weight)
+        # list; an empty list keeps the token's row (tdiff_denoiser_forward_mix)
+        x = x.clone()
+        for i, pairs in enumerate(mix):
+            if pairs:
+                x[i] = sum(float(wt) * W('token_embd.weight')[int(v)] for v, wt in pairs)
     if c['learned_pos']:
         x = x + W('position_embd.weight')[:n]
     if c['types']:
