@@ -612,6 +612,153 @@ TDIFF_API tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_den
  * call on the handle. NULL handle: a static "invalid handle" text. */
 TDIFF_API const char *tdiff_denoiser_last_error(const tdiff_denoiser *d);
 
+/*
+ * Vector inputs (soft masking, continuous embedding diffusion): the network is
+ * fed per-position input vectors in place of token-embedding rows. Everything
+ * after the embedding lookup is as in tdiff_denoiser_forward_t: learned
+ * positions and token type 0 are still added, the embedding norm still runs,
+ * t is the time-conditioning value (must be finite; ignored by models without
+ * time conditioning, so pass 0 there), and positions / logits / logits_cap
+ * mean the same. Neither call allocates.
+ *
+ * tdiff_denoiser_forward_embd: embd is [n, TDIFF_DENOISER_N_EMBD] float32
+ * row-major (finite values). embd_rows NULL = every row of embd is used;
+ * otherwise row i is used where embd_rows[i] != 0 and token tokens[i] is looked
+ * up where it is 0 (tokens then required). tokens may be NULL when embd_rows
+ * is NULL, except for SEDD-style files (`tdiff.time.scale_by_sigma`), whose
+ * output reads the input ids. A row equal to token x's embedding row gives
+ * exactly the logits of tdiff_denoiser_forward_t with token x.
+ *
+ * tdiff_denoiser_forward_mix: per-position mixtures over the embedding table,
+ * in CSR form: the input vector of position i is
+ *     sum over e in [offsets[i], offsets[i+1]) of weights[e] * E[ids[e]]
+ * (offsets has n + 1 entries, offsets[0] = 0, non-decreasing; ids in
+ * 0..n_vocab-1; weights finite, any sign, not required to sum to 1). The sum
+ * is formed in float32 in list order; zero weights are skipped, so a list
+ * (x, 1) or (x, 1), (y, 0)... gives exactly token x's logits. An EMPTY list
+ * means "use tokens[i]" (tokens required then). Work is O(entries * n_embd):
+ * no [n, n_vocab] matrix is formed.
+ *
+ * Both return TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL handle/embd/offsets or
+ * NULL ids/weights with entries, n outside 1..max_len, a non-finite embedding
+ * value / weight / t, an id or token outside the vocabulary, bad offsets, an
+ * empty list or embd_rows[i] == 0 without tokens, a bad position, the
+ * time-conditioning rules of tdiff_denoiser_forward_t); TDIFF_E_BUFFER_TOO_SMALL
+ * as tdiff_denoiser_forward. Thread safety: as every call on the handle (one
+ * thread at a time); the inputs are only read.
+ */
+TDIFF_API tdiff_status tdiff_denoiser_forward_embd(tdiff_denoiser *d, const int32_t *tokens, const float *embd,
+                                                   const uint8_t *embd_rows, size_t n, float t,
+                                                   const uint32_t *positions, size_t n_positions,
+                                                   float *logits, size_t logits_cap);
+TDIFF_API tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n,
+                                                  const size_t *offsets, const int32_t *ids, const float *weights,
+                                                  float t, const uint32_t *positions, size_t n_positions,
+                                                  float *logits, size_t logits_cap);
+
+/*
+ * Soft masking (Hersche et al. 2025, "Soft-Masked Diffusion Language
+ * Models"; docs/algorithms.md §5, docs/softmask.md). A still-masked position
+ * whose previous-step logits l are known is fed, instead of the mask
+ * embedding E[m], the mixture
+ *     (1 - lambda) E[m] + lambda * sum_j pi_j E[v_j]
+ * where v_1..v_k are the k largest logits (the mask's own is excluded), pi =
+ * softmax of those k logits,
+ * nu = sum_v p_v log p_v with p = softmax(l) over the non-mask tokens
+ * (negative entropy), and
+ *     lambda = s * sigmoid(a (nu - c)),  s = sigmoid(raw_s) in (0, 1),
+ *     c = -softplus(raw_c) < 0,  a = softplus(raw_a) > 0,
+ * so 0 <= lambda < s, and confident predictions (nu near 0) mix in more.
+ * Positions without previous logits (the first step) get the plain mask.
+ * The handle turns a sequence into (token, weight) lists for
+ * tdiff_denoiser_forward_mix. It belongs to one thread at a time (scratch);
+ * separate handles are independent.
+ */
+typedef struct tdiff_softmask tdiff_softmask;
+
+typedef enum tdiff_softmask_param {
+    TDIFF_SOFTMASK_TOP_K = 1,       /* int, 1..64, default 3 (model key tdiff.softmask.k)              */
+    TDIFF_SOFTMASK_RAW_S = 2,       /* float, finite or -inf (s = 0); default logit(0.25) = -1.0986     */
+    TDIFF_SOFTMASK_RAW_C = 3,       /* float, finite; default softplus^-1(1) = 0.5413 (c = -1)          */
+    TDIFF_SOFTMASK_RAW_A = 4,       /* float, finite; default softplus^-1(5) = 4.9932 (a = 5)           */
+    TDIFF_SOFTMASK_S = 100,         /* read-only float: s = sigmoid(raw_s)                              */
+    TDIFF_SOFTMASK_C = 101,         /* read-only float: c = -softplus(raw_c)                            */
+    TDIFF_SOFTMASK_A = 102,         /* read-only float: a = softplus(raw_a)                             */
+    TDIFF_SOFTMASK_FROM_MODEL = 103 /* read-only int: 1 when the model file holds tdiff.softmask.raw_s  */
+} tdiff_softmask_param;
+
+/*
+ * Creates a soft-mask handle for a vocabulary of n_vocab tokens (the
+ * denoiser's TDIFF_DENOISER_N_VOCAB). model: NULL = the defaults above (the
+ * paper's Dream example s = 0.25, c = -1, a = 5, k = 3); otherwise each of the
+ * keys tdiff.softmask.raw_s / raw_c / raw_a (f32) and tdiff.softmask.k (u32)
+ * present in the file replaces its default (docs/model-format.md). The model
+ * is only read during the call. Allocates 2 * n_vocab floats of scratch.
+ * Returns TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL out, n_vocab 0 or above
+ * INT32_MAX, bad host); TDIFF_E_BAD_FORMAT (a key of the wrong type, a
+ * non-finite value, k outside 1..64); TDIFF_E_OUT_OF_MEMORY. On failure *out
+ * is NULL and the reason is logged through host->log_fn.
+ */
+TDIFF_API tdiff_status tdiff_softmask_create(const tdiff_model *model, size_t n_vocab, const tdiff_host *host,
+                                             tdiff_softmask **out);
+/* Frees the handle. NULL is harmless. */
+TDIFF_API void tdiff_softmask_free(tdiff_softmask *sm);
+/* Parameters. set: TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL, unknown or
+ * read-only parameter, wrong kind, value out of bounds). get: TDIFF_OK;
+ * TDIFF_E_INVALID_ARGUMENT (NULL, unknown parameter or wrong kind). */
+TDIFF_API tdiff_status tdiff_softmask_set_int(tdiff_softmask *sm, tdiff_softmask_param p, int64_t value);
+TDIFF_API tdiff_status tdiff_softmask_get_int(const tdiff_softmask *sm, tdiff_softmask_param p, int64_t *out);
+TDIFF_API tdiff_status tdiff_softmask_set_float(tdiff_softmask *sm, tdiff_softmask_param p, double value);
+TDIFF_API tdiff_status tdiff_softmask_get_float(const tdiff_softmask *sm, tdiff_softmask_param p, double *out);
+
+/*
+ * One masked position: from its previous-step logits (n_vocab floats; -inf
+ * allowed; NaN and +inf are not; the logit of mask_id itself is ignored:
+ * the mask is never a prediction, as in the samplers) writes
+ * *n_out = 1 + min(k, n_vocab) entries: ids[0] = mask_id with weight
+ * 1 - lambda, then the top-k ids in descending logit order (ties: lower id)
+ * with weights lambda * pi_j. lambda (optional, may be NULL) receives lambda.
+ * Returns TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL, mask_id outside the
+ * vocabulary, a NaN/+inf logit or no finite logit besides the mask's);
+ * TDIFF_E_BUFFER_TOO_SMALL
+ * when cap < the count (*n_out says it).
+ */
+TDIFF_API tdiff_status tdiff_softmask_mix_position(tdiff_softmask *sm, const float *logits, int32_t mask_id,
+                                                   int32_t *ids, float *weights, size_t cap, size_t *n_out,
+                                                   float *lambda);
+
+/*
+ * A whole sequence, in the CSR form tdiff_denoiser_forward_mix takes (pass the
+ * same tokens, n, offsets, ids, weights there). Position i:
+ *   tokens[i] != mask_id: empty list (the forward looks up tokens[i]);
+ *   masked and a previous-logits row exists: the 1 + min(k, n_vocab) entries
+ *     of tdiff_softmask_mix_position;
+ *   masked without a row (first step, prev_logits NULL): (mask_id, 1).
+ * prev_logits: NULL (first step) or [rows, n_vocab] row-major, where row r
+ * belongs to position prev_positions[r] (rows = n_prev; each < n; a repeated
+ * position takes its last row), or to position r when prev_positions is NULL
+ * (rows = n). Rows of unmasked positions are ignored. offsets: n + 1 entries
+ * (out). ids / weights: cap entries each (out; may be NULL when cap is 0).
+ * *n_entries: the total needed, written also on TDIFF_E_BUFFER_TOO_SMALL;
+ * n * (1 + k) always suffices. lambda: NULL or [n] (out): the gate of each
+ * position, 0 where none applies.
+ * With s = 0 (raw_s = -inf) every mixture is (mask_id, 1), (v_j, 0)..., which
+ * tdiff_denoiser_forward_mix turns into exactly the plain mask input.
+ * Returns TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL handle/tokens/offsets/
+ * n_entries, NULL ids/weights with cap > 0, n 0, mask_id outside the
+ * vocabulary, a position >= n, an unusable logits row as in
+ * tdiff_softmask_mix_position); TDIFF_E_BUFFER_TOO_SMALL. Outputs are
+ * unspecified after an error.
+ */
+TDIFF_API tdiff_status tdiff_softmask_build(tdiff_softmask *sm, const int32_t *tokens, size_t n, int32_t mask_id,
+                                            const float *prev_logits, const uint32_t *prev_positions, size_t n_prev,
+                                            size_t *offsets, int32_t *ids, float *weights, size_t cap,
+                                            size_t *n_entries, float *lambda);
+
+/* The last error message of this handle ("" when none). NULL handle: a static
+ * "invalid handle" text. */
+TDIFF_API const char *tdiff_softmask_last_error(const tdiff_softmask *sm);
+
 /* @@DENOISER@@ */
 
 /* ======================================================================== */
@@ -1232,6 +1379,79 @@ TDIFF_API tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_tran
  * For SEDD the network's logits are log concrete scores: score = exp(logits).
  */
 TDIFF_API tdiff_status tdiff_sampler_set_scheduler(tdiff_sampler *s, tdiff_scheduler *sched);
+
+/*
+ * ---- Incremental generation (games, editors, UIs) ----
+ *
+ * The same generation as tdiff_sampler_generate / tdiff_sampler_infill, spread
+ * over as many calls as the host likes: begin, then advance one step at a time
+ * (or for a time budget), reading the canvas between calls; take the result
+ * when done, or cancel. tdiff_sampler_generate is exactly begin + advance to the
+ * end + result, so a seeded incremental run gives the same tokens.
+ *
+ * States: IDLE -> (begin) -> RUNNING -> (last step) -> DONE -> (result) -> IDLE.
+ * cancel goes from RUNNING or DONE to IDLE; any error from a step (denoiser
+ * failure, the step callback aborting, out of memory) also ends the generation
+ * (IDLE). A call made in the wrong state returns TDIFF_E_STATE and changes
+ * nothing. While a generation is begun (RUNNING or DONE) the parameter setters,
+ * set_banned, set_transition, set_scheduler, generate and infill return
+ * TDIFF_E_STATE; set_callback stays allowed (the callback still runs after
+ * every step). tdiff_sampler_free cancels a generation in progress.
+ *
+ * Thread safety: a sampler belongs to one thread at a time, also across the
+ * calls of one generation: never two calls at once. Keeping a generation on
+ * one thread is simplest; it may move to another thread between calls (a
+ * worker pool) when the host orders the calls (a mutex or a queue) and the
+ * threads share one signal mask. The steps run on the calling thread, on a
+ * stack of their own (1 MiB, allocated through the host allocator at the
+ * first advance: the step callback must not need more); generate/infill run
+ * on the caller's stack.
+ */
+
+/* Starts a generation: as tdiff_sampler_generate (GEN_LENGTH tokens after the
+ * prompt, the same parameters) without running any step. TDIFF_OK, TDIFF_E_STATE
+ * (a generation is already begun), TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OVERFLOW,
+ * TDIFF_E_OUT_OF_MEMORY, or the built-in denoiser's creation error. */
+TDIFF_API tdiff_status tdiff_sampler_begin(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt);
+/* Starts an infilling generation: as tdiff_sampler_infill (canvas[0..n) with
+ * mask tokens to fill; copied). Errors as tdiff_sampler_begin. */
+TDIFF_API tdiff_status tdiff_sampler_begin_infill(tdiff_sampler *s, const int32_t *canvas, size_t n);
+/* Runs one step (a step may commit several positions; it calls the step
+ * callback). *done (may be NULL) gets 1 when the generation has finished.
+ * TDIFF_OK, TDIFF_E_STATE (not RUNNING), or the step's error (the generation
+ * then ends: TDIFF_E_ABORTED from the callback, the denoiser's error,
+ * TDIFF_E_OUT_OF_MEMORY). */
+TDIFF_API tdiff_status tdiff_sampler_step(tdiff_sampler *s, int *done);
+/* Runs steps until budget_us microseconds (monotonic clock) have passed since
+ * the call began or the generation is done; always at least one step, so a
+ * budget of 0 still makes progress. A step is never interrupted: the call may
+ * overrun by up to one step's time. *n_taken (may be NULL) gets the steps run by
+ * this call, *done as tdiff_sampler_step. Errors as tdiff_sampler_step. */
+TDIFF_API tdiff_status tdiff_sampler_step_for(tdiff_sampler *s, uint64_t budget_us, size_t *n_taken, int *done);
+/* Copies the current canvas (RUNNING or DONE): tokens (prompt and context
+ * included), the confidence of the last step's prediction per position (NaN
+ * where nothing was predicted, all NaN before the first step) and masked flags
+ * (1 = still the mask token). Any of tokens/confidence/masked may be NULL; cap
+ * counts elements; *n gets the canvas length. TDIFF_OK, TDIFF_E_STATE (IDLE),
+ * TDIFF_E_INVALID_ARGUMENT (s or n NULL), TDIFF_E_BUFFER_TOO_SMALL (cap < n, a
+ * non-NULL array; *n set). */
+TDIFF_API tdiff_status tdiff_sampler_canvas(const tdiff_sampler *s, int32_t *tokens, float *confidence,
+                                            uint8_t *masked, size_t cap, size_t *n);
+/* Where the generation stands (any pointer may be NULL): *state 0 IDLE,
+ * 1 RUNNING, 2 DONE; *steps_taken steps run so far; *steps_planned the planned
+ * step count (0 before the first step; adaptive strategies: an upper bound).
+ * TDIFF_OK or TDIFF_E_INVALID_ARGUMENT (s NULL). */
+TDIFF_API tdiff_status tdiff_sampler_progress(const tdiff_sampler *s, int *state, size_t *steps_taken,
+                                              size_t *steps_planned);
+/* Abandons the generation (RUNNING or DONE), frees its workspace; the sampler is
+ * IDLE and ready for the next one. TDIFF_OK, TDIFF_E_STATE (IDLE). */
+TDIFF_API tdiff_status tdiff_sampler_cancel(tdiff_sampler *s);
+/* Hands back the result of a DONE generation exactly as tdiff_sampler_generate
+ * (generated tokens, cut at EOS when CUT_AT_EOS) or tdiff_sampler_infill (the
+ * whole canvas) would, and returns the sampler to IDLE. TDIFF_OK, TDIFF_E_STATE
+ * (not DONE), TDIFF_E_INVALID_ARGUMENT, TDIFF_E_BUFFER_TOO_SMALL (*n_out = the
+ * needed capacity; the generation stays DONE so the call can be repeated). */
+TDIFF_API tdiff_status tdiff_sampler_result(tdiff_sampler *s, int32_t *out, size_t cap, size_t *n_out);
 
 /* @@SAMPLER@@ */
 

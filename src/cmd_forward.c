@@ -20,6 +20,9 @@ static int usage(FILE *f, int code)
                "Runs the model's network once on the token ids and writes float32 logits in NumPy .npy\n"
                "format, shape [rows, n_vocab]: one row per --positions entry (default: every position).\n"
                "Row p predicts the token at position p (Dream's shifted logits are already undone).\n"
+               "  --tokens IDS     the canvas as comma-separated token ids (required)\n"
+               "  --positions IDS  canvas positions to return rows for (default: all)\n"
+               "  -o OUT.npy       output file (required)\n"
                "  --t T        time-conditioning value for DiT models (sigma or t, as the model was trained)\n"
                "  --threads N  threads (default 1); results do not depend on it\n");
     return code;

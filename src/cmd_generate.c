@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "libtextdiff.h"
+#include "view.h"
 
 #define MAX_IDS 65536
 
@@ -19,11 +20,20 @@ static void usage(FILE *f, int infill)
 {
     if (infill)
         fprintf(f, "usage: textdiff infill MODEL \"The [MASK:5] sat on the [MASK:2].\" [options]\n"
-                   "       textdiff infill MODEL --canvas-ids 1,2,MASK_ID,MASK_ID,3 [options]\n");
+                   "       textdiff infill MODEL --canvas-ids 1,2,MASK_ID,MASK_ID,3 [options]\n\n"
+                   "Fills every [MASK:n] hole (n tokens) of the text with a diffusion sampler; the text\n"
+                   "around the holes stays fixed and conditions the fill. Prints the whole filled text.\n"
+                   "  --canvas-ids IDS      the canvas as raw token ids, the mask token's id at the holes\n\n");
     else
-        fprintf(f, "usage: textdiff generate MODEL -p \"prompt\" [options]\n");
+        fprintf(f, "usage: textdiff generate MODEL -p \"prompt\" [options]\n"
+                   "       textdiff generate MODEL --prompt-ids 1,2,3 [options]\n\n"
+                   "Generates text after the prompt with a diffusion sampler: the new tokens start\n"
+                   "masked and are unmasked over --steps steps (docs/sampling.md). Prints the text\n"
+                   "(or the ids when the model has no tokenizer). Exit status 0 ok, 1 library error,\n"
+                   "2 bad usage. Example: textdiff generate model.gguf -p \"It is a truth\" --show\n"
+                   "  -p, --prompt TEXT     the prompt (BOS added as the model asks)\n\n");
     fprintf(f, "options:\n"
-               "  -n, --gen-length N    tokens to generate (compat llamacpp: the whole canvas, like -ub)\n"
+               "  -n, --gen-length N    tokens to generate (compat llamacpp: the whole canvas; alias -ub)\n"
                "  --steps N             diffusion steps (default 64)\n"
                "  --block B             block length, 0 = one block (default 0)\n"
                "  --strategy S          llada|dream|threshold|factor|maskgit|mask_predict|mdlm|mdlm_cache|\n"
@@ -31,7 +41,7 @@ static void usage(FILE *f, int infill)
                "  --graph G             d3pm/sedd: uniform|absorbing (default absorbing); d3pm uses the linear\n"
                "                        schedule over --steps, sedd the log-linear sigma(t)\n"
                "  --remask R            low_confidence|random|topk_margin|entropy|origin (maskgit_plus = low_confidence)\n"
-               "  --temperature T       (default 0)      --top-k K (0 = off)   --top-p P (1 = off)\n"
+               "  --temperature T       (alias --temp; default 0)   --top-k K (0 = off)   --top-p P (1 = off)\n"
                "  --cfg W               classifier-free guidance scale (default 0)\n"
                "  --threshold X         threshold strategy (default 0.9)   --factor F (default 1)\n"
                "  --alg-temp A          sample positions by confidence (default 0)   --eps E (default 1e-3)\n"
@@ -39,7 +49,12 @@ static void usage(FILE *f, int infill)
                "  --prompt-ids 1,2,3    the prompt as raw token ids, used as given (no BOS)\n"
                "  --compat llamacpp     llama-diffusion-cli semantics (docs/sampling.md)\n"
                "  --eos-inf             EOS predictions get confidence -inf   --no-cut (keep text after EOS)\n"
-               "  --json                one JSON object: tokens, text, forward passes, timings\n");
+               "  --json                one JSON object: tokens, text, forward passes, timings\n"
+               "  --show                animate the canvas on the terminal as masks resolve (stdout a tty;\n"
+               "                        otherwise plain output)   --show-delay MS (default 40 per step)\n"
+               "  --trace FILE.json     record every step: canvas ids and pieces, confidences, commits\n"
+               "                        (draw it with tools/plot_trace.py)\n"
+               "  -h, --help            this text\n");
 }
 
 /* ---- JSON output -------------------------------------------------------- */
@@ -84,6 +99,58 @@ static int on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas,
     fprintf(stderr, "\rstep %zu/%zu", step + 1, n_steps);
     fflush(stderr);
     return 0;
+}
+
+/* ---- --show / --trace: the incremental API, one step at a time ---------- */
+
+static tdiff_status watch(tdiff_sampler *s, const tdiff_tokenizer *tok, const int32_t *ids, size_t n_ids, int infill,
+                          FILE *show, long delay_ms, FILE *trace, tool_view *v, int32_t *out, size_t cap,
+                          size_t *n_out)
+{
+    tdiff_status st = infill ? tdiff_sampler_begin_infill(s, ids, n_ids) : tdiff_sampler_begin(s, ids, n_ids);
+    if (st)
+        return st;
+    size_t n = 0;
+    int32_t *canvas = NULL;
+    uint8_t *masked = NULL;
+    tdiff_sampler_canvas(s, NULL, NULL, NULL, 0, &n);
+    canvas = malloc((n ? n : 1) * sizeof *canvas);
+    masked = malloc(n ? n : 1);
+    if (!canvas || !masked || tdiff_sampler_canvas(s, canvas, NULL, masked, n, &n)) {
+        st = TDIFF_E_OUT_OF_MEMORY;
+        goto fail;
+    }
+    v->tok = tok;
+    v->mask_id = -1;
+    v->region_start = n;
+    for (size_t i = 0; i < n; i++)
+        if (masked[i]) {
+            v->mask_id = canvas[i];
+            v->region_start = i < v->region_start ? i : v->region_start;
+        }
+    v->show = show;
+    v->delay_ms = delay_ms;
+    v->trace = trace;
+    if (view_begin(v, canvas, n)) {
+        st = TDIFF_E_OUT_OF_MEMORY;
+        goto fail;
+    }
+    tdiff_sampler_set_callback(s, view_step, v);
+    int done = 0;
+    while (!st && !done)
+        st = tdiff_sampler_step(s, &done);
+    if (!st)
+        st = tdiff_sampler_result(s, out, cap, n_out);
+    view_end(v, out, *n_out, st);
+    tdiff_sampler_set_callback(s, NULL, NULL);
+fail:
+    int state = 0;
+    tdiff_sampler_progress(s, &state, NULL, NULL);
+    if (state) /* a failing step has already ended the generation; its message stays */
+        tdiff_sampler_cancel(s);
+    free(canvas);
+    free(masked);
+    return st;
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -181,7 +248,12 @@ static int run(int argc, char **argv, int infill)
     const char *model_path = argv[1], *prompt = NULL, *prompt_ids = NULL, *text = NULL, *graph = "absorbing";
     tdiff_scheduler *sched = NULL;
     tdiff_transition *tr = NULL;
-    int json = 0, cut = 1, eos_inf = 0;
+    int json = 0, cut = 1, eos_inf = 0, show = 0;
+    long show_delay = 40;
+    const char *trace_path = NULL;
+    FILE *trace = NULL;
+    tool_view view;
+    memset(&view, 0, sizeof view);
     tdiff_model *model = NULL;
     char err[512];
     if (tdiff_model_load_file(model_path, NULL, &model, err, sizeof err)) {
@@ -209,6 +281,8 @@ static int run(int argc, char **argv, int infill)
             cut = 0;
         } else if (!strcmp(a, "--eos-inf")) {
             eos_inf = 1;
+        } else if (!strcmp(a, "--show")) {
+            show = 1;
         } else if (a[0] != '-' && infill && !text) {
             text = a;
         } else if (i + 1 >= argc) {
@@ -218,6 +292,15 @@ static int run(int argc, char **argv, int infill)
             prompt = argv[++i];
         } else if (!strcmp(a, "--graph")) {
             graph = argv[++i];
+        } else if (!strcmp(a, "--trace")) {
+            trace_path = argv[++i];
+        } else if (!strcmp(a, "--show-delay")) {
+            char *end;
+            show_delay = strtol(argv[++i], &end, 10);
+            if (*end || show_delay < 0 || show_delay > 10000) {
+                fprintf(stderr, "textdiff: --show-delay wants milliseconds in [0, 10000]\n");
+                goto done;
+            }
         } else if (!strcmp(a, "--prompt-ids") || !strcmp(a, "--canvas-ids")) {
             prompt_ids = argv[++i];
         } else {
@@ -282,16 +365,35 @@ static int run(int argc, char **argv, int infill)
             goto done;
         }
     }
-    if (isatty(2) && !json)
+    show = show && isatty(1) && !json; /* plain output when stdout is not a terminal */
+    int progress = isatty(2) && !json && !show && !trace_path;
+    if (progress)
         tdiff_sampler_set_callback(s, on_step, NULL);
     int64_t gen = 0;
     tdiff_sampler_get_int(s, TDIFF_SAMPLER_GEN_LENGTH, &gen);
     size_t cap = infill ? (size_t)n_ids : (size_t)gen, n_out = 0;
     out = malloc((cap ? cap : 1) * sizeof *out);
-    tdiff_status st = !out ? TDIFF_E_OUT_OF_MEMORY
-                      : infill ? tdiff_sampler_infill(s, ids, (size_t)n_ids, out, cap, &n_out)
-                               : tdiff_sampler_generate(s, ids, (size_t)n_ids, out, cap, &n_out);
-    if (isatty(2) && !json)
+    tdiff_status st;
+    if (!out) {
+        st = TDIFF_E_OUT_OF_MEMORY;
+    } else if (show || trace_path) {
+        if (trace_path && !(trace = fopen(trace_path, "w"))) {
+            fprintf(stderr, "textdiff: cannot write '%s': %s\n", trace_path, strerror(errno));
+            rc = 1;
+            goto done;
+        }
+        st = watch(s, tok, ids, (size_t)n_ids, infill, show ? stdout : NULL, show_delay, trace, &view, out, cap,
+                   &n_out);
+        if (trace && fclose(trace) && !st) {
+            fprintf(stderr, "textdiff: writing '%s' failed\n", trace_path);
+            st = TDIFF_E_IO;
+        }
+        trace = NULL;
+    } else {
+        st = infill ? tdiff_sampler_infill(s, ids, (size_t)n_ids, out, cap, &n_out)
+                    : tdiff_sampler_generate(s, ids, (size_t)n_ids, out, cap, &n_out);
+    }
+    if (progress)
         fputc('\n', stderr);
     if (st) {
         fprintf(stderr, "textdiff: %s: %s\n", tdiff_status_string(st), tdiff_sampler_last_error(s));
@@ -335,6 +437,9 @@ static int run(int argc, char **argv, int infill)
     free(txt);
     rc = 0;
 done:
+    if (trace)
+        fclose(trace);
+    view_free(&view);
     free(ids);
     free(out);
     tdiff_tokenizer_free(tok);

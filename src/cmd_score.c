@@ -21,6 +21,7 @@ static int usage(FILE *f, int code)
                "                      [--threads N]\n\n"
                "Prints the masked-diffusion negative ELBO of the text in FILE under MODEL, in nats per\n"
                "token, the perplexity upper bound exp(NELBO per token), and the number of tokens scored.\n"
+               "  --json       one JSON object instead of text\n"
                "  --method     quadrature (default: deterministic, reproducible), antithetic or stratified\n"
                "  --samples N  network evaluations per window (default 32)\n"
                "  --seed S     random seed for masks and times (default 0)\n"

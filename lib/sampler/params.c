@@ -99,6 +99,8 @@ tdiff_status tdiff_sampler_set_int(tdiff_sampler *s, tdiff_sampler_param p, int6
     tdiff_status st = check_settable(s, (int)p, 1, &i);
     if (st)
         return st;
+    if (tdiff__sampler_busy(s))
+        return tdiff__fail(&s->env, TDIFF_E_STATE, "a generation is begun (cancel or take its result)");
     if ((double)value < params[i].min || (double)value > params[i].max)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "sampler parameter %d: %lld outside [%.0f, %.0f]",
                            (int)p, (long long)value, params[i].min, params[i].max);
@@ -114,6 +116,8 @@ tdiff_status tdiff_sampler_set_float(tdiff_sampler *s, tdiff_sampler_param p, do
     tdiff_status st = check_settable(s, (int)p, 0, &i);
     if (st)
         return st;
+    if (tdiff__sampler_busy(s))
+        return tdiff__fail(&s->env, TDIFF_E_STATE, "a generation is begun (cancel or take its result)");
     if (!(value >= params[i].min && value <= params[i].max)) /* also rejects NaN */
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "sampler parameter %d: %g outside [%g, %g]", (int)p,
                            value, params[i].min, params[i].max);

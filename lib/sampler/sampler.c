@@ -1,8 +1,9 @@
 /*
  * sampler.c -- the sampler handle: creation over the built-in denoiser or a
- * caller's callbacks, banned tokens, step callback, history, and the two entry
- * points (generate, infill) that lay out the canvas, run a strategy and hand
- * back the tokens. The strategies themselves live in their own files.
+ * caller's callbacks, banned tokens, step callback, history, and the plumbing
+ * every step uses (network evaluation, after-step hook). A generation's life
+ * (begin/step/result, generate, infill) is in incremental.c; the strategies
+ * live in their own files.
  */
 #include <math.h>
 #include <string.h>
@@ -91,6 +92,7 @@ void tdiff_sampler_free(tdiff_sampler *s)
 {
     if (!s)
         return;
+    tdiff__gen_discard(s);
     if (s->destroy)
         s->destroy(s->logits_ctx);
     tdiff_denoiser_free(s->denoiser);
@@ -109,6 +111,8 @@ tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t *ids, size
 {
     if (!s)
         return TDIFF_E_INVALID_ARGUMENT;
+    if (tdiff__sampler_busy(s))
+        return tdiff__fail(&s->env, TDIFF_E_STATE, "a generation is begun (cancel or take its result)");
     if (n > 0 && !ids)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "banned ids: NULL with n = %zu", n);
     for (size_t i = 0; i < n; i++)
@@ -126,6 +130,8 @@ tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_transition *tr
 {
     if (!s)
         return TDIFF_E_INVALID_ARGUMENT;
+    if (tdiff__sampler_busy(s))
+        return tdiff__fail(&s->env, TDIFF_E_STATE, "a generation is begun (cancel or take its result)");
     if (tr && tdiff_transition_n_vocab(tr) != s->n_vocab)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "transition vocabulary %zu != sampler vocabulary %zu",
                            tdiff_transition_n_vocab(tr), s->n_vocab);
@@ -137,6 +143,8 @@ tdiff_status tdiff_sampler_set_scheduler(tdiff_sampler *s, tdiff_scheduler *sche
 {
     if (!s)
         return TDIFF_E_INVALID_ARGUMENT;
+    if (tdiff__sampler_busy(s))
+        return tdiff__fail(&s->env, TDIFF_E_STATE, "a generation is begun (cancel or take its result)");
     s->scheduler = sched;
     return TDIFF_OK;
 }
@@ -167,6 +175,9 @@ tdiff_status tdiff_sampler_history(const tdiff_sampler *s, const int32_t **data,
 tdiff_status tdiff__run_logits(tdiff__run *r, size_t na, float t)
 {
     tdiff_sampler *s = r->s;
+    tdiff_status yst = tdiff__gen_yield(r);
+    if (yst)
+        return yst;
     double t0 = now_s();
     int rc = s->logits_fn(s->logits_ctx, r->x, r->n, t, r->pos, na, r->logits);
     s->stat_forward++;
@@ -215,182 +226,8 @@ tdiff_status tdiff__run_after_step(tdiff__run *r)
     }
     if (s->step_fn && s->step_fn(s->step_ud, r->step, r->n_steps, r->x, r->n, r->conf_out))
         return tdiff__fail(&s->env, TDIFF_E_ABORTED, "aborted by the step callback at step %zu", r->step);
+    tdiff__gen_step_done(r);
     return TDIFF_OK;
-}
-
-/* ---- generate / infill ----------------------------------------------------- */
-
-static void run_free(tdiff__run *r)
-{
-    const tdiff__env *env = &r->s->env;
-    void *bufs[] = {r->x, r->fixed, r->pos, r->logits, r->ulogits, r->ux, r->row, r->row2, r->row3,
-                    r->order, r->order_tmp, r->cand, r->conf, r->conf_out, r->sel, r->aux};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        tdiff__free(env, bufs[i]);
-}
-
-/* Allocates the run's buffers for a canvas of n tokens of which `rows` are
- * masked: no strategy asks the network about more positions than that. */
-static tdiff_status run_alloc(tdiff__run *r, tdiff_sampler *s, size_t n, size_t rows)
-{
-    memset(r, 0, sizeof *r);
-    r->s = s;
-    r->n = n;
-    r->seed = (uint64_t)tdiff__sp_int(s, TDIFF_SAMPLER_SEED);
-    r->llamacpp = tdiff__sp_int(s, TDIFF_SAMPLER_COMPAT) == TDIFF_COMPAT_LLAMACPP;
-    size_t V = s->n_vocab, nv, big = n > V ? n : V;
-    if (!tdiff__mul_size(rows, V, &nv) || nv > SIZE_MAX / sizeof(float) / 2)
-        return tdiff__fail(&s->env, TDIFF_E_OVERFLOW, "canvas of %zu x vocabulary %zu is too large", n, V);
-    tdiff__env *env = &s->env;
-    r->x = tdiff__calloc(env, n, sizeof *r->x);
-    r->fixed = tdiff__calloc(env, n, 1);
-    r->pos = tdiff__calloc(env, n, sizeof *r->pos);
-    r->logits = tdiff__calloc(env, nv, sizeof(float));
-    r->row = tdiff__calloc(env, V, sizeof(double));
-    r->row2 = tdiff__calloc(env, V, sizeof(double));
-    r->row3 = tdiff__calloc(env, V, sizeof(double));
-    r->order = tdiff__calloc(env, big, sizeof(uint32_t));
-    r->order_tmp = tdiff__calloc(env, big, sizeof(uint32_t));
-    r->cand = tdiff__calloc(env, n, sizeof *r->cand);
-    r->conf = tdiff__calloc(env, n, sizeof *r->conf);
-    r->conf_out = tdiff__calloc(env, n, sizeof *r->conf_out);
-    r->sel = tdiff__calloc(env, n, sizeof *r->sel);
-    r->aux = tdiff__calloc(env, n, sizeof *r->aux);
-    bool ok = r->x && r->fixed && r->pos && r->logits && r->row && r->row2 && r->row3 && r->order &&
-              r->order_tmp && r->cand && r->conf && r->conf_out && r->sel && r->aux;
-    if (ok && tdiff__sp_float(s, TDIFF_SAMPLER_CFG_SCALE) > 0.0) {
-        r->ulogits = tdiff__calloc(env, nv, sizeof(float));
-        r->ux = tdiff__calloc(env, n, sizeof *r->ux);
-        ok = r->ulogits && r->ux;
-    }
-    if (!ok) {
-        run_free(r);
-        return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "sampler workspace: out of memory");
-    }
-    return TDIFF_OK;
-}
-
-/* Resets results, prepares the denoiser, runs the strategy, records timings. */
-static tdiff_status run_execute(tdiff__run *r)
-{
-    tdiff_sampler *s = r->s;
-    double t0 = now_s();
-    s->stat_forward = 0;
-    s->stat_steps = 0;
-    s->stat_forward_s = 0.0;
-    s->history_steps = 0;
-    s->history_n = r->n;
-    s->has_history = tdiff__sp_int(s, TDIFF_SAMPLER_KEEP_HISTORY) != 0;
-    s->env.last_error[0] = '\0';
-    tdiff_status st = TDIFF_OK;
-    if (s->model)
-        st = tdiff__sampler_ensure_denoiser(s, r->n);
-    if (!st)
-        st = tdiff__sampler_run(r);
-    s->stat_total_s = now_s() - t0;
-    return st;
-}
-
-static tdiff_status check_tokens(tdiff_sampler *s, const int32_t *t, size_t n, bool allow_mask, const char *what)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] < 0 || (size_t)t[i] >= s->n_vocab)
-            return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "%s token %zu = %d outside [0, %zu)", what, i,
-                               (int)t[i], s->n_vocab);
-        if (!allow_mask && t[i] == s->mask_id)
-            return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
-                               "%s token %zu is the mask token (use tdiff_sampler_infill for holes)", what, i);
-    }
-    return TDIFF_OK;
-}
-
-tdiff_status tdiff_sampler_generate(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt, int32_t *out,
-                                    size_t cap, size_t *n_out)
-{
-    if (!s)
-        return TDIFF_E_INVALID_ARGUMENT;
-    if ((!prompt && n_prompt) || !n_out || (!out && cap))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "generate: NULL argument");
-    tdiff_status st = check_tokens(s, prompt, n_prompt, false, "prompt");
-    if (st)
-        return st;
-    size_t gen = (size_t)tdiff__sp_int(s, TDIFF_SAMPLER_GEN_LENGTH), n;
-    bool compat = tdiff__sp_int(s, TDIFF_SAMPLER_COMPAT) == TDIFF_COMPAT_LLAMACPP;
-    if (compat) {
-        if (gen <= n_prompt)
-            return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
-                               "compat llamacpp: the canvas (%zu) must be longer than the prompt (%zu)", gen,
-                               n_prompt);
-        n = gen;
-        gen = n - n_prompt;
-    } else if (!tdiff__add_size(n_prompt, gen, &n)) {
-        return tdiff__fail(&s->env, TDIFF_E_OVERFLOW, "prompt + generation length overflows");
-    }
-    if (cap < gen) {
-        *n_out = gen;
-        return tdiff__fail(&s->env, TDIFF_E_BUFFER_TOO_SMALL, "output needs %zu tokens, capacity %zu", gen, cap);
-    }
-    tdiff__run r;
-    if ((st = run_alloc(&r, s, n, gen)))
-        return st;
-    for (size_t i = 0; i < n; i++) {
-        r.x[i] = i < n_prompt ? prompt[i] : s->mask_id;
-        r.fixed[i] = i < n_prompt;
-    }
-    r.region_start = n_prompt;
-    st = run_execute(&r);
-    if (!st) {
-        size_t m = gen;
-        if (tdiff__sp_int(s, TDIFF_SAMPLER_CUT_AT_EOS) && s->eos_id >= 0)
-            for (size_t i = 0; i < gen; i++)
-                if (r.x[n_prompt + i] == s->eos_id) {
-                    m = i;
-                    break;
-                }
-        memcpy(out, r.x + n_prompt, m * sizeof *out);
-        *n_out = m;
-    }
-    run_free(&r);
-    return st;
-}
-
-tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *canvas, size_t n, int32_t *out, size_t cap,
-                                  size_t *n_out)
-{
-    if (!s)
-        return TDIFF_E_INVALID_ARGUMENT;
-    if (!canvas || !n_out || !out || n == 0)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "infill: NULL argument or empty canvas");
-    tdiff_status st = check_tokens(s, canvas, n, true, "canvas");
-    if (st)
-        return st;
-    size_t first = n, holes = 0;
-    for (size_t i = 0; i < n; i++)
-        if (canvas[i] == s->mask_id) {
-            first = first < i ? first : i;
-            holes++;
-        }
-    if (first == n)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "infill: the canvas has no mask token to fill");
-    if (cap < n) {
-        *n_out = n;
-        return tdiff__fail(&s->env, TDIFF_E_BUFFER_TOO_SMALL, "output needs %zu tokens, capacity %zu", n, cap);
-    }
-    tdiff__run r;
-    if ((st = run_alloc(&r, s, n, holes)))
-        return st;
-    for (size_t i = 0; i < n; i++) {
-        r.x[i] = canvas[i];
-        r.fixed[i] = canvas[i] != s->mask_id;
-    }
-    r.region_start = first;
-    st = run_execute(&r);
-    if (!st) {
-        memcpy(out, r.x, n * sizeof *out);
-        *n_out = n;
-    }
-    run_free(&r);
-    return st;
 }
 
 tdiff_status tdiff__sampler_run(tdiff__run *r)

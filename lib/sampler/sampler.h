@@ -68,6 +68,8 @@ struct tdiff_sampler {
     bool has_history;
     int64_t stat_forward, stat_steps;
     double stat_forward_s, stat_total_s;
+    /* the generation in progress (incremental.c); NULL when idle */
+    struct tdiff__gen *gen;
 };
 
 /* Index of a parameter in ival/fval, or -1 when unknown. */
@@ -122,8 +124,26 @@ tdiff_status tdiff__sampler_run(tdiff__run *r);
  * t: fraction of the region still masked. Counts the forward passes and their time. */
 tdiff_status tdiff__run_logits(tdiff__run *r, size_t na, float t);
 
-/* Called after each step: history, callback (abort -> TDIFF_E_ABORTED). */
+/* Called after each step: history, callback (abort -> TDIFF_E_ABORTED), and
+ * marks the step complete for the incremental caller. */
 tdiff_status tdiff__run_after_step(tdiff__run *r);
+
+/* ---- incremental generation (incremental.c) -------------------------------- */
+
+/* Counts a completed step (from tdiff__run_after_step). */
+void tdiff__gen_step_done(tdiff__run *r);
+/* The yield point, at the start of every network evaluation: when a step has
+ * completed since the last suspension and the run is advanced step by step,
+ * suspends it until the next advance. Returns TDIFF_E_ABORTED when it was
+ * cancelled meanwhile, so the strategy unwinds through its normal error path. */
+tdiff_status tdiff__gen_yield(tdiff__run *r);
+/* True while a generation is begun (setters refuse then). */
+static inline bool tdiff__sampler_busy(const tdiff_sampler *s)
+{
+    return s->gen != NULL;
+}
+/* Abandons a generation in progress, if any (tdiff_sampler_free). */
+void tdiff__gen_discard(tdiff_sampler *s);
 
 /* ---- prediction pieces (predict.c) ---------------------------------------- */
 
