@@ -1372,6 +1372,22 @@ TDIFF_API tdiff_status tdiff_sampler_history(const tdiff_sampler *s, const int32
  * TDIFF_E_INVALID_ARGUMENT when its vocabulary size differs from the sampler's.
  */
 TDIFF_API tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_transition *tr);
+
+/*
+ * Soft-masked inputs (docs/softmask.md): with a soft-mask handle attached,
+ * every network evaluation after the first feeds each still-masked position the
+ * mixture of the mask embedding and the top-k predictions of the previous
+ * evaluation at that position (tdiff_softmask_build + tdiff_denoiser_forward_mix);
+ * the first evaluation, and positions without a previous row, use the plain mask.
+ * Works with the llada, dream, threshold, factor and mdlm strategies (others
+ * fail at generate/begin with TDIFF_E_UNSUPPORTED) and with CFG (both passes).
+ * With s = 0 (TDIFF_SOFTMASK_RAW_S = -inf) tokens are bit-identical to plain
+ * masking. The sampler borrows the handle: it must outlive every run; NULL
+ * detaches. Returns TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL sampler);
+ * TDIFF_E_UNSUPPORTED (a sampler created from callbacks: no embeddings to mix);
+ * TDIFF_E_STATE (a generation is begun).
+ */
+TDIFF_API tdiff_status tdiff_sampler_set_softmask(tdiff_sampler *s, tdiff_softmask *sm);
 /*
  * SEDD (TDIFF_STRATEGY_SEDD_*) needs a transition (UNIFORM or ABSORBING graph, any
  * step count) and the continuous noise schedule sigma_bar(t) the model was trained

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libtextdiff.h"
+
 struct tool_command {
     const char *name;
     const char *summary;
@@ -21,6 +23,12 @@ int cmd_infill(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 /* @@COMMAND_DECLS@@ */
+
+/* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
+ * models/austen-llada.gguf of the source tree, else its installed copy. */
+const char *tool_default_model(void);
+/* The model's vocabulary size (0 when it has no token list). */
+size_t tool_vocab(const tdiff_model *model);
 
 /* True when s equals "--help" or "-h". */
 int tool_is_help(const char *s);

@@ -19,19 +19,21 @@
 static void usage(FILE *f, int infill)
 {
     if (infill)
-        fprintf(f, "usage: textdiff infill MODEL \"The [MASK:5] sat on the [MASK:2].\" [options]\n"
+        fprintf(f, "usage: textdiff infill [MODEL] \"The [MASK:5] sat on the [MASK:2].\" [options]\n"
                    "       textdiff infill MODEL --canvas-ids 1,2,MASK_ID,MASK_ID,3 [options]\n\n"
                    "Fills every [MASK:n] hole (n tokens) of the text with a diffusion sampler; the text\n"
                    "around the holes stays fixed and conditions the fill. Prints the whole filled text.\n"
                    "  --canvas-ids IDS      the canvas as raw token ids, the mask token's id at the holes\n\n");
     else
-        fprintf(f, "usage: textdiff generate MODEL -p \"prompt\" [options]\n"
+        fprintf(f, "usage: textdiff generate [MODEL] -p \"prompt\" [options]\n"
                    "       textdiff generate MODEL --prompt-ids 1,2,3 [options]\n\n"
                    "Generates text after the prompt with a diffusion sampler: the new tokens start\n"
                    "masked and are unmasked over --steps steps (docs/sampling.md). Prints the text\n"
                    "(or the ids when the model has no tokenizer). Exit status 0 ok, 1 library error,\n"
                    "2 bad usage. Example: textdiff generate model.gguf -p \"It is a truth\" --show\n"
                    "  -p, --prompt TEXT     the prompt (BOS added as the model asks)\n\n");
+    fprintf(f, "MODEL is a GGUF file; when it is left out, $TEXTDIFF_MODEL or the bundled\n"
+               "models/austen-llada.gguf (models/README.md) is used.\n\n");
     fprintf(f, "options:\n"
                "  -n, --gen-length N    tokens to generate (compat llamacpp: the whole canvas; alias -ub)\n"
                "  --steps N             diffusion steps (default 64)\n"
@@ -52,6 +54,9 @@ static void usage(FILE *f, int infill)
                "  --json                one JSON object: tokens, text, forward passes, timings\n"
                "  --show                animate the canvas on the terminal as masks resolve (stdout a tty;\n"
                "                        otherwise plain output)   --show-delay MS (default 40 per step)\n"
+               "  --soft-mask K         soft-masked inputs: masked positions see the mask embedding mixed\n"
+               "                        with the previous step's top-K predictions (docs/softmask.md;\n"
+               "                        gate parameters from the model file, else the paper's defaults)\n"
                "  --trace FILE.json     record every step: canvas ids and pieces, confidences, commits\n"
                "                        (draw it with tools/plot_trace.py)\n"
                "  -h, --help            this text\n");
@@ -245,9 +250,17 @@ static int run(int argc, char **argv, int infill)
         usage(argc < 2 ? stderr : stdout, infill);
         return argc < 2 ? 2 : 0;
     }
-    const char *model_path = argv[1], *prompt = NULL, *prompt_ids = NULL, *text = NULL, *graph = "absorbing";
+    /* No model named: the bundled default (tool_default_model). */
+    int first = 2;
+    const char *model_path = argv[1];
+    if (argv[1][0] == '-' || (infill && access(argv[1], R_OK) != 0 && strstr(argv[1], "[MASK"))) {
+        model_path = tool_default_model();
+        first = 1;
+    }
+    const char *prompt = NULL, *prompt_ids = NULL, *text = NULL, *graph = "absorbing";
     tdiff_scheduler *sched = NULL;
     tdiff_transition *tr = NULL;
+    tdiff_softmask *softmask = NULL;
     int json = 0, cut = 1, eos_inf = 0, show = 0;
     long show_delay = 40;
     const char *trace_path = NULL;
@@ -269,7 +282,7 @@ static int run(int argc, char **argv, int infill)
         rc = 1;
         goto done;
     }
-    for (int i = 2; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (tool_is_help(a)) {
             usage(stdout, infill);
@@ -303,6 +316,17 @@ static int run(int argc, char **argv, int infill)
             }
         } else if (!strcmp(a, "--prompt-ids") || !strcmp(a, "--canvas-ids")) {
             prompt_ids = argv[++i];
+        } else if (!strcmp(a, "--soft-mask")) {
+            char *end;
+            long k = strtol(argv[++i], &end, 10);
+            tdiff_softmask_free(softmask);
+            softmask = NULL;
+            if (*end || k < 1 || k > 64 || tdiff_softmask_create(model, tool_vocab(model), NULL, &softmask) ||
+                tdiff_softmask_set_int(softmask, TDIFF_SOFTMASK_TOP_K, k) || tdiff_sampler_set_softmask(s, softmask)) {
+                fprintf(stderr, "textdiff: --soft-mask wants k in [1, 64] and a sampler that can use it: %s\n",
+                        softmask ? tdiff_sampler_last_error(s) : "bad k");
+                goto done;
+            }
         } else {
             int st = set_named(s, a, argv[i + 1]);
             if (st) {
@@ -444,6 +468,7 @@ done:
     free(out);
     tdiff_tokenizer_free(tok);
     tdiff_sampler_free(s);
+    tdiff_softmask_free(softmask); /* after the sampler that borrowed it */
     tdiff_transition_free(tr);
     tdiff_scheduler_free(sched);
     tdiff_model_free(model);

@@ -3,7 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cmd.h"
+#include "libtextdiff.h"
+
+const char *tool_default_model(void)
+{
+    const char *env = getenv("TEXTDIFF_MODEL");
+    if (env && *env)
+        return env;
+    if (access(TDIFF_DEFAULT_MODEL_SOURCE, R_OK) == 0)
+        return TDIFF_DEFAULT_MODEL_SOURCE;
+    return TDIFF_DEFAULT_MODEL_INSTALLED;
+}
+
+size_t tool_vocab(const tdiff_model *model)
+{
+    size_t n = 0;
+    return tdiff_model_vocab_size(model, &n) == TDIFF_OK ? n : 0;
+}
 
 int tool_is_help(const char *s)
 {

@@ -61,6 +61,7 @@ static void run_free(tdiff__run *r)
                     r->order, r->order_tmp, r->cand, r->conf, r->conf_out, r->sel, r->aux};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         tdiff__free(env, bufs[i]);
+    tdiff__run_softmask_free(r);
 }
 
 /* Allocates the run's buffers for a canvas of n tokens of which `rows` are
@@ -101,6 +102,11 @@ static tdiff_status run_alloc(tdiff__run *r, tdiff_sampler *s, size_t n, size_t 
         run_free(r);
         return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "sampler workspace: out of memory");
     }
+    tdiff_status st = tdiff__run_softmask_alloc(r);
+    if (st) {
+        run_free(r);
+        return st;
+    }
     for (size_t i = 0; i < n; i++)
         r->conf_out[i] = NAN;
     return TDIFF_OK;
@@ -137,6 +143,9 @@ static void gen_free(tdiff_sampler *s)
 static tdiff_status gen_new(tdiff_sampler *s, size_t n, size_t rows)
 {
     double t0 = now_s();
+    tdiff_status cst = tdiff__sampler_softmask_check(s);
+    if (cst)
+        return cst;
     tdiff__gen *g = tdiff__calloc(&s->env, 1, sizeof *g);
     if (!g)
         return tdiff__fail(&s->env, TDIFF_E_OUT_OF_MEMORY, "generation: out of memory");

@@ -178,6 +178,8 @@ tdiff_status tdiff__run_logits(tdiff__run *r, size_t na, float t)
     tdiff_status yst = tdiff__gen_yield(r);
     if (yst)
         return yst;
+    if (s->softmask)
+        return tdiff__run_logits_softmask(r, na, t);
     double t0 = now_s();
     int rc = s->logits_fn(s->logits_ctx, r->x, r->n, t, r->pos, na, r->logits);
     s->stat_forward++;

@@ -51,6 +51,7 @@ struct tdiff_sampler {
     tdiff_denoiser *denoiser;       /* built-in mode: created on first use */
     tdiff_transition *transition;   /* borrowed; D3PM and SEDD */
     tdiff_scheduler *scheduler;     /* borrowed; SEDD */
+    tdiff_softmask *softmask;       /* borrowed; soft-masked inputs (built-in mode) */
     size_t denoiser_len;            /* max_len it was created with */
     int denoiser_threads;
     size_t n_vocab;
@@ -115,6 +116,13 @@ typedef struct tdiff__run {
     size_t n_steps;        /* planned steps (for the callback; adaptive strategies: an upper bound) */
     uint64_t seed;
     bool llamacpp;         /* compat mode */
+    /* soft masking (softmask.c); all NULL when the sampler has no soft-mask handle */
+    size_t *sm_offsets;    /* [2][n + 1] CSR offsets: conditional, unconditional (CFG) */
+    int32_t *sm_ids;       /* [2][sm_cap] */
+    float *sm_weights;     /* [2][sm_cap] */
+    size_t sm_cap;         /* entries per list set: n * (1 + k) */
+    uint32_t *sm_prev_pos; /* [n] the positions of the rows now in logits */
+    size_t sm_prev_na;     /* rows of logits that belong to the previous evaluation; 0 = none */
 } tdiff__run;
 
 /* Runs the strategy chosen in s on r (canvas prepared). */
@@ -228,6 +236,15 @@ size_t tdiff__sample_allowed(const tdiff_sampler *s, const float *w, double u, b
 /* ---- the built-in denoiser (model_denoiser.c) ---------------------------- */
 /* Makes sure s->denoiser exists and accepts n tokens. */
 tdiff_status tdiff__sampler_ensure_denoiser(tdiff_sampler *s, size_t n);
+
+/* ---- soft masking (softmask.c) ---- */
+/* Allocates the run's soft-mask lists when the sampler has a soft-mask handle. */
+tdiff_status tdiff__run_softmask_alloc(tdiff__run *r);
+void tdiff__run_softmask_free(tdiff__run *r);
+/* Checks that the chosen strategy can take soft-masked inputs. */
+tdiff_status tdiff__sampler_softmask_check(tdiff_sampler *s);
+/* One network evaluation with soft-masked inputs (CFG included) into r->logits. */
+tdiff_status tdiff__run_logits_softmask(tdiff__run *r, size_t na, float t);
 int tdiff__sampler_model_logits(void *ctx, const int32_t *tokens, size_t n, float t, const uint32_t *positions,
                                 size_t n_positions, float *logits);
 

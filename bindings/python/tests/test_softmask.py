@@ -88,3 +88,26 @@ def test_softmask_errors_carry_messages():
         with pytest.raises(TextdiffError) as e:
             sm.mix_position(np.full(10, np.nan), 9)
         assert e.value.status == Status.INVALID_ARGUMENT and e.value.message
+
+
+def test_sampler_soft_mask_equals_the_tool(tool):
+    """Sampler.set_softmask and `textdiff generate --soft-mask K` give the same tokens on the
+    bundled model; with s = 0 the tokens equal plain masking."""
+    import json
+    import os
+    from conftest import REPO
+    path = os.path.join(REPO, "models", "austen-llada.gguf")
+    opts = ['--steps', '16', '-n', '16', '--block', '8', '--temperature', '0.7', '--seed', '2']
+    params = dict(steps=16, gen_length=16, block_length=8, temperature=0.7, seed=2)
+    want = json.loads(tool('generate', path, '--json', '-p', 'It is a truth', '--soft-mask', '3',
+                           *opts).stdout.decode())
+    with textdiff.Model(path) as m, textdiff.SoftMask(4096, model=m) as sm:
+        sm.set('top_k', 3)
+        with m.sampler(**params) as s:
+            prompt = m.tokenize('It is a truth')
+            plain = s.generate(prompt)
+            s.set_softmask(sm)
+            assert s.generate(prompt) == want['tokens']
+            sm.set('raw_s', -math.inf)
+            assert s.generate(prompt) == plain
+            s.set_softmask(None)

@@ -219,6 +219,7 @@ PROTOTYPES = {
     'tdiff_sampler_infill': (S, [handle, i32_p, c_size_t, i32_p, c_size_t, size_p]),
     'tdiff_sampler_history': (S, [handle, POINTER(i32_p), size_p, size_p]),
     'tdiff_sampler_set_transition': (S, [handle, handle]),
+    'tdiff_sampler_set_softmask': (S, [handle, handle]),
     'tdiff_sampler_set_scheduler': (S, [handle, handle]),
     # incremental generation
     'tdiff_sampler_begin': (S, [handle, i32_p, c_size_t]),

@@ -216,6 +216,13 @@ class Sampler:
               'tdiff_sampler_set_transition', self.last_error)
         self._borrowed['transition'] = transition
 
+    def set_softmask(self, softmask):
+        """Soft-masked inputs from a SoftMask (None detaches). Borrowed by the library:
+        kept alive here while attached."""
+        check(C.tdiff_sampler_set_softmask(self.handle, softmask.handle if softmask else None),
+              'tdiff_sampler_set_softmask', self.last_error)
+        self._borrowed['softmask'] = softmask
+
     # ---------------------------------------------------------- step callback
 
     def set_callback(self, fn):
