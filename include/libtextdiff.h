@@ -1222,7 +1222,8 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_D3PM = 9,         /* D3PM ancestral, x0-parameterised posterior (set a transition) */
     TDIFF_STRATEGY_FIRST_HITTING = 10, /* first-hitting: one uniformly chosen position per step     */
     TDIFF_STRATEGY_SEDD_EULER = 11,  /* SEDD Euler (tau-leaping) steps (set transition + scheduler)  */
-    TDIFF_STRATEGY_SEDD_ANALYTIC = 12 /* SEDD analytic (Tweedie) steps (set transition + scheduler)  */
+    TDIFF_STRATEGY_SEDD_ANALYTIC = 12, /* SEDD analytic (Tweedie) steps (set transition + scheduler)  */
+    TDIFF_STRATEGY_EMBEDDING = 13    /* Diffusion-LM: Gaussian DDPM/DDIM in embedding space (built-in model) */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */
@@ -1265,6 +1266,9 @@ typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_CUT_AT_EOS = 16,    /* int 0/1, default 1: generate() output ends before 1st EOS */
     TDIFF_SAMPLER_KEEP_HISTORY = 17,  /* int 0/1, default 0: keep the canvas after every step      */
     TDIFF_SAMPLER_N_THREADS = 18,     /* int [1, 1024], default 1: threads of the built-in denoiser */
+    TDIFF_SAMPLER_CLAMP = 19,         /* int 0/1, default 0: EMBEDDING clamps x0-hat to the nearest row */
+    TDIFF_SAMPLER_GAUSS_SCHEDULE = 20, /* int tdiff_schedule_kind SQRT|COSINE|LINEAR, default SQRT (EMBEDDING) */
+    TDIFF_SAMPLER_DDIM = 21,          /* int 0/1, default 0: EMBEDDING takes DDIM (eta 0) steps, not DDPM */
     TDIFF_SAMPLER_TEMPERATURE = 30,   /* float [0, 100], default 0 (greedy)                        */
     TDIFF_SAMPLER_TOP_P = 31,         /* float (0, 1], default 1 = off                             */
     TDIFF_SAMPLER_CFG_SCALE = 32,     /* float [0, 100], default 0: logits = u + (w+1)(c-u)        */
@@ -1343,7 +1347,10 @@ TDIFF_API tdiff_status tdiff_sampler_set_callback(tdiff_sampler *s, tdiff_step_f
  * of range, parameters that do not fit: steps not divisible by the block count,
  * gen length not a multiple of the block length outside compat mode),
  * TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_ABORTED (the step callback), TDIFF_E_STATE (D3PM/SEDD
- * without their transition/scheduler), TDIFF_E_OUT_OF_MEMORY, or the denoiser's error.
+ * without their transition/scheduler), TDIFF_E_UNSUPPORTED (a combination the strategy
+ * cannot run: soft masking outside llada/dream/threshold/factor/mdlm; the embedding
+ * strategy with a callback sampler, CFG or a non-Gaussian schedule),
+ * TDIFF_E_OUT_OF_MEMORY, or the denoiser's error.
  */
 TDIFF_API tdiff_status tdiff_sampler_generate(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt,
                                               int32_t *out, size_t cap, size_t *n_out);

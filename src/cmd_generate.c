@@ -39,7 +39,10 @@ static void usage(FILE *f, int infill)
                "  --steps N             diffusion steps (default 64)\n"
                "  --block B             block length, 0 = one block (default 0)\n"
                "  --strategy S          llada|dream|threshold|factor|maskgit|mask_predict|mdlm|mdlm_cache|\n"
-               "                        d3pm|first_hitting|sedd_euler|sedd_analytic\n"
+               "                        d3pm|first_hitting|sedd_euler|sedd_analytic|embedding\n"
+               "  --clamp               embedding: clamp x0-hat to the nearest token embedding every step\n"
+               "  --ddim                embedding: deterministic DDIM steps (default DDPM)\n"
+               "  --schedule K          embedding: sqrt|cosine|linear Gaussian schedule (default sqrt)\n"
                "  --graph G             d3pm/sedd: uniform|absorbing (default absorbing); d3pm uses the linear\n"
                "                        schedule over --steps, sedd the log-linear sigma(t)\n"
                "  --remask R            low_confidence|random|topk_margin|entropy|origin (maskgit_plus = low_confidence)\n"
@@ -176,6 +179,14 @@ static int set_named(tdiff_sampler *s, const char *opt, const char *val)
             return fprintf(stderr, "unknown remasking '%s'\n", val), OWN_ERROR;
         return tdiff_sampler_set_int(s, TDIFF_SAMPLER_REMASKING, v);
     }
+    if (!strcmp(opt, "--schedule")) {
+        int k = !strcmp(val, "sqrt") ? TDIFF_SCHEDULE_SQRT
+                : !strcmp(val, "cosine") ? TDIFF_SCHEDULE_COSINE
+                : !strcmp(val, "linear") ? TDIFF_SCHEDULE_LINEAR : 0;
+        if (!k)
+            return fprintf(stderr, "unknown schedule '%s' (sqrt|cosine|linear)\n", val), OWN_ERROR;
+        return tdiff_sampler_set_int(s, TDIFF_SAMPLER_GAUSS_SCHEDULE, k);
+    }
     if (!strcmp(opt, "--compat")) {
         if (strcmp(val, "llamacpp") && strcmp(val, "none"))
             return fprintf(stderr, "unknown compat mode '%s' (llamacpp|none)\n", val), OWN_ERROR;
@@ -296,6 +307,8 @@ static int run(int argc, char **argv, int infill)
             eos_inf = 1;
         } else if (!strcmp(a, "--show")) {
             show = 1;
+        } else if (!strcmp(a, "--clamp") || !strcmp(a, "--ddim")) {
+            tdiff_sampler_set_int(s, a[2] == 'c' ? TDIFF_SAMPLER_CLAMP : TDIFF_SAMPLER_DDIM, 1);
         } else if (a[0] != '-' && infill && !text) {
             text = a;
         } else if (i + 1 >= argc) {

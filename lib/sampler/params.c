@@ -13,7 +13,7 @@ typedef struct param_info {
 /* Defaults follow the reference code of each strategy where they share a
  * parameter (docs/sampling.md lists them with their sources). */
 static const param_info params[TDIFF__SAMPLER_N_PARAMS] = {
-    {TDIFF_SAMPLER_STRATEGY, 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_SEDD_ANALYTIC, TDIFF_STRATEGY_LLADA},
+    {TDIFF_SAMPLER_STRATEGY, 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_EMBEDDING, TDIFF_STRATEGY_LLADA},
     {TDIFF_SAMPLER_REMASKING, 1, 0, TDIFF_REMASK_LOW_CONFIDENCE, TDIFF_REMASK_ORIGIN, TDIFF_REMASK_LOW_CONFIDENCE},
     {TDIFF_SAMPLER_COMPAT, 1, 0, TDIFF_COMPAT_NONE, TDIFF_COMPAT_LLAMACPP, TDIFF_COMPAT_NONE},
     {TDIFF_SAMPLER_STEPS, 1, 0, 1, 1 << 20, 64},
@@ -25,6 +25,9 @@ static const param_info params[TDIFF__SAMPLER_N_PARAMS] = {
     {TDIFF_SAMPLER_CUT_AT_EOS, 1, 0, 0, 1, 1},
     {TDIFF_SAMPLER_KEEP_HISTORY, 1, 0, 0, 1, 0},
     {TDIFF_SAMPLER_N_THREADS, 1, 0, 1, 1024, 1},
+    {TDIFF_SAMPLER_CLAMP, 1, 0, 0, 1, 0},
+    {TDIFF_SAMPLER_GAUSS_SCHEDULE, 1, 0, TDIFF_SCHEDULE_LINEAR, TDIFF_SCHEDULE_SQRT, TDIFF_SCHEDULE_SQRT},
+    {TDIFF_SAMPLER_DDIM, 1, 0, 0, 1, 0},
     {TDIFF_SAMPLER_TEMPERATURE, 0, 0, 0, 100, 0},
     {TDIFF_SAMPLER_TOP_P, 0, 0, 0x1p-30, 1, 1}, /* (0, 1]: the smallest positive we accept */
     {TDIFF_SAMPLER_CFG_SCALE, 0, 0, 0, 100, 0},
@@ -156,7 +159,7 @@ tdiff_status tdiff_sampler_get_float(const tdiff_sampler *s, tdiff_sampler_param
 /* ---- names ---- */
 
 static const char *const strategy_names[] = {
-    NULL, "llada", "dream", "threshold", "factor", "maskgit", "mask_predict", "mdlm", "mdlm_cache", "d3pm", "first_hitting", "sedd_euler", "sedd_analytic",
+    NULL, "llada", "dream", "threshold", "factor", "maskgit", "mask_predict", "mdlm", "mdlm_cache", "d3pm", "first_hitting", "sedd_euler", "sedd_analytic", "embedding",
 };
 static const char *const remask_names[] = {
     NULL, "low_confidence", "random", "topk_margin", "entropy", "origin",

@@ -254,6 +254,8 @@ tdiff_status tdiff__sampler_run(tdiff__run *r)
     case TDIFF_STRATEGY_SEDD_EULER:
     case TDIFF_STRATEGY_SEDD_ANALYTIC:
         return tdiff__strategy_sedd(r);
+    case TDIFF_STRATEGY_EMBEDDING:
+        return tdiff__strategy_embedding(r);
     default:
         return tdiff__fail(&r->s->env, TDIFF_E_INVALID_ARGUMENT, "unknown strategy");
     }

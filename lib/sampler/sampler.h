@@ -39,7 +39,7 @@ typedef int (*tdiff__logits_fn)(void *ctx, const int32_t *tokens, size_t n, floa
                                 size_t n_positions, float *logits);
 
 /* Parameter storage: every value lives as a double or an int64 in one table. */
-#define TDIFF__SAMPLER_N_PARAMS 24
+#define TDIFF__SAMPLER_N_PARAMS 27
 
 struct tdiff_sampler {
     tdiff__env env;
@@ -224,6 +224,7 @@ tdiff_status tdiff__strategy_mdlm(tdiff__run *r);
 tdiff_status tdiff__strategy_d3pm(tdiff__run *r);
 tdiff_status tdiff__strategy_first_hitting(tdiff__run *r);
 tdiff_status tdiff__strategy_sedd(tdiff__run *r);
+tdiff_status tdiff__strategy_embedding(tdiff__run *r); /* embedding.c */
 
 /* Graph-based samplers (d3pm.c): r->pos[0..na) = the region's masked positions;
  * *absorbing tells the transition's kind; for a uniform graph each of them gets a

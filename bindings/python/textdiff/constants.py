@@ -168,6 +168,7 @@ class Strategy(enum.IntEnum):
     FIRST_HITTING = 10
     SEDD_EULER = 11
     SEDD_ANALYTIC = 12
+    EMBEDDING = 13
 
 
 class Remasking(enum.IntEnum):
@@ -196,6 +197,9 @@ class SamplerParam(enum.IntEnum):
     CUT_AT_EOS = 16
     KEEP_HISTORY = 17
     N_THREADS = 18
+    CLAMP = 19
+    GAUSS_SCHEDULE = 20
+    DDIM = 21
     TEMPERATURE = 30
     TOP_P = 31
     CFG_SCALE = 32

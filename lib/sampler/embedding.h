@@ -1,0 +1,25 @@
+/*
+ * embedding.h -- the per-position pieces of the continuous-embedding sampler
+ * (embedding.c), exposed for the unit tests: the predicted clean embedding and
+ * one Gaussian reverse step.
+ */
+#ifndef TDIFF_SAMPLER_EMBEDDING_H
+#define TDIFF_SAMPLER_EMBEDDING_H
+
+#include "sampler.h"
+
+/* x̂0 of one position from its logits row: sum_v softmax(row/temperature)_v E[v]
+ * over the allowed tokens (banned ones, the mask included, get 0), or E[argmax]
+ * at temperature 0. E is [V, dim]; row is V doubles of scratch. *tok gets the
+ * arg-max allowed token, *conf its probability (at temperature 1 when temperature
+ * is 0). False for a non-finite logits row. */
+bool tdiff__embedding_x0hat(const tdiff_sampler *s, const float *logits, double temperature, const float *E,
+                            size_t dim, double *row, float *x0, int32_t *tok, double *conf);
+
+/* One reverse step of position `pos` in place: x <- DDPM posterior sample
+ * c0·x0 + ct·x + sqrt(var)·z (z = tdiff__rng_normal(seed, step, pos, d)) or,
+ * with ddim, the deterministic DDIM (eta 0) update. Arithmetic in float64. */
+void tdiff__embedding_gauss_step(float *x, const float *x0, size_t dim, double ab_t, double ab_prev, bool ddim,
+                                 uint64_t seed, uint32_t step, uint32_t pos);
+
+#endif
