@@ -7,6 +7,7 @@ import ctypes
 import numpy as np
 
 from . import _ffi
+from ._handle import Handle
 from ._host import HOST_P, capture
 from ._errors import check
 from ._util import enum_value, ids_array, ptr
@@ -15,9 +16,13 @@ from .constants import Attention, DenoiserParam
 C = _ffi.C
 
 
-class Denoiser:
+class Denoiser(Handle):
     """Denoiser(model, max_len, n_threads=1): a workspace for sequences of 1..max_len tokens.
     Belongs to one thread at a time; the model must stay open (it does: this object holds it)."""
+
+    _what = 'denoiser'
+    _free_fn = 'tdiff_denoiser_free'
+    _error_fn = 'tdiff_denoiser_last_error'
 
     def __init__(self, model, max_len, n_threads=1):
         self._h = None
@@ -28,34 +33,6 @@ class Denoiser:
         check(st, 'tdiff_denoiser_create', logged)
         self._h = out.value
         model._adopt(self)
-
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the denoiser is closed')
-        return self._h
-
-    def close(self):
-        if self._h is not None:
-            C.tdiff_denoiser_free(self._h)
-            self._h = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def last_error(self):
-        return C.tdiff_denoiser_last_error(self._h).decode('utf-8', 'replace')
 
     def get(self, param):
         p = enum_value(DenoiserParam, param, 'denoiser parameter')

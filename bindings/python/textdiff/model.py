@@ -14,6 +14,7 @@ import weakref
 import numpy as np
 
 from . import _ffi
+from ._handle import Handle
 from ._host import HOST_P
 from ._errors import TextdiffError, Status, check
 from ._util import enum_value, read_bytes
@@ -27,7 +28,7 @@ _UNSIGNED = (MetaType.U8, MetaType.U16, MetaType.U32, MetaType.U64)
 _SIGNED = (MetaType.I8, MetaType.I16, MetaType.I32)
 
 
-class Model:
+class Model(Handle):
     """A GGUF model. Model(path) loads a file (memory-mapped); Model.from_bytes(data)
     loads from memory. Use as a context manager or call close(); immutable once loaded."""
 
@@ -69,45 +70,22 @@ class Model:
 
     # ---------------------------------------------------------- lifetime
 
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the model is closed')
-        return self._h
-
-    @property
-    def closed(self):
-        return self._h is None
+    _what = 'model'
+    _free_fn = 'tdiff_model_free'
 
     def _adopt(self, dependent):
         self._dependents.add(dependent)
 
-    def close(self):
-        """Frees the model, after closing every Denoiser/Sampler built on it. Idempotent."""
-        if self._h is None:
-            return
+    def _before_free(self):
+        # every Denoiser/Sampler built on the model goes first
         for d in list(self._dependents):
             d.close()
         if self._tokenizer is not None:
             self._tokenizer.close()
             self._tokenizer = None
-        C.tdiff_model_free(self._h)
-        self._h = None
+
+    def _after_free(self):
         self._data = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the library may be gone
-            pass
 
     def __repr__(self):
         if self._h is None:

@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from . import _ffi
+from ._handle import Handle
 from ._host import HOST_P, capture
 from ._errors import Status, TextdiffError, check
 from ._util import enum_value, ids_array, ptr
@@ -48,7 +49,7 @@ def param_bounds(param):
     return lo.value, hi.value, d.value
 
 
-class Sampler:
+class Sampler(Handle):
     """Sampler(model, **params) over the library's own network, or
     Sampler.from_callback(logits_fn, n_vocab, mask_id) over a Python one.
 
@@ -117,37 +118,15 @@ class Sampler:
 
     # ---------------------------------------------------------- lifetime
 
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the sampler is closed')
-        return self._h
+    _what = 'sampler'
+    _free_fn = 'tdiff_sampler_free'
+    _error_fn = 'tdiff_sampler_last_error'
 
-    def close(self):
-        if self._h is not None:
-            C.tdiff_sampler_free(self._h)
-            self._h = None
+    def _after_free(self):
         # only now may the callback objects and borrowed handles go
         self._step_cfunc = self._step_user = None
         self._net_cfunc = self._net_struct = None
         self._borrowed = {}
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def last_error(self):
-        return C.tdiff_sampler_last_error(self._h).decode('utf-8', 'replace') if self._h else ''
 
     # ---------------------------------------------------------- parameters
 

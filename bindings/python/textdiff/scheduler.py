@@ -9,6 +9,7 @@ import ctypes
 import numpy as np
 
 from . import _ffi
+from ._handle import Handle
 from ._host import HOST_P, capture
 from ._errors import Status, TextdiffError, check
 from ._util import enum_value, f32_array, ids_array, ptr
@@ -23,9 +24,13 @@ def _score(nelbo, per_token, se, n):
     return Score(nelbo, per_token, se, float(np.exp(per_token)), n)
 
 
-class Scheduler:
+class Scheduler(Handle):
     """Scheduler(kind='loglinear'): kind is a ScheduleKind or its name (linear, cosine,
     maskgit_cosine, loglinear, geometric, sqrt, spindle). One thread at a time."""
+
+    _what = 'scheduler'
+    _free_fn = 'tdiff_scheduler_free'
+    _error_fn = 'tdiff_scheduler_last_error'
 
     def __init__(self, kind=ScheduleKind.LOGLINEAR):
         self._h = None
@@ -35,34 +40,6 @@ class Scheduler:
             st = C.tdiff_scheduler_create(k, HOST_P, ctypes.byref(out))
         check(st, 'tdiff_scheduler_create', logged)
         self._h = out.value
-
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the scheduler is closed')
-        return self._h
-
-    def close(self):
-        if self._h is not None:
-            C.tdiff_scheduler_free(self._h)
-            self._h = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def last_error(self):
-        return C.tdiff_scheduler_last_error(self._h).decode('utf-8', 'replace') if self._h else ''
 
     @property
     def kind(self):
@@ -317,11 +294,15 @@ def transfer_mask_predict(n, iteration, n_iters):
 
 # ---------------------------------------------------------------- transitions
 
-class Transition:
+class Transition(Handle):
     """Transition(kind, n_vocab, scheduler, n_steps, mask_id=0): D3PM matrices Q_t built from
     the scheduler's discrete schedule (UNIFORM, ABSORBING, GAUSSIAN; the scheduler is only
     read at creation), or Transition.from_matrices(...) for caller matrices (DENSE, BANDED).
     Distributions are float32 rows [n, V]; token arrays int32 [n]."""
+
+    _what = 'transition'
+    _free_fn = 'tdiff_transition_free'
+    _error_fn = 'tdiff_transition_last_error'
 
     def __init__(self, kind, n_vocab, scheduler, n_steps, mask_id=0):
         self._h = None
@@ -352,34 +333,6 @@ class Transition:
         check(st, 'tdiff_transition_create_user', logged)
         self._h = out.value
         return self
-
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the transition is closed')
-        return self._h
-
-    def close(self):
-        if self._h is not None:
-            C.tdiff_transition_free(self._h)
-            self._h = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def last_error(self):
-        return C.tdiff_transition_last_error(self._h).decode('utf-8', 'replace') if self._h else ''
 
     @property
     def n_vocab(self):

@@ -8,6 +8,7 @@ import ctypes
 import numpy as np
 
 from . import _ffi
+from ._handle import Handle
 from ._errors import Status, check
 from ._host import HOST_P, capture
 from ._util import enum_value, f32_array, ids_array, ptr
@@ -16,9 +17,13 @@ from .constants import SOFTMASK_INT_PARAMS, SoftMaskParam
 C = _ffi.C
 
 
-class SoftMask:
+class SoftMask(Handle):
     """SoftMask(n_vocab, model=None): parameters from the model's tdiff.softmask.* keys when
     given, else the paper's defaults (s = 0.25, c = -1, a = 5, k = 3). One thread at a time."""
+
+    _what = 'soft-mask handle'
+    _free_fn = 'tdiff_softmask_free'
+    _error_fn = 'tdiff_softmask_last_error'
 
     def __init__(self, n_vocab, model=None):
         self._h = None
@@ -29,34 +34,6 @@ class SoftMask:
         check(st, 'tdiff_softmask_create', logged)
         self._h = out.value
         self.n_vocab = int(n_vocab)
-
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the soft-mask handle is closed')
-        return self._h
-
-    def close(self):
-        if self._h is not None:
-            C.tdiff_softmask_free(self._h)
-            self._h = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def last_error(self):
-        return C.tdiff_softmask_last_error(self._h).decode('utf-8', 'replace') if self._h else ''
 
     def get(self, param):
         p = enum_value(SoftMaskParam, param, 'soft-mask parameter')

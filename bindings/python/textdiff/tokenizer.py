@@ -7,6 +7,7 @@ may be used from several Python threads at once (ctypes releases the GIL during 
 import ctypes
 
 from . import _ffi
+from ._handle import Handle
 from ._host import HOST_P
 from ._errors import Status, check
 from ._util import enum_value, ids_array, ptr, read_bytes
@@ -16,8 +17,11 @@ from .constants import (DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZ
 C = _ffi.C
 
 
-class Tokenizer:
+class Tokenizer(Handle):
     """Tokenizer(model). tokenize(str|bytes) -> list of ids; detokenize(ids) -> str."""
+
+    _what = 'tokenizer'
+    _free_fn = 'tdiff_tokenizer_free'
 
     def __init__(self, model):
         err = ctypes.create_string_buffer(1024)
@@ -25,31 +29,6 @@ class Tokenizer:
         st = C.tdiff_tokenizer_create(model.handle, HOST_P, ctypes.byref(out), err, len(err))
         check(st, 'tdiff_tokenizer_create', err.value.decode('utf-8', 'replace'))
         self._h = out.value
-
-    @property
-    def handle(self):
-        if self._h is None:
-            raise ValueError('the tokenizer is closed')
-        return self._h
-
-    def close(self):
-        if self._h is not None:
-            C.tdiff_tokenizer_free(self._h)
-            self._h = None
-
-    free = close
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     # ---------------------------------------------------------- text <-> ids
 
