@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "tokenizer/heap.h"
 #include "tokenizer/tokenizer.h"
 
 typedef struct sym {
@@ -23,6 +24,13 @@ typedef struct pair {
     int32_t left, right;  /* symbol indices */
     int32_t left_id, right_id;
 } pair;
+
+static bool pair_less(const pair *a, const pair *b)
+{
+    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
+}
+
+TDIFF__HEAP_DEFINE(pair_heap, pair, pair_less)
 
 #define CACHE_KEY 24   /* bytes of a cacheable piece */
 #define CACHE_IDS 12   /* ids of a cacheable piece */
@@ -40,59 +48,11 @@ typedef struct bpe_state {
     const tdiff__text *text;
     tdiff__ids *ids;
     sym *syms;
-    pair *heap;
+    pair_heap heap;        /* candidate merges, lowest rank first */
     size_t cap;            /* symbols (and pairs: at most 2 per merge + initial) */
-    size_t heap_cap, n_heap;
     cache_slot *cache;     /* NULL for short texts */
     size_t cache_mask;
 } bpe_state;
-
-static bool pair_less(const pair *a, const pair *b)
-{
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-static tdiff_status heap_push(bpe_state *s, pair p)
-{
-    if (s->n_heap == s->heap_cap) {
-        size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-        pair *h = tdiff__realloc(s->ids->env, s->heap, cap * sizeof *h);
-        if (!h)
-            return TDIFF_E_OUT_OF_MEMORY;
-        s->heap = h;
-        s->heap_cap = cap;
-    }
-    size_t i = s->n_heap++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_less(&p, &s->heap[parent]))
-            break;
-        s->heap[i] = s->heap[parent];
-        i = parent;
-    }
-    s->heap[i] = p;
-    return TDIFF_OK;
-}
-
-static pair heap_pop(bpe_state *s)
-{
-    pair top = s->heap[0], last = s->heap[--s->n_heap];
-    size_t i = 0, n = s->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && pair_less(&s->heap[c + 1], &s->heap[c]))
-            c++;
-        if (!pair_less(&s->heap[c], &last))
-            break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (n)
-        s->heap[i] = last;
-    return top;
-}
 
 static tdiff_status try_pair(bpe_state *s, int32_t left, int32_t right)
 {
@@ -101,7 +61,7 @@ static tdiff_status try_pair(bpe_state *s, int32_t left, int32_t right)
     int32_t m = tdiff__tok_find_merge(s->tok, s->syms[left].id, s->syms[right].id);
     if (m < 0)
         return TDIFF_OK;
-    return heap_push(s, (pair){m, left, right, s->syms[left].id, s->syms[right].id});
+    return pair_heap_push(&s->heap, s->ids->env, (pair){m, left, right, s->syms[left].id, s->syms[right].id});
 }
 
 /* Encodes the bytes b[0..n) of one pre-token. */
@@ -172,12 +132,12 @@ static tdiff_status merge_word(bpe_state *s, const uint8_t *b, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         s->syms[i] = (sym){t->byte_token[b[i]], (int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1};
-    s->n_heap = 0;
+    s->heap.n = 0;
     for (size_t i = 0; i + 1 < n; i++)
         if ((st = try_pair(s, (int32_t)i, (int32_t)i + 1)) != TDIFF_OK)
             return st;
-    while (s->n_heap) {
-        pair p = heap_pop(s);
+    while (s->heap.n) {
+        pair p = pair_heap_pop(&s->heap);
         sym *l = &s->syms[p.left], *r = &s->syms[p.right];
         if (l->id != p.left_id || r->id != p.right_id || l->next != p.right)
             continue; /* stale: one side was merged since */
@@ -228,7 +188,7 @@ tdiff_status tdiff__bpe_encode(const struct tdiff_tokenizer *tok, const char *st
 tdiff_status tdiff__bpe_encode_opts(const struct tdiff_tokenizer *tok, const char *str, size_t len, bool fast,
                                     tdiff__ids *ids)
 {
-    bpe_state s = {tok, NULL, ids, NULL, NULL, 0, 0, 0, NULL, 0};
+    bpe_state s = {.tok = tok, .ids = ids};
     if (fast && len >= 4096) { /* the cache pays off only on longer texts */
         size_t slots = len >= (1u << 20) ? 8192 : 1024;
         s.cache = tdiff__calloc(ids->env, slots, sizeof *s.cache);
@@ -249,7 +209,7 @@ tdiff_status tdiff__bpe_encode_opts(const struct tdiff_tokenizer *tok, const cha
         start = end;
     }
     tdiff__free(ids->env, s.syms);
-    tdiff__free(ids->env, s.heap);
+    tdiff__free(ids->env, s.heap.a);
     tdiff__free(ids->env, s.cache);
     return st;
 }

@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "tokenizer/heap.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
 
@@ -33,12 +34,13 @@ static bool sbig_before(const sbig *a, const sbig *b)
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
+TDIFF__HEAP_DEFINE(sbig_heap, sbig, sbig_before)
+
 typedef struct spm_state {
     const struct tdiff_tokenizer *tok;
     const uint8_t *text;
     ssym *syms;
-    sbig *heap;
-    size_t n_heap, heap_cap;
+    sbig_heap heap;        /* candidate merges, best score first */
     const tdiff__env *env;
 } spm_state;
 
@@ -51,45 +53,6 @@ static int32_t find_piece(const struct tdiff_tokenizer *t, const uint8_t *s, siz
     return id;
 }
 
-static tdiff_status push(spm_state *s, sbig b)
-{
-    if (s->n_heap == s->heap_cap) {
-        size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-        sbig *h = tdiff__realloc(s->env, s->heap, cap * sizeof *h);
-        if (!h)
-            return TDIFF_E_OUT_OF_MEMORY;
-        s->heap = h;
-        s->heap_cap = cap;
-    }
-    size_t i = s->n_heap++;
-    while (i > 0 && sbig_before(&b, &s->heap[(i - 1) / 2])) {
-        s->heap[i] = s->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    s->heap[i] = b;
-    return TDIFF_OK;
-}
-
-static sbig pop(spm_state *s)
-{
-    sbig top = s->heap[0], last = s->heap[--s->n_heap];
-    size_t i = 0, n = s->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            break;
-        if (c + 1 < n && sbig_before(&s->heap[c + 1], &s->heap[c]))
-            c++;
-        if (!sbig_before(&s->heap[c], &last))
-            break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (n)
-        s->heap[i] = last;
-    return top;
-}
-
 static tdiff_status try_bigram(spm_state *s, int32_t l, int32_t r)
 {
     if (l < 0 || r < 0)
@@ -98,7 +61,7 @@ static tdiff_status try_bigram(spm_state *s, int32_t l, int32_t r)
     int32_t id = find_piece(s->tok, s->text + s->syms[l].start, len);
     if (id < 0)
         return TDIFF_OK;
-    return push(s, (sbig){s->tok->scores[id], l, r, len});
+    return sbig_heap_push(&s->heap, s->env, (sbig){s->tok->scores[id], l, r, len});
 }
 
 static tdiff_status emit_symbol(spm_state *s, const ssym *y, tdiff__ids *ids)
@@ -134,11 +97,11 @@ static tdiff_status merge_segment(spm_state *s, size_t a, size_t b, tdiff__ids *
         syms[i].prev = i > a ? (int32_t)i - 1 : -1;
         syms[i].next = i + 1 < b ? (int32_t)i + 1 : -1;
     }
-    s->n_heap = 0;
+    s->heap.n = 0;
     for (size_t i = a; i + 1 < b && st == TDIFF_OK; i++)
         st = try_bigram(s, (int32_t)i, (int32_t)i + 1);
-    while (st == TDIFF_OK && s->n_heap) {
-        sbig g = pop(s);
+    while (st == TDIFF_OK && s->heap.n) {
+        sbig g = sbig_heap_pop(&s->heap);
         ssym *l = &syms[g.left], *r = &syms[g.right];
         if (l->len == 0 || r->len == 0 || l->len + r->len != g.len || l->next != g.right)
             continue;
@@ -169,7 +132,7 @@ static tdiff_status encode_chunk(const struct tdiff_tokenizer *tok, const char *
     uint8_t *text = tdiff__malloc(env, cap);
     size_t nsym;
     ssym *syms = tdiff__mul_size(x.n + 1, sizeof *syms, &nsym) ? tdiff__malloc(env, nsym) : NULL;
-    spm_state s = {tok, text, syms, NULL, 0, 0, env};
+    spm_state s = {.tok = tok, .text = text, .syms = syms, .env = env};
     if (!text || !syms) {
         st = TDIFF_E_OUT_OF_MEMORY;
         goto done;
@@ -206,7 +169,7 @@ static tdiff_status encode_chunk(const struct tdiff_tokenizer *tok, const char *
 done:
     tdiff__free(env, text);
     tdiff__free(env, syms);
-    tdiff__free(env, s.heap);
+    tdiff__free(env, s.heap.a);
     tdiff__text_free(env, &x);
     return st;
 }
