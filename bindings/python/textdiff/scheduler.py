@@ -20,6 +20,24 @@ C = _ffi.C
 Score = collections.namedtuple('Score', 'nelbo per_token std_error perplexity_bound n_tokens')
 
 
+def _python_denoiser(logits_fn, n_vocab, failure):
+    """A DENOISE_FN calling logits_fn(tokens int32 [n], t) -> [n, n_vocab]. An exception is
+    appended to `failure` and stops the library's loop (it never unwinds through C). The
+    caller keeps the returned object alive for the whole library call."""
+    def tramp(ud, toks, n, t, logits):
+        try:
+            x = np.ctypeslib.as_array(toks, shape=(n,)).copy()
+            res = np.asarray(logits_fn(x, float(t)), dtype=np.float32)
+            if res.shape != (n, n_vocab):
+                raise ValueError('logits_fn returned shape %s, expected %s' % (res.shape, (n, n_vocab)))
+            np.ctypeslib.as_array(logits, shape=(n, n_vocab))[...] = res
+            return 0
+        except BaseException as e:
+            failure.append(e)
+            return int(Status.ABORTED)
+    return _ffi.DENOISE_FN(tramp)
+
+
 def _score(nelbo, per_token, se, n):
     return Score(nelbo, per_token, se, float(np.exp(per_token)), n)
 
@@ -196,20 +214,7 @@ class Scheduler(Handle):
         ids = ids_array(tokens)
         m = enum_value(NelboMethod, method, 'NELBO method')
         failure = []
-
-        def tramp(ud, toks, n, t, logits):
-            try:
-                x = np.ctypeslib.as_array(toks, shape=(n,)).copy()
-                res = np.asarray(logits_fn(x, float(t)), dtype=np.float32)
-                if res.shape != (n, n_vocab):
-                    raise ValueError('logits_fn returned shape %s, expected %s' % (res.shape, (n, n_vocab)))
-                np.ctypeslib.as_array(logits, shape=(n, n_vocab))[...] = res
-                return 0
-            except BaseException as e:  # never let it unwind through C
-                failure.append(e)
-                return int(Status.ABORTED)
-
-        cfunc = _ffi.DENOISE_FN(tramp)  # alive for the whole call: a local of this frame
+        cfunc = _python_denoiser(logits_fn, int(n_vocab), failure)  # alive for the whole call
         out = [ctypes.c_double() for _ in range(3)]
         st = C.tdiff_scheduler_nelbo(self.handle, cfunc, None, ptr(ids, ctypes.c_int32), ids.size, int(n_vocab),
                                      int(mask_id), m, int(n_samples), int(seed), *[ctypes.byref(o) for o in out])
@@ -413,20 +418,7 @@ class Transition(Handle):
         ids = ids_array(tokens)
         v = self.n_vocab
         failure = []
-
-        def tramp(ud, toks, n, t, logits):
-            try:
-                x = np.ctypeslib.as_array(toks, shape=(n,)).copy()
-                res = np.asarray(logits_fn(x, float(t)), dtype=np.float32)
-                if res.shape != (n, v):
-                    raise ValueError('logits_fn returned shape %s, expected %s' % (res.shape, (n, v)))
-                np.ctypeslib.as_array(logits, shape=(n, v))[...] = res
-                return 0
-            except BaseException as e:  # never let it unwind through C
-                failure.append(e)
-                return int(Status.ABORTED)
-
-        cfunc = _ffi.DENOISE_FN(tramp)  # alive for the whole call: a local of this frame
+        cfunc = _python_denoiser(logits_fn, v, failure)  # alive for the whole call
         out = [ctypes.c_double() for _ in range(3)]
         st = C.tdiff_transition_d3pm_loss(self.handle, cfunc, None, ptr(ids, ctypes.c_int32), ids.size,
                                           int(n_samples), int(seed), *[ctypes.byref(o) for o in out])
