@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "core/rng.h"
 #include "denoiser/denoiser.h"
 #include "embedding.h"
@@ -26,30 +28,31 @@ static double clock_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-bool tdiff__embedding_x0hat(const tdiff_sampler *s, const float *logits, double temperature, const float *E,
+bool tdiff__embedding_x0hat(const tdiff_sampler *s, float *logits, size_t na, double temperature, const float *E,
                             size_t dim, double *row, float *x0, int32_t *tok, double *conf)
 {
     const size_t V = s->n_vocab;
-    if (!tdiff__row_prepare(s, logits, row))
-        return false;
-    size_t best = tdiff__argmax64(row, V);
-    *tok = (int32_t)best;
+    for (size_t j = 0; j < na; j++) {
+        float *l = logits + j * V;
+        if (!tdiff__row_prepare(s, l, row))
+            return false;
+        size_t best = tdiff__argmax64(row, V);
+        tok[j] = (int32_t)best;
+        if (temperature > 0.0)
+            for (size_t v = 0; v < V; v++)
+                row[v] /= temperature;
+        tdiff__softmax64(row, V);
+        conf[j] = row[best];
+        if (temperature <= 0.0)
+            memcpy(x0 + j * dim, E + best * dim, dim * sizeof *x0);
+        else
+            for (size_t v = 0; v < V; v++) /* the row now lives in `row`: reuse its storage */
+                l[v] = (float)row[v];
+    }
+    /* One product for all positions: E is read once per step, not once per position. */
     if (temperature > 0.0)
-        for (size_t v = 0; v < V; v++)
-            row[v] /= temperature;
-    tdiff__softmax64(row, V);
-    *conf = row[best];
-    if (temperature <= 0.0) {
-        memcpy(x0, E + best * dim, dim * sizeof *x0);
-        return true;
-    }
-    for (size_t d = 0; d < dim; d++) {
-        double acc = 0.0;
-        for (size_t v = 0; v < V; v++)
-            if (row[v] > 0.0)
-                acc += row[v] * (double)E[v * dim + d];
-        x0[d] = (float)acc;
-    }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)na, (int)dim, (int)V, 1.0f, logits, (int)V, E,
+                    (int)dim, 0.0f, x0, (int)dim);
     return true;
 }
 
@@ -79,6 +82,7 @@ typedef struct emb_state {
     float *xe;  /* [n, dim] network input: fixed rows clean, active rows x_t */
     float *x0;  /* [na, dim] x̂0 of the active positions */
     double *ab; /* [T + 1] discrete ᾱ_k */
+    double *conf; /* [na] probability of each position's arg-max */
 } emb_state;
 
 static void emb_free(tdiff__env *env, emb_state *e)
@@ -88,6 +92,7 @@ static void emb_free(tdiff__env *env, emb_state *e)
     tdiff__free(env, e->xe);
     tdiff__free(env, e->x0);
     tdiff__free(env, e->ab);
+    tdiff__free(env, e->conf);
 }
 
 static tdiff_status emb_prepare(tdiff__run *r, emb_state *e, size_t dim, size_t na, size_t T)
@@ -109,7 +114,8 @@ static tdiff_status emb_prepare(tdiff__run *r, emb_state *e, size_t dim, size_t 
     e->xe = tdiff__calloc(&s->env, xn, sizeof *e->xe);
     e->x0 = tdiff__calloc(&s->env, an ? an : 1, sizeof *e->x0);
     e->ab = tdiff__calloc(&s->env, tn, sizeof *e->ab);
-    if (!e->E || !e->xe || !e->x0 || !e->ab)
+    e->conf = tdiff__calloc(&s->env, na ? na : 1, sizeof *e->conf);
+    if (!e->E || !e->xe || !e->x0 || !e->ab || !e->conf)
         return tdiff__fail(&s->env, TDIFF_E_OUT_OF_MEMORY, "embedding sampler: out of memory");
     for (size_t v = 0; v < V; v++)
         if ((st = tdiff__denoiser_token_embedding(s->denoiser, (int32_t)v, e->E + v * dim)))
@@ -167,15 +173,12 @@ tdiff_status tdiff__strategy_embedding(tdiff__run *r)
             break;
         for (size_t i = 0; i < r->n; i++)
             r->conf_out[i] = NAN;
-        for (size_t j = 0; j < na && !st; j++) {
-            double conf;
-            if (!tdiff__embedding_x0hat(s, r->logits + j * V, temperature, e.E, dim, r->row, e.x0 + j * dim,
-                                        &r->cand[j], &conf))
-                st = tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "the denoiser returned a non-finite logit");
-            r->conf_out[r->pos[j]] = (float)conf;
-        }
-        if (st)
+        if (!tdiff__embedding_x0hat(s, r->logits, na, temperature, e.E, dim, r->row, e.x0, r->cand, e.conf)) {
+            st = tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "the denoiser returned a non-finite logit");
             break;
+        }
+        for (size_t j = 0; j < na; j++)
+            r->conf_out[r->pos[j]] = (float)e.conf[j];
         if (clamp && (st = tdiff_embed_nearest(e.sched, e.E, V, dim, e.x0, na, NULL, e.x0))) {
             st = tdiff__fail(&s->env, st, "clamping: %s", tdiff_scheduler_last_error(e.sched));
             break;

@@ -8,12 +8,14 @@
 
 #include "sampler.h"
 
-/* x̂0 of one position from its logits row: sum_v softmax(row/temperature)_v E[v]
- * over the allowed tokens (banned ones, the mask included, get 0), or E[argmax]
- * at temperature 0. E is [V, dim]; row is V doubles of scratch. *tok gets the
- * arg-max allowed token, *conf its probability (at temperature 1 when temperature
- * is 0). False for a non-finite logits row. */
-bool tdiff__embedding_x0hat(const tdiff_sampler *s, const float *logits, double temperature, const float *E,
+/* x̂0 of na positions from their logits rows ([na, V]): per position
+ * sum_v softmax(row/temperature)_v E[v] over the allowed tokens (banned ones, the
+ * mask included, get 0), formed for all positions by one cblas_sgemm against E
+ * ([V, dim]), or E[argmax] copied bit for bit at temperature 0. The logits rows are
+ * overwritten with the float probabilities (temperature > 0). row is V doubles of
+ * scratch; tok[j] gets the arg-max allowed token, conf[j] its probability (at
+ * temperature 1 when temperature is 0). False for a non-finite logits row. */
+bool tdiff__embedding_x0hat(const tdiff_sampler *s, float *logits, size_t na, double temperature, const float *E,
                             size_t dim, double *row, float *x0, int32_t *tok, double *conf);
 
 /* One reverse step of position `pos` in place: x <- DDPM posterior sample
