@@ -31,7 +31,7 @@ static void usage(FILE *f, int infill)
                    "masked and are unmasked over --steps steps (docs/sampling.md). Prints the text\n"
                    "(or the ids when the model has no tokenizer). Exit status 0 ok, 1 library error,\n"
                    "2 bad usage. Example: textdiff generate model.gguf -p \"It is a truth\" --show\n"
-                   "  -p, --prompt TEXT     the prompt (BOS added as the model asks)\n\n");
+                   "  -p, --prompt TEXT     the prompt (BOS added as the model asks); -p \"\" starts from nothing\n\n");
     fprintf(f, "MODEL is a GGUF file; when it is left out, $TEXTDIFF_MODEL or the bundled\n"
                "models/austen-llada.gguf (models/README.md) is used.\n\n");
     fprintf(f, "options:\n"
