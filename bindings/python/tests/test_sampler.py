@@ -25,6 +25,14 @@ CONFIGS = [
      dict(steps=12, gen_length=12, strategy='llada', remasking='random', seed=11, temperature=0.7, cut_at_eos=0)),
     (['--steps', '8', '-n', '16', '--strategy', 'threshold', '--threshold', '0.5'],
      dict(steps=8, gen_length=16, strategy='threshold', threshold=0.5)),
+    # continuous embedding diffusion: Gaussian draws, x̂0 expectation, clamping, DDIM on another schedule
+    (['--steps', '10', '-n', '8', '--strategy', 'embedding', '--clamp', '--temperature', '1', '--seed', '5',
+      '--no-cut'],
+     dict(steps=10, gen_length=8, strategy='embedding', clamp=1, temperature=1.0, seed=5, cut_at_eos=0)),
+    (['--steps', '6', '-n', '8', '--strategy', 'embedding', '--ddim', '--schedule', 'cosine', '--seed', '9',
+      '--no-cut'],
+     dict(steps=6, gen_length=8, strategy='embedding', ddim=1, gauss_schedule=textdiff.ScheduleKind.COSINE,
+          seed=9, cut_at_eos=0)),
 ]
 
 
