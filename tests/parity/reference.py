@@ -13,11 +13,13 @@ Architectures:
           and DiT denoisers (MDLM/SEDD: adaLN shift/scale/gate from a
           sinusoidal time embedding through an MLP).
 
-forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None)
+forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None)
 returns float64 logits [len(positions), V]; row r predicts the token at
 positions[r] (the shift of shifted models is already undone). mix: optional
 per-position lists of (token id, weight) whose weighted sum of embedding rows
-replaces the token's row (empty list: the token's own row).
+replaces the token's row (empty list: the token's own row). embd: optional
+[n, d] input vectors replacing every token-embedding row
+(tdiff_denoiser_forward_embd); mix and embd are exclusive.
 """
 import math
 import os
@@ -168,7 +170,7 @@ def time_embedding(c, W, t):
     return F.silu(linear(h, W('time_embd.out.weight'), W('time_embd.out.bias')))
 
 
-def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None):
+def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None):
     c = config(g)
     cache = {}
 
@@ -192,6 +194,8 @@ def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, s
         for i, pairs in enumerate(mix):
             if pairs:
                 x[i] = sum(float(wt) * W('token_embd.weight')[int(v)] for v, wt in pairs)
+    if embd is not None:
+        x = torch.as_tensor(np.asarray(embd, dtype=np.float64)).reshape(x.shape)
     if c['learned_pos']:
         x = x + W('position_embd.weight')[:n]
     if c['types']:
