@@ -241,6 +241,21 @@ class Tokenizer:
             ids.extend(self.encode(doc.strip("\n")))
         return ids
 
+    def add_gguf_keys(self, w, gguf):
+        """The tokenizer.ggml.* keys llama.cpp's gpt2 vocabulary loader reads, on a tools/gguf.py Writer."""
+        special = (self.eot, self.mask)
+        w.add("tokenizer.ggml.model", "gpt2")
+        w.add("tokenizer.ggml.pre", "gpt-2")
+        w.add_array("tokenizer.ggml.tokens", self.tokens, gguf.STRING)
+        w.add_array("tokenizer.ggml.token_type", [3 if i in special else 1 for i in range(len(self.tokens))],
+                    gguf.I32)
+        w.add_array("tokenizer.ggml.merges", self.merges, gguf.STRING)
+        w.add("tokenizer.ggml.bos_token_id", self.eot, gguf.U32)
+        w.add("tokenizer.ggml.eos_token_id", self.eot, gguf.U32)
+        w.add("tokenizer.ggml.mask_token_id", self.mask, gguf.U32)
+        w.add("tokenizer.ggml.add_bos_token", False, gguf.BOOL)
+        w.add("tokenizer.ggml.add_eos_token", False, gguf.BOOL)
+
     def decode(self, ids):
         bs = bytearray()
         for i in ids:

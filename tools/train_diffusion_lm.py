@@ -46,7 +46,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf  # noqa: E402
 from train_bpe import Tokenizer  # noqa: E402
-from train_default import load_tokens  # noqa: E402
+from train_default import load_tokens, lr_at, rope_tables  # noqa: E402
 
 SQRT_S = 1e-4          # the sqrt schedule's offset (lib/schedule, Diffusion-LM)
 EVAL_T = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -63,12 +63,6 @@ def time_features(t, n_freq, max_period):
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
     a = t[:, None].float() * freqs[None, :]
     return torch.cat([torch.cos(a), torch.sin(a)], dim=-1)
-
-
-def rope_tables(n_pos, hd, base):
-    inv = base ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
-    ang = torch.arange(n_pos, dtype=torch.float64)[:, None] * inv[None, :]
-    return torch.cos(ang).float(), torch.sin(ang).float()
 
 
 def rope_neox(x, cos, sin):
@@ -250,13 +244,6 @@ def evaluate(model, ids, seq, seed, max_windows=256, batch=32):
     return out
 
 
-def lr_at(step, total, peak, warmup, floor):
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    frac = min(1.0, (step - warmup) / max(1, total - warmup))
-    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)))
-
-
 def train(model, cfg, a, train_ids, work):
     gen = torch.Generator().manual_seed(a.seed + 1)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and n != "embd_raw"]
@@ -316,7 +303,7 @@ def train(model, cfg, a, train_ids, work):
 def export_gguf(model, cfg, tok, path, name):
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     E = model.embeddings().detach().float().numpy()
-    V, d = E.shape
+    d = E.shape[1]
     w = gguf.Writer()
     w.add("general.architecture", "tdiff")
     w.add("general.name", name)
@@ -337,16 +324,7 @@ def export_gguf(model, cfg, tok, path, name):
     w.add(p + "time.embedding_length", cfg["c_dim"], gguf.U32)
     w.add(p + "time.frequency_dim", cfg["freq_dim"], gguf.U32)
     w.add(p + "time.max_period", cfg["max_period"], gguf.F32)
-    w.add("tokenizer.ggml.model", "gpt2")
-    w.add("tokenizer.ggml.pre", "gpt-2")
-    w.add_array("tokenizer.ggml.tokens", tok.tokens, gguf.STRING)
-    w.add_array("tokenizer.ggml.token_type", [3 if i in (tok.eot, tok.mask) else 1 for i in range(V)], gguf.I32)
-    w.add_array("tokenizer.ggml.merges", tok.merges, gguf.STRING)
-    w.add("tokenizer.ggml.bos_token_id", tok.eot, gguf.U32)
-    w.add("tokenizer.ggml.eos_token_id", tok.eot, gguf.U32)
-    w.add("tokenizer.ggml.mask_token_id", tok.mask, gguf.U32)
-    w.add("tokenizer.ggml.add_bos_token", False, gguf.BOOL)
-    w.add("tokenizer.ggml.add_eos_token", False, gguf.BOOL)
+    tok.add_gguf_keys(w, gguf)
     # numpy (out, in) = torch Linear layout; the writer stores ne = (in, out) as ggml expects.
     w.add_tensor("token_embd.weight", E)
     w.add_tensor("time_embd.in.weight", sd["time_in.weight"])
