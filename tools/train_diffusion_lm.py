@@ -389,7 +389,7 @@ def main():
     ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--n-ctx", type=int, default=128)
     ap.add_argument("--rope-base", type=float, default=10000.0)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--lr-floor", type=float, default=0.05)
     ap.add_argument("--warmup", type=int, default=100)
