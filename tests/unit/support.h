@@ -23,5 +23,8 @@ void *test_read_file(const char *path, size_t *size);
 const char *test_fixture_path(char *buf, size_t cap, const char *name);
 /* Joins $TDIFF_SOURCE_ROOT with a relative path into buf. */
 const char *test_source_path(char *buf, size_t cap, const char *rel);
+/* Loads a model file with host; a failure fails the running test with the
+ * library's status and message. */
+tdiff_model *test_load_model(const char *path, const tdiff_host *host);
 
 #endif

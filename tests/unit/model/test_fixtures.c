@@ -21,12 +21,7 @@ static tdiff_model *load_path(const char *path, test_alloc *state)
 {
     tdiff_host host;
     test_host_init(&host, state);
-    tdiff_model *m = NULL;
-    char err[512];
-    tdiff_status st = tdiff_model_load_file(path, &host, &m, err, sizeof err);
-    if (st != TDIFF_OK)
-        print_error("load %s: %s\n", path, err);
-    assert_int_equal(st, TDIFF_OK);
+    tdiff_model *m = test_load_model(path, &host);
     assert_non_null(m);
     return m;
 }

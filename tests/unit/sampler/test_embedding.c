@@ -130,13 +130,8 @@ typedef struct trace {
 
 static tdiff_model *load_tiny(tdiff_host *host)
 {
-    char path[1024], err[256];
-    tdiff_model *m = NULL;
-    tdiff_status st = tdiff_model_load_file(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), host, &m, err,
-                                            sizeof err);
-    if (st)
-        fail_msg("cannot load llada-tiny.gguf: %s (%s)", tdiff_status_string(st), err);
-    return m;
+    char path[1024];
+    return test_load_model(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), host);
 }
 
 static tdiff_sampler *fixture_sampler(tdiff_model *m, tdiff_host *host, int threads, int clamp, int ddim,
@@ -358,12 +353,8 @@ static void test_bundled_model_recovers_text_from_noise(void **state)
     test_alloc a = {0};
     tdiff_host host;
     test_host_init(&host, &a);
-    char path[1024], err[256];
-    tdiff_model *m = NULL;
-    tdiff_status st = tdiff_model_load_file(test_source_path(path, sizeof path, "models/austen-dlm.gguf"), &host,
-                                            &m, err, sizeof err);
-    if (st)
-        fail_msg("cannot load models/austen-dlm.gguf: %s (%s)", tdiff_status_string(st), err);
+    char path[1024];
+    tdiff_model *m = test_load_model(test_source_path(path, sizeof path, "models/austen-dlm.gguf"), &host);
     tdiff_tokenizer *tok;
     assert_int_equal(tdiff_tokenizer_create(m, &host, &tok, NULL, 0), TDIFF_OK);
     const char *text = "It is a truth universally acknowledged, that a single man in possession of a good "
@@ -403,11 +394,8 @@ static void test_bundled_model_recovers_text_from_noise(void **state)
             fail_msg("t = %.1f: %zu of %zu tokens recovered (need %.2f)", ts[k], right, n, min_acc[k]);
     }
     /* the sampler around the same sentence: a 5-token hole filled, context kept */
-    tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create(m, &host, &s), TDIFF_OK);
-    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_EMBEDDING), TDIFF_OK);
+    tdiff_sampler *s = fixture_sampler(m, &host, 1, 0, 0, 1.0);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 40), TDIFF_OK);
-    assert_int_equal(tdiff_sampler_set_float(s, TDIFF_SAMPLER_TEMPERATURE, 1.0), TDIFF_OK);
     int32_t canvas[64], out[64], mask;
     assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     memcpy(canvas, w, n * sizeof *w);

@@ -23,12 +23,7 @@
 static tdiff_model *load(const char *name, tdiff_host *host)
 {
     char path[1024];
-    tdiff_model *m = NULL;
-    char err[256];
-    tdiff_status st = tdiff_model_load_file(test_fixture_path(path, sizeof path, name), host, &m, err, sizeof err);
-    if (st)
-        fail_msg("cannot load %s: %s (%s)", path, tdiff_status_string(st), err);
-    return m;
+    return test_load_model(test_fixture_path(path, sizeof path, name), host);
 }
 
 static void test_llamacpp_compat_reproduces_fixture_output(void **state)

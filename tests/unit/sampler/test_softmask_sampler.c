@@ -21,16 +21,6 @@
 #include "libtextdiff.h"
 #include "support.h"
 
-static tdiff_model *load_path(const char *path, tdiff_host *host)
-{
-    tdiff_model *m = NULL;
-    char err[256];
-    tdiff_status st = tdiff_model_load_file(path, host, &m, err, sizeof err);
-    if (st)
-        fail_msg("cannot load %s: %s (%s)", path, tdiff_status_string(st), err);
-    return m;
-}
-
 /* Generates with strategy/cfg, optionally through a soft-mask handle; returns n_out. */
 static size_t run(tdiff_model *m, tdiff_host *host, tdiff_softmask *sm, int strategy, double cfg, int block,
                   const int32_t *prompt, size_t n_prompt, int32_t *out, size_t cap)
@@ -63,7 +53,7 @@ static void test_closed_gate_gives_plain_masking_tokens(void **state)
     tdiff_host host;
     test_host_init(&host, &a);
     char path[1024];
-    tdiff_model *m = load_path(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), &host);
+    tdiff_model *m = test_load_model(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), &host);
     tdiff_softmask *sm;
     assert_int_equal(tdiff_softmask_create(m, 2048, &host, &sm), TDIFF_OK);
     assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_S, -INFINITY), TDIFF_OK);
@@ -93,7 +83,7 @@ static void test_open_gate_changes_trained_model_output(void **state)
     tdiff_host host;
     test_host_init(&host, &a);
     char path[1024];
-    tdiff_model *m = load_path(test_source_path(path, sizeof path, "models/austen-llada.gguf"), &host);
+    tdiff_model *m = test_load_model(test_source_path(path, sizeof path, "models/austen-llada.gguf"), &host);
     size_t n_vocab = 0;
     assert_int_equal(tdiff_model_vocab_size(m, &n_vocab), TDIFF_OK);
     assert_int_equal(n_vocab, 4096);
@@ -142,7 +132,7 @@ static void test_soft_mask_refused_where_it_cannot_work(void **state)
 {
     (void)state;
     char path[1024];
-    tdiff_model *m = load_path(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), NULL);
+    tdiff_model *m = test_load_model(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), NULL);
     tdiff_softmask *sm;
     assert_int_equal(tdiff_softmask_create(m, 2048, NULL, &sm), TDIFF_OK);
     tdiff_sampler *s;
