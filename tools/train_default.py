@@ -172,6 +172,15 @@ def load_tokens(data_dir, tok, name):
     return ids
 
 
+def load_corpus(data_dir):
+    """The BPE vocabulary and the training / held-out ids (cached next to the texts)."""
+    tok = Tokenizer.load(os.path.join(data_dir, "bpe.json"))
+    train_ids = load_tokens(data_dir, tok, "train")
+    held_ids = load_tokens(data_dir, tok, "heldout")
+    print("tokens: train %d, held-out %d; vocab %d" % (len(train_ids), len(held_ids), len(tok.tokens)), flush=True)
+    return tok, train_ids, held_ids
+
+
 def text_chars(data_dir, name):
     with open(os.path.join(data_dir, name + ".txt"), encoding="utf-8") as f:
         return len(f.read().replace("\n\n<|endoftext|>\n\n", ""))
@@ -493,10 +502,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
     os.makedirs(a.work, exist_ok=True)
-    tok = Tokenizer.load(os.path.join(a.data, "bpe.json"))
-    train_ids = load_tokens(a.data, tok, "train")
-    held_ids = load_tokens(a.data, tok, "heldout")
-    print("tokens: train %d, held-out %d; vocab %d" % (len(train_ids), len(held_ids), len(tok.tokens)), flush=True)
+    tok, train_ids, held_ids = load_corpus(a.data)
 
     if a.skip_train:
         ck = torch.load(os.path.join(a.work, "model.pt"))

@@ -45,8 +45,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf  # noqa: E402
-from train_bpe import Tokenizer  # noqa: E402
-from train_default import load_tokens, lr_at, rope_tables  # noqa: E402
+from train_default import load_corpus, lr_at, n_params, rope_tables  # noqa: E402
 
 SQRT_S = 1e-4          # the sqrt schedule's offset (lib/schedule, Diffusion-LM)
 EVAL_T = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -157,10 +156,6 @@ class DiffusionLM(nn.Module):
             x = b(x, c, self.cos, self.sin)
         sh, sc = self.output_adaln(c)[:, None, :].chunk(2, dim=-1)
         return self.output(self.output_norm(x) * (1 + sc) + sh)
-
-
-def n_params(model):
-    return sum(p.numel() for p in model.parameters())
 
 
 # ------------------------------------------------------------------------------------------------ objective
@@ -413,10 +408,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.work, exist_ok=True)
-    tok = Tokenizer.load(os.path.join(a.data, "bpe.json"))
-    train_ids = load_tokens(a.data, tok, "train")
-    held_ids = load_tokens(a.data, tok, "heldout")
-    print("tokens: train %d, held-out %d; vocab %d" % (len(train_ids), len(held_ids), len(tok.tokens)), flush=True)
+    tok, train_ids, held_ids = load_corpus(a.data)
 
     if a.skip_train:
         ck = torch.load(os.path.join(a.work, "model.pt"))
