@@ -89,13 +89,3 @@ const char *test_source_path(char *buf, size_t cap, const char *rel)
     snprintf(buf, cap, "%s/%s", dir ? dir : ".", rel);
     return buf;
 }
-
-tdiff_model *test_load_model(const char *path, const tdiff_host *host)
-{
-    tdiff_model *m = NULL;
-    char err[512] = "";
-    tdiff_status st = tdiff_model_load_file(path, host, &m, err, sizeof err);
-    if (st != TDIFF_OK)
-        fail_msg("cannot load %s: %s (%s)", path, tdiff_status_string(st), err);
-    return m;
-}

@@ -24,7 +24,7 @@ const char *test_fixture_path(char *buf, size_t cap, const char *name);
 /* Joins $TDIFF_SOURCE_ROOT with a relative path into buf. */
 const char *test_source_path(char *buf, size_t cap, const char *rel);
 /* Loads a model file with host; a failure fails the running test with the
- * library's status and message. */
+ * library's status and message (support_model.c: not in kernels-only builds). */
 tdiff_model *test_load_model(const char *path, const tdiff_host *host);
 
 #endif
