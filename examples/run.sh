@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh EXAMPLE [ARGS...] -- runs an example on the test model
 # ($TDIFF_FIXTURES/llada-tiny.gguf); exit 77 (meson: skipped) when it is missing.
-model="${TDIFF_FIXTURES:-../shared/fixtures}/llada-tiny.gguf"
+model="${TDIFF_FIXTURES:-tests/fixtures}/llada-tiny.gguf"
 if [ ! -f "$model" ]; then
     echo "skip: no $model"
     exit 77

@@ -32,7 +32,7 @@ dequantize_q8_0 / dequantize_q4_0 (bytes, n) -> float32. fp32 -> bf16 rounds to
 nearest even (NaN kept quiet), as ggml's GGML_FP32_TO_BF16.
 
 Models: llama_like(arch, ...) -> Writer with exactly the keys and tensor names of the
-llada/dream fixtures in ../shared/fixtures (same order, same value types);
+llada/dream fixtures in tests/fixtures (same order, same value types);
 write_llada(path, **kw), write_dream(path, **kw); byte_tokenizer(n_vocab) gives a
 synthetic byte-level vocabulary (256 GPT-2 byte symbols, fillers, then
 <|endoftext|> and <|mdm_mask|>).

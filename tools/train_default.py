@@ -14,7 +14,7 @@ Pipeline (each part can be skipped; the checkpoint is the hand-over between part
   eval   held-out NELBO: every non-overlapping window of --seq tokens, --eval-samples stratified t values per
          window with fresh masks (fixed seed); nats/token, perplexity bound exp(NELBO), bits/char
   sample greedy LLaDA low-confidence remasking from a few prompts
-  export GGUF v3 with the llada keys and tensor names of ../shared/fixtures, F32 weights
+  export GGUF v3 with the llada keys and tensor names of tests/fixtures, F32 weights
 
 Single-threaded on purpose (the build machine is shared): torch.set_num_threads(1) and the BLAS/OpenMP
 thread variables are pinned before torch is imported.

@@ -7,7 +7,7 @@
  *
  * Run: python3 bench/tokenize/make_corpus.py /tmp/austen.txt
  *      ./build/bench/tokenize/bench_tokenize /tmp/austen.txt \
- *          tests/unit/tokenizer/data/gpt2.gguf ../shared/fixtures/llada-tiny.gguf
+ *          tests/unit/tokenizer/data/gpt2.gguf tests/fixtures/llada-tiny.gguf
  */
 #include <stdio.h>
 #include <stdlib.h>

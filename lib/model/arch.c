@@ -1,7 +1,7 @@
 /*
  * arch.c -- architecture validation: the generic part every model gets
  * (vocabulary size, special token ids) and the llada/dream rules, exactly as
- * llama.cpp's converter writes those files (../shared/fixtures/README.md):
+ * llama.cpp's converter writes those files (tests/fixtures/README.md):
  * keys, defaults, every tensor with its shape, and no unexpected tensor.
  *
  * To add an architecture: write a tdiff__arch_fill_fn and add a line to

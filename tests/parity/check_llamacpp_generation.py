@@ -1,5 +1,5 @@
 """check_llamacpp_generation.py -- checks reference.py against llama.cpp itself:
-replays the greedy llama-diffusion-cli run recorded in ../shared/fixtures/README.md
+replays the greedy llama-diffusion-cli run recorded in tests/fixtures/README.md
 (llada-tiny.gguf, 64-token canvas, blocks of 16 after the 13-token prompt, 4 steps
 per block, top-k 1 so every confidence is 1 and ties commit left to right) with the
 reference network and requires the same 51 generated ids. Exit status 1 on mismatch.
@@ -22,7 +22,7 @@ MASK, CANVAS, BLOCK, STEPS_PER_BLOCK = 2047, 64, 16, 4
 
 
 def main():
-    g = gguf.read(os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures', 'llada-tiny.gguf'))
+    g = gguf.read(os.path.join(HERE, '..', 'fixtures', 'llada-tiny.gguf'))
     x = PROMPT + [MASK] * (CANVAS - len(PROMPT))
     for b0 in range(len(PROMPT), CANVAS, BLOCK):
         b1 = min(b0 + BLOCK, CANVAS)

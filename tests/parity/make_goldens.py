@@ -10,7 +10,7 @@ Run: /usr/bin/python3 tests/parity/make_goldens.py   (needs torch; CI needs only
   8 bytes  magic "TDGOLD01"
   u32 x 7  n, n_positions, n_vocab, attention (0 = model default), block_len, has_t, name_len
   f32 x 2  t, tolerance coefficient (max|d| <= tol * max(1, max|logit|))
-  name_len bytes: the model file, relative to data/ or "fixture:<file>" for ../shared/fixtures
+  name_len bytes: the model file, relative to data/ or "fixture:<file>" for tests/fixtures
   i32[n] tokens, u32[n_positions] positions, u32[n] span ids (attention 4 only),
   f32[n_positions * n_vocab] logits
 """
@@ -26,7 +26,7 @@ import gguf  # noqa: E402
 import reference  # noqa: E402
 
 DATA = os.path.join(HERE, 'data')
-FIXTURES = os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures')
+FIXTURES = os.path.join(HERE, '..', 'fixtures')
 TOL_F32 = 1e-4    # issue 4: F32 weights
 TOL_QUANT = 1e-3  # issue 4: F16/BF16/Q8_0/Q4_0 against the reference on the same dequantised weights
 

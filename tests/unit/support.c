@@ -79,7 +79,7 @@ void *test_read_file(const char *path, size_t *size)
 const char *test_fixture_path(char *buf, size_t cap, const char *name)
 {
     const char *dir = getenv("TDIFF_FIXTURES");
-    snprintf(buf, cap, "%s/%s", dir ? dir : "../shared/fixtures", name);
+    snprintf(buf, cap, "%s/%s", dir ? dir : "tests/fixtures", name);
     return buf;
 }
 

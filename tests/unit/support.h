@@ -19,7 +19,7 @@ void test_host_init(tdiff_host *host, test_alloc *state);
 
 /* Reads a whole file into a malloc'd buffer (test_malloc); NULL on failure. */
 void *test_read_file(const char *path, size_t *size);
-/* Joins $TDIFF_FIXTURES (or ../shared/fixtures) with a file name into buf. */
+/* Joins $TDIFF_FIXTURES (or tests/fixtures) with a file name into buf. */
 const char *test_fixture_path(char *buf, size_t cap, const char *name);
 /* Joins $TDIFF_SOURCE_ROOT with a relative path into buf. */
 const char *test_source_path(char *buf, size_t cap, const char *rel);

@@ -4,7 +4,7 @@ tool, the model fixtures and tools/gguf.py are, and a helper to run the tool.
 Environment: TEXTDIFF_LIB (the library under test; the binding reads it),
 TEXTDIFF_TOOL (the `textdiff` tool; default: src/textdiff of the build tree that
 TEXTDIFF_LIB points into, else build/src/textdiff), TDIFF_FIXTURES (default
-../shared/fixtures next to the repository).
+tests/fixtures next to the repository).
 """
 import os
 import subprocess
@@ -46,7 +46,7 @@ def tool():
 
 @pytest.fixture(scope='session')
 def fixtures_dir():
-    d = os.environ.get('TDIFF_FIXTURES') or os.path.join(REPO, os.pardir, 'shared', 'fixtures')
+    d = os.environ.get('TDIFF_FIXTURES') or os.path.join(REPO, 'tests', 'fixtures')
     if not os.path.exists(os.path.join(d, 'llada-tiny.gguf')):
         pytest.fail('model fixtures not found in %s: set TDIFF_FIXTURES' % d)
     return os.path.abspath(d)

@@ -11,7 +11,7 @@ import pytest
 import textdiff
 from textdiff import Status, TextdiffError
 
-# The fixtures' README (../shared/fixtures/README.md), written by llama.cpp's gguf-py.
+# The fixtures' README (tests/fixtures/README.md), written by llama.cpp's gguf-py.
 EXPECTED = {
     'llada': dict(n_vocab=2048, n_ctx=4096, n_embd=64, n_layer=2, n_ff=172, n_head=4, n_head_kv=4, head_dim=16,
                   rope_dim=16, shift_logits=0, rope_style=1, has_qkv_bias=0, tied_output=0, causal=0,

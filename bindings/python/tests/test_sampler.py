@@ -53,7 +53,7 @@ def test_generate_equals_the_tool(model, model_path, tool, cfg):
 
 
 def test_generate_reproduces_llama_cpp_in_compat_mode(llada_path):
-    # ../shared/fixtures/README.md: llama-diffusion-cli -ub 64 --diffusion-block-length 16
+    # tests/fixtures/README.md: llama-diffusion-cli -ub 64 --diffusion-block-length 16
     # --diffusion-steps 16 --temp 0 --top-k 1 on "the cat sat on the mat"
     want = [1991] * 8 + [1438] * 4 + [130] * 24 + [1509] * 15
     with textdiff.Model(llada_path) as m:

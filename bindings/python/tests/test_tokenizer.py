@@ -19,7 +19,7 @@ def test_tokenize_equals_the_tool(model, model_path, tool, text):
 
 
 def test_tokenize_equals_llama_cpp_on_the_fixture_prompt(model):
-    # ../shared/fixtures/README.md: llama.cpp's ids for this prompt (BOS prepended)
+    # tests/fixtures/README.md: llama.cpp's ids for this prompt (BOS prepended)
     assert model.tokenize('the cat sat on the mat') == [2046, 116, 468, 258, 301, 274, 301, 270, 110, 275, 468, 268,
                                                          301]
 

@@ -1,5 +1,5 @@
 /*
- * test_fixtures.c -- the llama.cpp-written fixtures (../shared/fixtures, by
+ * test_fixtures.c -- the llama.cpp-written fixtures (tests/fixtures, by
  * gguf-py) and our tiny generated models load and report exactly the
  * hyper-parameters, keys and tensors their README lists; the public queries
  * and internal getters obey their documented status codes.

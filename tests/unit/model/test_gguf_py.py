@@ -107,7 +107,7 @@ def rewrite(g):
 
 
 def check_fixtures():
-    fx = os.environ.get('TDIFF_FIXTURES', os.path.join(ROOT, '..', 'shared', 'fixtures'))
+    fx = os.environ.get('TDIFF_FIXTURES', os.path.join(ROOT, 'tests', 'fixtures'))
     for arch, kv_heads in (('llada', 4), ('dream', 2)):
         path = os.path.join(fx, '%s-tiny.gguf' % arch)
         if not os.path.exists(path):

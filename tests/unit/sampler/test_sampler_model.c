@@ -1,6 +1,6 @@
 /*
  * test_sampler_model.c -- the sampler over the real model loader and denoiser,
- * on the fixtures written by llama.cpp's own tools (../shared/fixtures):
+ * on the fixtures written by llama.cpp's own tools (tests/fixtures):
  *   - compat llamacpp reproduces llama-diffusion-cli's recorded output for
  *     llada-tiny.gguf token for token (fixtures/README.md);
  *   - a seeded stochastic run gives the same tokens with 1 and 2 threads and on

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 exe = sys.argv[1]
-model = os.path.join(os.environ.get("TDIFF_FIXTURES", "../shared/fixtures"), "llada-tiny.gguf")
+model = os.path.join(os.environ.get("TDIFF_FIXTURES", "tests/fixtures"), "llada-tiny.gguf")
 if not os.path.exists(model):
     print("skip: no fixture", model)
     sys.exit(77)
