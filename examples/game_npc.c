@@ -54,8 +54,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err) != TDIFF_OK ||
-        tdiff_sampler_create(model, NULL, &npc) != TDIFF_OK)
+        tdiff_sampler_create(model, NULL, &npc, err, sizeof err) != TDIFF_OK) {
+        fprintf(stderr, "setup: %s\n", err);
         goto out;
+    }
     tdiff_sampler_set_int(npc, TDIFF_SAMPLER_GEN_LENGTH, LINE_TOKENS);
     tdiff_sampler_set_int(npc, TDIFF_SAMPLER_STEPS, LINE_TOKENS);
     tdiff_sampler_set_float(npc, TDIFF_SAMPLER_TEMPERATURE, 0.8); /* a little variety */

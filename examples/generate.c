@@ -29,8 +29,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err) != TDIFF_OK ||
-        tdiff_sampler_create(model, NULL, &sampler) != TDIFF_OK) {
-        fprintf(stderr, "setup failed\n");
+        tdiff_sampler_create(model, NULL, &sampler, err, sizeof err) != TDIFF_OK) {
+        fprintf(stderr, "setup failed: %s\n", err);
         goto out;
     }
 

@@ -131,9 +131,10 @@ class Sampler {
     explicit Sampler(const Model &model)
     {
         tdiff_sampler *s = nullptr;
-        tdiff_status st = tdiff_sampler_create(model.get(), nullptr, &s);
+        char why[512];
+        tdiff_status st = tdiff_sampler_create(model.get(), nullptr, &s, why, sizeof why);
         if (st != TDIFF_OK)
-            throw Error(st, "cannot create the sampler");
+            throw Error(st, std::string("cannot create the sampler: ") + why);
         h_ = Handle<tdiff_sampler, tdiff_sampler_free>(s);
     }
     tdiff_sampler *get() const { return h_.get(); }

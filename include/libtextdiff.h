@@ -8,6 +8,10 @@
  *    The library never prints, exits or aborts. Handles keep a last-error message
  *    (tdiff_*_last_error) that says what went wrong in words.
  *  - Output pointers are written only on success unless documented otherwise.
+ *  - Every creator (tdiff_*_create, tdiff_model_load_*) takes `char *err, size_t
+ *    err_cap` last: on failure the reason in words is copied there (truncated to
+ *    fit, always NUL-terminated; err may be NULL or err_cap 0 to ignore it), on
+ *    success it is set to "". The reason is also logged through tdiff_host.log_fn.
  *  - Sizes are size_t. Output buffers come from the caller with a capacity; a buffer
  *    that is too small gives TDIFF_E_BUFFER_TOO_SMALL and the size that is needed.
  *  - Every *_free function accepts NULL.
@@ -567,7 +571,8 @@ typedef enum tdiff_denoiser_param {
  * does not exist, so it is also logged through host->log_fn.
  */
 TDIFF_API tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int n_threads,
-                                             const tdiff_host *host, tdiff_denoiser **out);
+                                             const tdiff_host *host, tdiff_denoiser **out, char *err,
+                                             size_t err_cap);
 
 /* Frees the handle and joins its threads. NULL is harmless. */
 TDIFF_API void tdiff_denoiser_free(tdiff_denoiser *d);
@@ -700,7 +705,7 @@ typedef enum tdiff_softmask_param {
  * is NULL and the reason is logged through host->log_fn.
  */
 TDIFF_API tdiff_status tdiff_softmask_create(const tdiff_model *model, size_t n_vocab, const tdiff_host *host,
-                                             tdiff_softmask **out);
+                                             tdiff_softmask **out, char *err, size_t err_cap);
 /* Frees the handle. NULL is harmless. */
 TDIFF_API void tdiff_softmask_free(tdiff_softmask *sm);
 /* Parameters. set: TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL, unknown or
@@ -823,7 +828,7 @@ typedef enum tdiff_schedule_quantity {
  * On failure *out is NULL.
  */
 TDIFF_API tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host,
-                                              tdiff_scheduler **out);
+                                              tdiff_scheduler **out, char *err, size_t err_cap);
 /* Frees the handle and everything it owns. NULL is harmless. */
 TDIFF_API void tdiff_scheduler_free(tdiff_scheduler *s);
 /* The kind given at creation; 0 when s is NULL. */
@@ -1019,7 +1024,7 @@ typedef enum tdiff_transition_kind {
  */
 TDIFF_API tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
                                                tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
-                                               tdiff_transition **out);
+                                               tdiff_transition **out, char *err, size_t err_cap);
 /*
  * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order).
  * DENSE: q holds n_mats·V·V floats, row-major. BANDED: q holds n_mats·V·(2b+1) floats,
@@ -1032,7 +1037,7 @@ TDIFF_API tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_
 TDIFF_API tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab,
                                                     size_t n_steps, size_t bandwidth, const float *q,
                                                     size_t n_mats, double tol, const tdiff_host *host,
-                                                    tdiff_transition **out);
+                                                    tdiff_transition **out, char *err, size_t err_cap);
 TDIFF_API void tdiff_transition_free(tdiff_transition *tr);
 TDIFF_API const char *tdiff_transition_last_error(const tdiff_transition *tr);
 TDIFF_API size_t tdiff_transition_n_vocab(const tdiff_transition *tr);
@@ -1290,7 +1295,7 @@ typedef enum tdiff_sampler_param {
  * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA). *out is NULL on failure.
  */
 TDIFF_API tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *host,
-                                            tdiff_sampler **out);
+                                            tdiff_sampler **out, char *err, size_t err_cap);
 /*
  * Creates a sampler over a caller's network. cb is copied (struct_size may be
  * smaller than ours for older callers, never smaller than the fields up to
@@ -1299,7 +1304,8 @@ TDIFF_API tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdif
  */
 TDIFF_API tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *cb, int32_t n_vocab,
                                                           int32_t mask_id, int32_t eos_id,
-                                                          const tdiff_host *host, tdiff_sampler **out);
+                                                          const tdiff_host *host, tdiff_sampler **out,
+                                                          char *err, size_t err_cap);
 TDIFF_API void tdiff_sampler_free(tdiff_sampler *s);
 
 /* Last error text of this sampler ("" when none). Valid until the next call on s. */

@@ -133,9 +133,9 @@ int cmd_forward(int argc, char **argv)
         fprintf(stderr, "textdiff forward: %s: %s\n", model_path, err);
         goto done;
     }
-    st = tdiff_denoiser_create(m, (size_t)n, threads, NULL, &d);
+    st = tdiff_denoiser_create(m, (size_t)n, threads, NULL, &d, err, sizeof err);
     if (st != TDIFF_OK) {
-        fprintf(stderr, "textdiff forward: cannot create the denoiser: %s\n", tdiff_status_string(st));
+        fprintf(stderr, "textdiff forward: cannot create the denoiser: %s\n", err);
         goto done;
     }
     int64_t nv, tc;

@@ -288,8 +288,8 @@ static int run(int argc, char **argv, int infill)
     tdiff_tokenizer *tok = NULL;
     int32_t *ids = malloc(MAX_IDS * sizeof *ids), *out = NULL;
     int rc = 2;
-    if (!ids || tdiff_sampler_create(model, NULL, &s)) {
-        fprintf(stderr, "textdiff: cannot create the sampler\n");
+    if (!ids || tdiff_sampler_create(model, NULL, &s, err, sizeof err)) {
+        fprintf(stderr, "textdiff: cannot create the sampler: %s\n", ids ? err : "out of memory");
         rc = 1;
         goto done;
     }
@@ -334,10 +334,16 @@ static int run(int argc, char **argv, int infill)
             long k = strtol(argv[++i], &end, 10);
             tdiff_softmask_free(softmask);
             softmask = NULL;
-            if (*end || k < 1 || k > 64 || tdiff_softmask_create(model, tool_vocab(model), NULL, &softmask) ||
-                tdiff_softmask_set_int(softmask, TDIFF_SOFTMASK_TOP_K, k) || tdiff_sampler_set_softmask(s, softmask)) {
-                fprintf(stderr, "textdiff: --soft-mask wants k in [1, 64] and a sampler that can use it: %s\n",
-                        softmask ? tdiff_sampler_last_error(s) : "bad k");
+            if (*end || k < 1 || k > 64) {
+                fprintf(stderr, "textdiff: --soft-mask wants k in [1, 64], not '%s'\n", argv[i]);
+                goto done;
+            }
+            if (tdiff_softmask_create(model, tool_vocab(model), NULL, &softmask, err, sizeof err)) {
+                fprintf(stderr, "textdiff: --soft-mask: %s\n", err);
+                goto done;
+            }
+            if (tdiff_softmask_set_int(softmask, TDIFF_SOFTMASK_TOP_K, k) || tdiff_sampler_set_softmask(s, softmask)) {
+                fprintf(stderr, "textdiff: --soft-mask: %s\n", tdiff_sampler_last_error(s));
                 goto done;
             }
         } else {
@@ -393,11 +399,15 @@ static int run(int argc, char **argv, int infill)
             goto done;
         }
         tdiff_schedule_kind kind = strategy == TDIFF_STRATEGY_D3PM ? TDIFF_SCHEDULE_LINEAR : TDIFF_SCHEDULE_LOGLINEAR;
-        if (tdiff_scheduler_create(kind, NULL, &sched) ||
+        if (tdiff_scheduler_create(kind, NULL, &sched, err, sizeof err) ||
             tdiff_transition_create(uniform ? TDIFF_TRANSITION_UNIFORM : TDIFF_TRANSITION_ABSORBING, V, mask, sched,
-                                    (size_t)graph_steps, NULL, &tr) ||
-            tdiff_sampler_set_transition(s, tr) || tdiff_sampler_set_scheduler(s, sched)) {
-            fprintf(stderr, "textdiff: cannot set up the %s graph\n", graph);
+                                    (size_t)graph_steps, NULL, &tr, err, sizeof err)) {
+            fprintf(stderr, "textdiff: cannot set up the %s graph: %s\n", graph, err);
+            rc = 1;
+            goto done;
+        }
+        if (tdiff_sampler_set_transition(s, tr) || tdiff_sampler_set_scheduler(s, sched)) {
+            fprintf(stderr, "textdiff: cannot set up the %s graph: %s\n", graph, tdiff_sampler_last_error(s));
             rc = 1;
             goto done;
         }

@@ -175,12 +175,12 @@ int cmd_score(int argc, char **argv)
         window = (size_t)n_ctx;
     if (window > n_ids)
         window = n_ids;
-    if ((st = tdiff_denoiser_create(m, window, (int)threads, NULL, &d)) != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: cannot create the denoiser: %s\n", tdiff_status_string(st));
+    if ((st = tdiff_denoiser_create(m, window, (int)threads, NULL, &d, err, sizeof err)) != TDIFF_OK) {
+        fprintf(stderr, "textdiff score: cannot create the denoiser: %s\n", err);
         goto done;
     }
-    if ((st = tdiff_scheduler_create(kind, NULL, &s)) != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: cannot create the scheduler: %s\n", tdiff_status_string(st));
+    if ((st = tdiff_scheduler_create(kind, NULL, &s, err, sizeof err)) != TDIFF_OK) {
+        fprintf(stderr, "textdiff score: cannot create the scheduler: %s\n", err);
         goto done;
     }
     double total = 0.0, var = 0.0;

@@ -233,7 +233,7 @@ static void open_variant(const shape *s, variant *v, int f16, layout *lay)
     v->name = f16 ? "F16" : "F32";
     v->bytes = make_model(s, f16, &v->size, lay);
     if (tdiff_model_load_memory(v->bytes, v->size, NULL, &v->m, err, sizeof err) != TDIFF_OK ||
-        tdiff_denoiser_create(v->m, s->len, s->threads, NULL, &v->d) != TDIFF_OK) {
+        tdiff_denoiser_create(v->m, s->len, s->threads, NULL, &v->d, NULL, 0) != TDIFF_OK) {
         fprintf(stderr, "bench_forward: cannot open the %s model: %s\n", v->name, err);
         exit(1);
     }

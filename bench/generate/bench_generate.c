@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     if (st)
         return fail("load", st, err);
     tdiff_sampler *s;
-    if ((st = tdiff_sampler_create(m, NULL, &s)))
+    if ((st = tdiff_sampler_create(m, NULL, &s, NULL, 0)))
         return fail("sampler", st, NULL);
     int strat;
     if (tdiff_strategy_from_name(strategy, &strat))

@@ -52,6 +52,10 @@ void tdiff__log(const tdiff__env *env, tdiff_log_level level, const char *fmt, .
     ;
 /* Copies a message into a caller's (buf, cap); safe with buf NULL or cap 0. */
 void tdiff__copy_message(char *buf, size_t cap, const char *msg);
+/* The end of every public creator: on failure copies env's last error (or the
+ * status's text when there is none) into the caller's (err, err_cap); on success
+ * leaves an empty string there. Returns st. */
+tdiff_status tdiff__creator_result(const tdiff__env *env, tdiff_status st, char *err, size_t err_cap);
 
 /* Checked arithmetic: return false on overflow (and leave *out unspecified). */
 static inline bool tdiff__mul_size(size_t a, size_t b, size_t *out)

@@ -33,6 +33,15 @@ void tdiff__copy_message(char *buf, size_t cap, const char *msg)
     buf[n] = '\0';
 }
 
+tdiff_status tdiff__creator_result(const tdiff__env *env, tdiff_status st, char *err, size_t err_cap)
+{
+    if (st == TDIFF_OK)
+        tdiff__copy_message(err, err_cap, "");
+    else
+        tdiff__copy_message(err, err_cap, env->last_error[0] ? env->last_error : tdiff_status_string(st));
+    return st;
+}
+
 tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host)
 {
     memset(env, 0, sizeof *env);

@@ -122,26 +122,36 @@ static void destroy(tdiff_denoiser *d)
     tdiff__free(&d->env, d);
 }
 
-tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int n_threads, const tdiff_host *host,
-                                   tdiff_denoiser **out)
+/* Everything tdiff_denoiser_create checks before it allocates the handle. */
+static tdiff_status check_create(tdiff__env *env, const tdiff_model *model, size_t max_len, int n_threads,
+                                 tdiff_denoiser **out)
 {
-    tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
-    if (out)
-        *out = NULL;
-    if (st != TDIFF_OK)
-        return st;
     if (!model || !out)
-        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: NULL %s", model ? "out" : "model");
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: NULL %s", model ? "out" : "model");
     if (n_threads < 1 || (unsigned)n_threads > TDIFF__POOL_MAX_THREADS)
-        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: n_threads %d is outside 1..%u",
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: n_threads %d is outside 1..%u",
                            n_threads, TDIFF__POOL_MAX_THREADS);
     if (max_len == 0 || max_len > DN_MAX_LEN)
-        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: max_len %zu is outside 1..%u",
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_denoiser_create: max_len %zu is outside 1..%u",
                            max_len, DN_MAX_LEN);
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int n_threads, const tdiff_host *host,
+                                   tdiff_denoiser **out, char *err, size_t err_cap)
+{
+    if (out)
+        *out = NULL;
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (st == TDIFF_OK)
+        st = check_create(&env, model, max_len, n_threads, out);
+    if (st != TDIFF_OK)
+        return tdiff__creator_result(&env, st, err, err_cap);
     tdiff_denoiser *d = tdiff__calloc(&env, 1, sizeof *d);
     if (!d)
-        return tdiff__fail(&env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the denoiser");
+        return tdiff__creator_result(
+            &env, tdiff__fail(&env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the denoiser"), err, err_cap);
     d->env = env;
     d->model = model;
     d->max_len = max_len;
@@ -163,9 +173,9 @@ tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int
      * cores (process-wide setting, documented in the public header). */
     openblas_set_num_threads(1);
     *out = d;
-    return TDIFF_OK;
+    return tdiff__creator_result(&d->env, TDIFF_OK, err, err_cap);
 fail:
-    /* The message was logged through the caller's hooks by tdiff__fail. */
+    st = tdiff__creator_result(&d->env, st, err, err_cap);
     destroy(d);
     return st;
 }

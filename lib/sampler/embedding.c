@@ -107,9 +107,10 @@ static tdiff_status emb_prepare(tdiff__run *r, emb_state *e, size_t dim, size_t 
     if (kind != TDIFF_SCHEDULE_SQRT && kind != TDIFF_SCHEDULE_COSINE && kind != TDIFF_SCHEDULE_LINEAR)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
                            "embedding sampler: schedule %d is not SQRT, COSINE or LINEAR", kind);
-    tdiff_status st = tdiff_scheduler_create((tdiff_schedule_kind)kind, &s->env.host, &e->sched);
+    char why[TDIFF__ERR_CAP];
+    tdiff_status st = tdiff_scheduler_create((tdiff_schedule_kind)kind, &s->env.host, &e->sched, why, sizeof why);
     if (st)
-        return tdiff__fail(&s->env, st, "embedding sampler: cannot create the schedule");
+        return tdiff__fail(&s->env, st, "embedding sampler: cannot create the schedule: %s", why);
     e->E = tdiff__calloc(&s->env, ev, sizeof *e->E);
     e->xe = tdiff__calloc(&s->env, xn, sizeof *e->xe);
     e->x0 = tdiff__calloc(&s->env, an ? an : 1, sizeof *e->x0);

@@ -13,10 +13,10 @@ tdiff_status tdiff__sampler_ensure_denoiser(tdiff_sampler *s, size_t n)
         return TDIFF_OK;
     tdiff_denoiser_free(s->denoiser);
     s->denoiser = NULL;
-    tdiff_status st = tdiff_denoiser_create(s->model, n, threads, &s->env.host, &s->denoiser);
+    char why[TDIFF__ERR_CAP];
+    tdiff_status st = tdiff_denoiser_create(s->model, n, threads, &s->env.host, &s->denoiser, why, sizeof why);
     if (st)
-        return tdiff__fail(&s->env, st, "cannot create the denoiser for a canvas of %zu tokens: %s", n,
-                           tdiff_status_string(st));
+        return tdiff__fail(&s->env, st, "cannot create the denoiser for a canvas of %zu tokens: %s", n, why);
     s->denoiser_len = n;
     s->denoiser_threads = threads;
     return TDIFF_OK;

@@ -19,22 +19,18 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static tdiff_status sampler_alloc(const tdiff_host *host, size_t n_vocab, int32_t mask_id, tdiff_sampler **out)
+static tdiff_status sampler_alloc(tdiff__env *env, size_t n_vocab, int32_t mask_id, tdiff_sampler **out)
 {
-    tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
-    if (st)
-        return st;
-    tdiff_sampler *s = tdiff__calloc(&env, 1, sizeof *s);
+    tdiff_sampler *s = tdiff__calloc(env, 1, sizeof *s);
     if (!s)
-        return TDIFF_E_OUT_OF_MEMORY;
-    s->env = env;
+        return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the sampler handle");
+    s->env = *env;
     s->n_vocab = n_vocab;
     s->mask_id = mask_id;
-    s->banned = tdiff__calloc(&s->env, n_vocab, 1);
+    s->banned = tdiff__calloc(env, n_vocab, 1);
     if (!s->banned) {
-        tdiff__free(&env, s);
-        return TDIFF_E_OUT_OF_MEMORY;
+        tdiff__free(env, s);
+        return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "out of memory for a vocabulary of %zu tokens", n_vocab);
     }
     s->banned[mask_id] = 1; /* SUBS: the mask is never a prediction */
     tdiff__sampler_defaults(s);
@@ -42,19 +38,30 @@ static tdiff_status sampler_alloc(const tdiff_host *host, size_t n_vocab, int32_
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *cb, int32_t n_vocab,
-                                                int32_t mask_id, int32_t eos_id, const tdiff_host *host,
-                                                tdiff_sampler **out)
+static tdiff_status create_with_callback(tdiff__env *env, const tdiff_denoise_callbacks *cb, int32_t n_vocab,
+                                         int32_t mask_id, int32_t eos_id, tdiff_sampler **out)
 {
-    if (!out)
-        return TDIFF_E_INVALID_ARGUMENT;
-    *out = NULL;
     size_t need = offsetof(tdiff_denoise_callbacks, logits) + sizeof cb->logits;
-    if (!cb || cb->struct_size < need || !cb->logits || n_vocab < 1 || mask_id < 0 || mask_id >= n_vocab ||
-        eos_id < -1 || eos_id >= n_vocab)
-        return TDIFF_E_INVALID_ARGUMENT;
+    if (!cb || !cb->logits)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create_with_callback: NULL %s",
+                           cb ? "logits callback" : "callbacks");
+    if (cb->struct_size < need)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_sampler_create_with_callback: struct_size %zu is smaller than %zu", cb->struct_size,
+                           need);
+    if (n_vocab < 1)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create_with_callback: n_vocab %d < 1",
+                           (int)n_vocab);
+    if (mask_id < 0 || mask_id >= n_vocab)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_sampler_create_with_callback: mask_id %d is outside [0, %d)", (int)mask_id,
+                           (int)n_vocab);
+    if (eos_id < -1 || eos_id >= n_vocab)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_sampler_create_with_callback: eos_id %d is neither -1 nor in [0, %d)", (int)eos_id,
+                           (int)n_vocab);
     tdiff_sampler *s;
-    tdiff_status st = sampler_alloc(host, (size_t)n_vocab, mask_id, &s);
+    tdiff_status st = sampler_alloc(env, (size_t)n_vocab, mask_id, &s);
     if (st)
         return st;
     s->logits_fn = cb->logits;
@@ -66,18 +73,34 @@ tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *c
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *host, tdiff_sampler **out)
+tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *cb, int32_t n_vocab,
+                                                int32_t mask_id, int32_t eos_id, const tdiff_host *host,
+                                                tdiff_sampler **out, char *err, size_t err_cap)
 {
-    if (!out)
-        return TDIFF_E_INVALID_ARGUMENT;
-    *out = NULL;
+    if (out)
+        *out = NULL;
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (st == TDIFF_OK)
+        st = out ? create_with_callback(&env, cb, n_vocab, mask_id, eos_id, out)
+                 : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create_with_callback: NULL out");
+    return tdiff__creator_result(&env, st, err, err_cap);
+}
+
+static tdiff_status create_for_model(tdiff__env *env, const tdiff_model *model, tdiff_sampler **out)
+{
     if (!model)
-        return TDIFF_E_INVALID_ARGUMENT;
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create: NULL model");
     const tdiff__hparams *hp = &model->hp;
-    if (hp->n_vocab == 0 || hp->n_vocab > INT32_MAX || hp->mask < 0 || (size_t)hp->mask >= hp->n_vocab)
-        return TDIFF_E_BAD_FORMAT;
+    if (hp->n_vocab == 0 || hp->n_vocab > INT32_MAX)
+        return tdiff__fail(env, TDIFF_E_BAD_FORMAT, "tdiff_sampler_create: the model has no usable vocabulary (%zu tokens)",
+                           hp->n_vocab);
+    if (hp->mask < 0 || (size_t)hp->mask >= hp->n_vocab)
+        return tdiff__fail(env, TDIFF_E_BAD_FORMAT,
+                           "tdiff_sampler_create: the model has no mask token (tokenizer.ggml.mask_token_id); it "
+                           "cannot be used as a masked-diffusion denoiser");
     tdiff_sampler *s;
-    tdiff_status st = sampler_alloc(host, hp->n_vocab, hp->mask, &s);
+    tdiff_status st = sampler_alloc(env, hp->n_vocab, hp->mask, &s);
     if (st)
         return st;
     s->model = model;
@@ -86,6 +109,19 @@ tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *ho
     s->logits_ctx = s;
     *out = s;
     return TDIFF_OK;
+}
+
+tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *host, tdiff_sampler **out, char *err,
+                                  size_t err_cap)
+{
+    if (out)
+        *out = NULL;
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (st == TDIFF_OK)
+        st = out ? create_for_model(&env, model, out)
+                 : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create: NULL out");
+    return tdiff__creator_result(&env, st, err, err_cap);
 }
 
 void tdiff_sampler_free(tdiff_sampler *s)

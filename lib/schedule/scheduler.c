@@ -38,26 +38,32 @@ static double *param_slot(tdiff_scheduler *s, tdiff_scheduler_param p)
     return NULL;
 }
 
-tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host, tdiff_scheduler **out)
+tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host, tdiff_scheduler **out,
+                                    char *err, size_t err_cap)
 {
-    if (!out)
-        return TDIFF_E_INVALID_ARGUMENT;
-    *out = NULL;
-    if (kind < TDIFF_SCHEDULE_LINEAR || kind > TDIFF_SCHEDULE_SPINDLE)
-        return TDIFF_E_INVALID_ARGUMENT;
+    if (out)
+        *out = NULL;
     tdiff__env env;
     tdiff_status st = tdiff__env_init(&env, host);
     if (st != TDIFF_OK)
-        return st;
+        return tdiff__creator_result(&env, st, err, err_cap);
+    if (!out)
+        st = tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_scheduler_create: NULL out");
+    else if (kind < TDIFF_SCHEDULE_LINEAR || kind > TDIFF_SCHEDULE_SPINDLE)
+        st = tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_scheduler_create: kind %d is not a tdiff_schedule_kind",
+                         (int)kind);
+    if (st != TDIFF_OK)
+        return tdiff__creator_result(&env, st, err, err_cap);
     tdiff_scheduler *s = tdiff__calloc(&env, 1, sizeof *s);
     if (!s)
-        return TDIFF_E_OUT_OF_MEMORY;
+        return tdiff__creator_result(
+            &env, tdiff__fail(&env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the scheduler handle"), err, err_cap);
     s->env = env;
     s->kind = kind;
     for (size_t p = 1; p < N_PARAMS; p++)
         *param_slot(s, (tdiff_scheduler_param)p) = param_info[p].def;
     *out = s;
-    return TDIFF_OK;
+    return tdiff__creator_result(&env, TDIFF_OK, err, err_cap);
 }
 
 void tdiff_scheduler_free(tdiff_scheduler *s)

@@ -54,22 +54,27 @@ static tdiff_status read_model(tdiff_softmask *sm, const tdiff_model *m)
 }
 
 tdiff_status tdiff_softmask_create(const tdiff_model *model, size_t n_vocab, const tdiff_host *host,
-                                   tdiff_softmask **out)
+                                   tdiff_softmask **out, char *err, size_t err_cap)
 {
-    tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
     if (out)
         *out = NULL;
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
     if (st != TDIFF_OK)
-        return st;
+        return tdiff__creator_result(&env, st, err, err_cap);
     if (!out)
-        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_softmask_create: NULL out");
+        return tdiff__creator_result(
+            &env, tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_softmask_create: NULL out"), err, err_cap);
     if (n_vocab < 1 || n_vocab > (size_t)INT32_MAX)
-        return tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_softmask_create: n_vocab %zu is outside 1..%d",
-                           n_vocab, INT32_MAX);
+        return tdiff__creator_result(&env,
+                                     tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT,
+                                                 "tdiff_softmask_create: n_vocab %zu is outside 1..%d", n_vocab,
+                                                 INT32_MAX),
+                                     err, err_cap);
     tdiff_softmask *sm = tdiff__calloc(&env, 1, sizeof *sm);
     if (!sm)
-        return tdiff__fail(&env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the soft-mask handle");
+        return tdiff__creator_result(
+            &env, tdiff__fail(&env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the soft-mask handle"), err, err_cap);
     sm->env = env;
     sm->n_vocab = n_vocab;
     sm->k = SM_DEFAULT_K;
@@ -85,10 +90,10 @@ tdiff_status tdiff_softmask_create(const tdiff_model *model, size_t n_vocab, con
     }
     tdiff__softmask_derive(sm);
     *out = sm;
-    return TDIFF_OK;
+    return tdiff__creator_result(&sm->env, TDIFF_OK, err, err_cap);
 fail:
-    /* The message was logged through the caller's hooks by tdiff__fail. */
-    tdiff__free(&sm->env, sm);
+    st = tdiff__creator_result(&sm->env, st, err, err_cap);
+    tdiff__free(&env, sm);
     return st;
 }
 

@@ -152,19 +152,13 @@ void tdiff__tr_column(const tr_t *tr, size_t t, int32_t x, double *col)
 
 /* ---- creation ---- */
 
-static tdiff_status alloc_handle(const tdiff_host *host, tdiff_transition_kind kind, size_t V, size_t T,
-                                 tr_t **out)
+/* Allocates the handle with a copy of env (the creator's, host already checked). */
+static tdiff_status alloc_handle(tdiff__env *env, tdiff_transition_kind kind, size_t V, size_t T, tr_t **out)
 {
-    tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
-    if (st != TDIFF_OK) {
-        tdiff__log(&env, TDIFF_LOG_ERROR, "%s", env.last_error);
-        return st;
-    }
-    tr_t *tr = tdiff__calloc(&env, 1, sizeof *tr);
+    tr_t *tr = tdiff__calloc(env, 1, sizeof *tr);
     if (!tr)
-        return TDIFF_E_OUT_OF_MEMORY;
-    tr->env = env;
+        return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "out of memory for the transition handle");
+    tr->env = *env;
     tr->kind = kind;
     tr->V = V;
     tr->T = T;
@@ -210,46 +204,54 @@ static void build_gaussian(tr_t *tr)
     }
 }
 
-tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
-                                     tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
-                                     tdiff_transition **out)
+static tdiff_status create_closed_form(tdiff__env *env, tdiff_transition_kind kind, size_t n_vocab,
+                                       int32_t mask_id, tdiff_scheduler *sched, size_t n_steps, tr_t **out)
 {
-    if (!out)
-        return TDIFF_E_INVALID_ARGUMENT;
-    *out = NULL;
-    if (!sched || n_steps == 0 || n_vocab == 0 || n_vocab > (size_t)INT32_MAX ||
-        (kind != TDIFF_TRANSITION_UNIFORM && kind != TDIFF_TRANSITION_ABSORBING && kind != TDIFF_TRANSITION_GAUSSIAN))
-        return TDIFF_E_INVALID_ARGUMENT;
+    if (kind != TDIFF_TRANSITION_UNIFORM && kind != TDIFF_TRANSITION_ABSORBING && kind != TDIFF_TRANSITION_GAUSSIAN)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create: kind %d is not UNIFORM, ABSORBING or GAUSSIAN (caller "
+                           "matrices: tdiff_transition_create_user)", (int)kind);
+    if (!sched)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: NULL scheduler");
+    if (n_steps == 0)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: n_steps is 0");
+    if (n_vocab == 0 || n_vocab > (size_t)INT32_MAX)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: n_vocab %zu is outside 1..%d",
+                           n_vocab, INT32_MAX);
     if (kind == TDIFF_TRANSITION_ABSORBING && (mask_id < 0 || (size_t)mask_id >= n_vocab))
-        return TDIFF_E_INVALID_ARGUMENT;
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create: mask_id %d is outside the vocabulary 0..%zu", (int)mask_id,
+                           n_vocab - 1);
     if (kind == TDIFF_TRANSITION_GAUSSIAN && n_vocab < 2)
-        return TDIFF_E_INVALID_ARGUMENT;
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create: a discretised Gaussian needs n_vocab >= 2");
     size_t tv;
     if (n_steps == SIZE_MAX || !tdiff__mul_size(n_steps + 1, n_vocab, &tv))
-        return TDIFF_E_OVERFLOW;
+        return tdiff__fail(env, TDIFF_E_OVERFLOW, "tdiff_transition_create: %zu steps x %zu tokens overflow",
+                           n_steps, n_vocab);
     tr_t *tr;
-    tdiff_status st = alloc_handle(host, kind, n_vocab, n_steps, &tr);
+    tdiff_status st = alloc_handle(env, kind, n_vocab, n_steps, &tr);
     if (st != TDIFF_OK)
         return st;
     tr->mask = kind == TDIFF_TRANSITION_ABSORBING ? mask_id : -1;
-    tr->beta = tdiff__calloc(&tr->env, n_steps + 1, sizeof *tr->beta);
-    tr->abar = tdiff__calloc(&tr->env, n_steps + 1, sizeof *tr->abar);
+    tr->beta = tdiff__calloc(env, n_steps + 1, sizeof *tr->beta);
+    tr->abar = tdiff__calloc(env, n_steps + 1, sizeof *tr->abar);
     if (kind == TDIFF_TRANSITION_GAUSSIAN) {
-        tr->gkern = tdiff__calloc(&tr->env, tv, sizeof *tr->gkern);
-        tr->gdiag = tdiff__calloc(&tr->env, tv, sizeof *tr->gdiag);
+        tr->gkern = tdiff__calloc(env, tv, sizeof *tr->gkern);
+        tr->gdiag = tdiff__calloc(env, tv, sizeof *tr->gdiag);
     }
     if (!tr->beta || !tr->abar || (kind == TDIFF_TRANSITION_GAUSSIAN && (!tr->gkern || !tr->gdiag))) {
         tdiff_transition_free(tr);
-        return TDIFF_E_OUT_OF_MEMORY;
+        return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "out of memory for %zu steps of the transition", n_steps);
     }
     tr->abar[0] = 1.0;
     for (size_t t = 1; t <= n_steps; t++) {
         tr->beta[t] = tdiff__sched_beta(sched, t, n_steps);
         tr->abar[t] = tr->abar[t - 1] * (1.0 - tr->beta[t]);
         if (kind == TDIFF_TRANSITION_GAUSSIAN && !(tr->beta[t] > 0.0)) {
-            tdiff__log(&tr->env, TDIFF_LOG_ERROR, "gaussian transitions need beta_t > 0 (step %zu)", t);
             tdiff_transition_free(tr);
-            return TDIFF_E_INVALID_ARGUMENT;
+            return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                               "tdiff_transition_create: gaussian transitions need beta_t > 0 (step %zu)", t);
         }
     }
     if (kind == TDIFF_TRANSITION_GAUSSIAN)
@@ -258,30 +260,47 @@ tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab,
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab, size_t n_steps,
-                                          size_t bandwidth, const float *q, size_t n_mats, double tol,
-                                          const tdiff_host *host, tdiff_transition **out)
+tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
+                                     tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
+                                     tdiff_transition **out, char *err, size_t err_cap)
 {
-    if (!out)
-        return TDIFF_E_INVALID_ARGUMENT;
-    *out = NULL;
-    if ((kind != TDIFF_TRANSITION_DENSE && kind != TDIFF_TRANSITION_BANDED) || !q || n_vocab == 0 ||
-        n_vocab > (size_t)INT32_MAX || n_steps == 0 || (n_mats != 1 && n_mats != n_steps) ||
-        !(tol >= 0.0 && tol <= 1e-2))
-        return TDIFF_E_INVALID_ARGUMENT;
+    if (out)
+        *out = NULL;
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (st == TDIFF_OK)
+        st = out ? create_closed_form(&env, kind, n_vocab, mask_id, sched, n_steps, out)
+                 : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: NULL out");
+    return tdiff__creator_result(&env, st, err, err_cap);
+}
+
+static tdiff_status create_user(tdiff__env *env, tdiff_transition_kind kind, size_t n_vocab, size_t n_steps,
+                                size_t bandwidth, const float *q, size_t n_mats, double tol, tr_t **out)
+{
+    if (kind != TDIFF_TRANSITION_DENSE && kind != TDIFF_TRANSITION_BANDED)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create_user: kind %d is not DENSE or BANDED", (int)kind);
+    if (!q)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create_user: NULL matrices");
+    if (n_vocab == 0 || n_vocab > (size_t)INT32_MAX)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create_user: n_vocab %zu is outside 1..%d", n_vocab, INT32_MAX);
+    if (n_steps == 0 || (n_mats != 1 && n_mats != n_steps))
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create_user: n_mats %zu must be 1 or n_steps (%zu), n_steps >= 1",
+                           n_mats, n_steps);
+    if (!(tol >= 0.0 && tol <= 1e-2))
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create_user: tol %g is outside [0, 1e-2]", tol);
     if (kind == TDIFF_TRANSITION_BANDED && bandwidth >= n_vocab)
-        return TDIFF_E_INVALID_ARGUMENT;
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "tdiff_transition_create_user: bandwidth %zu must be below n_vocab %zu", bandwidth,
+                           n_vocab);
     size_t w = kind == TDIFF_TRANSITION_DENSE ? n_vocab : 2 * bandwidth + 1, per, total;
     if (!tdiff__mul_size(n_vocab, w, &per) || !tdiff__mul_size(per, n_mats, &total) ||
         !tdiff__mul_size(total, sizeof(float), &total))
-        return TDIFF_E_OVERFLOW;
-    tr_t *tr;
-    tdiff_status st = alloc_handle(host, kind, n_vocab, n_steps, &tr);
-    if (st != TDIFF_OK)
-        return st;
-    tr->mask = -1;
-    tr->n_mats = n_mats;
-    tr->band = kind == TDIFF_TRANSITION_BANDED ? bandwidth : 0;
+        return tdiff__fail(env, TDIFF_E_OVERFLOW, "tdiff_transition_create_user: %zu matrices of %zu x %zu overflow",
+                           n_mats, n_vocab, w);
     /* validate before copying: finite, non-negative, rows sum to 1 within tol */
     for (size_t m = 0; m < n_mats; m++) {
         for (size_t i = 0; i < n_vocab; i++) {
@@ -289,31 +308,47 @@ tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_v
             double s = 0.0;
             for (size_t k = 0; k < w; k++) {
                 bool outside = kind == TDIFF_TRANSITION_BANDED && (i + k < bandwidth || i + k - bandwidth >= n_vocab);
-                if (!(row[k] >= 0.0f) || isinf(row[k]) || (outside && row[k] != 0.0f)) {
-                    tdiff__log(&tr->env, TDIFF_LOG_ERROR,
-                               "transition matrix %zu row %zu: entry %zu is negative, not finite, or outside the band",
-                               m, i, k);
-                    tdiff_transition_free(tr);
-                    return TDIFF_E_INVALID_ARGUMENT;
-                }
+                if (!(row[k] >= 0.0f) || isinf(row[k]) || (outside && row[k] != 0.0f))
+                    return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                                       "transition matrix %zu row %zu: entry %zu is negative, not finite, or "
+                                       "outside the band", m, i, k);
                 s += row[k];
             }
-            if (!(fabs(s - 1.0) <= tol)) {
-                tdiff__log(&tr->env, TDIFF_LOG_ERROR, "transition matrix %zu row %zu sums to %.9g, not 1 (tol %g)", m,
-                           i, s, tol);
-                tdiff_transition_free(tr);
-                return TDIFF_E_INVALID_ARGUMENT;
-            }
+            if (!(fabs(s - 1.0) <= tol))
+                return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                                   "transition matrix %zu row %zu sums to %.9g, not 1 (tol %g)", m, i, s, tol);
         }
     }
-    tr->mats = tdiff__malloc(&tr->env, total);
+    tr_t *tr;
+    tdiff_status st = alloc_handle(env, kind, n_vocab, n_steps, &tr);
+    if (st != TDIFF_OK)
+        return st;
+    tr->mask = -1;
+    tr->n_mats = n_mats;
+    tr->band = kind == TDIFF_TRANSITION_BANDED ? bandwidth : 0;
+    tr->mats = tdiff__malloc(env, total);
     if (!tr->mats) {
         tdiff_transition_free(tr);
-        return TDIFF_E_OUT_OF_MEMORY;
+        return tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "out of memory for %zu bytes of transition matrices", total);
     }
     memcpy(tr->mats, q, total);
     *out = tr;
     return TDIFF_OK;
+}
+
+tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab, size_t n_steps,
+                                          size_t bandwidth, const float *q, size_t n_mats, double tol,
+                                          const tdiff_host *host, tdiff_transition **out, char *err,
+                                          size_t err_cap)
+{
+    if (out)
+        *out = NULL;
+    tdiff__env env;
+    tdiff_status st = tdiff__env_init(&env, host);
+    if (st == TDIFF_OK)
+        st = out ? create_user(&env, kind, n_vocab, n_steps, bandwidth, q, n_mats, tol, out)
+                 : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create_user: NULL out");
+    return tdiff__creator_result(&env, st, err, err_cap);
 }
 
 const char *tdiff_transition_last_error(const tdiff_transition *tr)

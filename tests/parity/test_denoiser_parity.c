@@ -95,7 +95,7 @@ static float *run_case(const gold *g, tdiff_model *m, int n_threads, const tdiff
 {
     tdiff_denoiser *d = NULL;
     /* max_len above n so the workspace is not sized exactly to the input */
-    tdiff_status st = tdiff_denoiser_create(m, g->n + 5, n_threads, host, &d);
+    tdiff_status st = tdiff_denoiser_create(m, g->n + 5, n_threads, host, &d, NULL, 0);
     assert_int_equal(st, TDIFF_OK);
     size_t cap = (size_t)g->n_pos * g->n_vocab;
     float *out = test_malloc(cap * sizeof *out);

@@ -76,7 +76,7 @@ static void test_mixture_case_matches_reference(void **state)
     if (tdiff_model_load_file(test_source_path(path, sizeof path, rel), &host, &m, err, sizeof err) != TDIFF_OK)
         fail_msg("load %s: %s", path, err);
     tdiff_denoiser *d = NULL;
-    assert_int_equal(tdiff_denoiser_create(m, n + 3, 1, &host, &d), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_create(m, n + 3, 1, &host, &d, NULL, 0), TDIFF_OK);
     float *got = test_malloc((size_t)n * nv * sizeof *got);
     if (tdiff_denoiser_forward_mix(d, tokens, n, offsets, ids, weights, t, NULL, 0, got, (size_t)n * nv) != TDIFF_OK)
         fail_msg("forward_mix: %s", tdiff_denoiser_last_error(d));

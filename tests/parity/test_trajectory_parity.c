@@ -259,7 +259,7 @@ static void test_trajectory_matches_reference(void **state)
     if (tdiff_model_load_file(test_source_path(path, sizeof path, rel), &host, &m, err, sizeof err) != TDIFF_OK)
         fail_msg("load %s: %s", path, err);
     tdiff_sampler *s = NULL;
-    assert_int_equal(tdiff_sampler_create(m, &host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create(m, &host, &s, NULL, 0), TDIFF_OK);
     for (size_t i = 0; i < c->n_ints; i++)
         if (tdiff_sampler_set_int(s, c->int_p[i], c->int_v[i]) != TDIFF_OK)
             fail_msg("set_int %d: %s", (int)c->int_p[i], tdiff_sampler_last_error(s));
@@ -270,7 +270,7 @@ static void test_trajectory_matches_reference(void **state)
     if (c->has_softmask) {
         size_t n_vocab = 0;
         assert_int_equal(tdiff_model_vocab_size(m, &n_vocab), TDIFF_OK);
-        assert_int_equal(tdiff_softmask_create(m, n_vocab, &host, &sm), TDIFF_OK);
+        assert_int_equal(tdiff_softmask_create(m, n_vocab, &host, &sm, NULL, 0), TDIFF_OK);
         assert_int_equal(tdiff_softmask_set_int(sm, TDIFF_SOFTMASK_TOP_K, c->sm_k), TDIFF_OK);
         assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_S, c->sm_raw_s), TDIFF_OK);
         assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_C, c->sm_raw_c), TDIFF_OK);

@@ -126,7 +126,7 @@ PROTOTYPES = {
     'tdiff_tokenizer_get_kind': (enum, [handle]),
     'tdiff_tokenizer_is_special': (c_int, [handle, c_int32]),
     # denoiser
-    'tdiff_denoiser_create': (S, [handle, c_size_t, c_int, host, handle_out]),
+    'tdiff_denoiser_create': (S, [handle, c_size_t, c_int, host, handle_out, char_buf, c_size_t]),
     'tdiff_denoiser_free': (None, [handle]),
     'tdiff_denoiser_forward': (S, [handle, i32_p, c_size_t, u32_p, c_size_t, f32_p, c_size_t]),
     'tdiff_denoiser_forward_t': (S, [handle, i32_p, c_size_t, c_float, u32_p, c_size_t, f32_p, c_size_t]),
@@ -138,7 +138,7 @@ PROTOTYPES = {
     'tdiff_denoiser_forward_mix': (S, [handle, i32_p, c_size_t, size_p, i32_p, f32_p, c_float, u32_p, c_size_t,
                                        f32_p, c_size_t]),
     # soft masking
-    'tdiff_softmask_create': (S, [handle, c_size_t, host, handle_out]),
+    'tdiff_softmask_create': (S, [handle, c_size_t, host, handle_out, char_buf, c_size_t]),
     'tdiff_softmask_free': (None, [handle]),
     'tdiff_softmask_set_int': (S, [handle, enum, c_int64]),
     'tdiff_softmask_get_int': (S, [handle, enum, i64_p]),
@@ -149,7 +149,7 @@ PROTOTYPES = {
                                  c_size_t, size_p, f32_p]),
     'tdiff_softmask_last_error': (c_char_p, [handle]),
     # scheduler, transfer schedules, noise, Gaussian
-    'tdiff_scheduler_create': (S, [enum, host, handle_out]),
+    'tdiff_scheduler_create': (S, [enum, host, handle_out, char_buf, c_size_t]),
     'tdiff_scheduler_free': (None, [handle]),
     'tdiff_scheduler_kind': (enum, [handle]),
     'tdiff_scheduler_last_error': (c_char_p, [handle]),
@@ -179,9 +179,9 @@ PROTOTYPES = {
                                   c_uint64, c_uint32]),
     'tdiff_embed_nearest': (S, [handle, f32_p, c_size_t, c_size_t, f32_p, c_size_t, i32_p, f32_p]),
     # transitions (D3PM, SEDD) and NELBO
-    'tdiff_transition_create': (S, [enum, c_size_t, c_int32, handle, c_size_t, host, handle_out]),
+    'tdiff_transition_create': (S, [enum, c_size_t, c_int32, handle, c_size_t, host, handle_out, char_buf, c_size_t]),
     'tdiff_transition_create_user': (S, [enum, c_size_t, c_size_t, c_size_t, f32_p, c_size_t, c_double, host,
-                                         handle_out]),
+                                         handle_out, char_buf, c_size_t]),
     'tdiff_transition_free': (None, [handle]),
     'tdiff_transition_last_error': (c_char_p, [handle]),
     'tdiff_transition_n_vocab': (c_size_t, [handle]),
@@ -199,9 +199,9 @@ PROTOTYPES = {
     'tdiff_transition_d3pm_loss': (S, [handle, DENOISE_FN, c_void_p, i32_p, c_size_t, c_size_t, c_uint64,
                                        f64_p, f64_p, f64_p]),
     # sampler
-    'tdiff_sampler_create': (S, [handle, host, handle_out]),
+    'tdiff_sampler_create': (S, [handle, host, handle_out, char_buf, c_size_t]),
     'tdiff_sampler_create_with_callback': (S, [POINTER(DenoiseCallbacks), c_int32, c_int32, c_int32, host,
-                                               handle_out]),
+                                               handle_out, char_buf, c_size_t]),
     'tdiff_sampler_free': (None, [handle]),
     'tdiff_sampler_last_error': (c_char_p, [handle]),
     'tdiff_sampler_set_int': (S, [handle, enum, c_int64]),

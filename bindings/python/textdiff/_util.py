@@ -8,6 +8,9 @@ import numpy as np
 
 from ._errors import Status, check
 
+# Bytes of the err buffer creators fill (reason: messages name a field and a byte offset; 1 KiB is ample).
+ERR_CAP = 1024
+
 
 def ids_array(ids, name='tokens'):
     """A C-contiguous int32 copy-or-view of a sequence of token ids (1-D)."""

@@ -8,9 +8,9 @@ import numpy as np
 
 from . import _ffi
 from ._handle import Handle
-from ._host import HOST_P, capture
+from ._host import HOST_P
 from ._errors import check
-from ._util import enum_value, ids_array, ptr
+from ._util import ERR_CAP, enum_value, ids_array, ptr
 from .constants import Attention, DenoiserParam
 
 C = _ffi.C
@@ -28,9 +28,9 @@ class Denoiser(Handle):
         self._h = None
         self._model = model
         out = ctypes.c_void_p()
-        with capture() as logged:  # no handle holds the reason of a failure: the library logs it
-            st = C.tdiff_denoiser_create(model.handle, int(max_len), int(n_threads), HOST_P, ctypes.byref(out))
-        check(st, 'tdiff_denoiser_create', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_denoiser_create(model.handle, int(max_len), int(n_threads), HOST_P, ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_denoiser_create', err.value.decode('utf-8', 'replace'))
         self._h = out.value
         model._adopt(self)
 

@@ -17,11 +17,10 @@ from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
 from ._errors import TextdiffError, Status, check
-from ._util import enum_value, read_bytes
+from ._util import ERR_CAP, enum_value, read_bytes
 from .constants import MODEL_FLOAT_PARAMS, MetaType, ModelParam, Special
 
 C = _ffi.C
-_ERR_CAP = 1024  # reason: load messages name a field and a byte offset; 1 KiB is ample
 _MEM_ALIGN = 64  # reason: a multiple of every tensor alignment GGUF files use (32 by default)
 
 _UNSIGNED = (MetaType.U8, MetaType.U16, MetaType.U32, MetaType.U64)
@@ -38,7 +37,7 @@ class Model(Handle):
         self._dependents = weakref.WeakSet()
         self._tokenizer = None
         self._tokenizer_lock = threading.Lock()
-        err = ctypes.create_string_buffer(_ERR_CAP)
+        err = ctypes.create_string_buffer(ERR_CAP)
         out = ctypes.c_void_p()
         if _data is not None:
             # The library reads tensors in place until free, and needs them aligned in memory:
@@ -49,12 +48,12 @@ class Model(Handle):
             self._data = raw[off:off + src.size]
             self._data[...] = src
             st = C.tdiff_model_load_memory(self._data.ctypes.data_as(ctypes.c_void_p), src.size, HOST_P,
-                                           ctypes.byref(out), err, _ERR_CAP)
+                                           ctypes.byref(out), err, ERR_CAP)
             fn = 'tdiff_model_load_memory'
         else:
             if path is None:
                 raise TypeError('Model(path) or Model.from_bytes(data)')
-            st = C.tdiff_model_load_file(os.fsencode(path), HOST_P, ctypes.byref(out), err, _ERR_CAP)
+            st = C.tdiff_model_load_file(os.fsencode(path), HOST_P, ctypes.byref(out), err, ERR_CAP)
             fn = 'tdiff_model_load_file'
         check(st, fn, err.value.decode('utf-8', 'replace'))
         self._h = out.value

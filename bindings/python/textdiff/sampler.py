@@ -16,9 +16,9 @@ import numpy as np
 
 from . import _ffi
 from ._handle import Handle
-from ._host import HOST_P, capture
+from ._host import HOST_P
 from ._errors import Status, TextdiffError, check
-from ._util import enum_value, ids_array, ptr
+from ._util import ERR_CAP, enum_value, ids_array, ptr
 from .constants import (SAMPLER_FLOAT_PARAMS, SAMPLER_STATS, Compat, GenState, Remasking, SamplerParam,
                         Strategy)
 
@@ -60,9 +60,9 @@ class Sampler(Handle):
     def __init__(self, model, **params):
         self._init_state()
         out = ctypes.c_void_p()
-        with capture() as logged:  # no handle holds the reason of a failure: the library logs it
-            st = C.tdiff_sampler_create(model.handle, HOST_P, ctypes.byref(out))
-        check(st, 'tdiff_sampler_create', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_sampler_create(model.handle, HOST_P, ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_sampler_create', err.value.decode('utf-8', 'replace'))
         self._h = out.value
         self._model = model
         model._adopt(self)
@@ -108,10 +108,10 @@ class Sampler(Handle):
         cb.destroy = _ffi.DESTROY_FN()  # NULL: nothing to release
         self._net_struct = cb
         out = ctypes.c_void_p()
-        with capture() as logged:
-            st = C.tdiff_sampler_create_with_callback(ctypes.byref(cb), int(n_vocab), int(mask_id), int(eos_id),
-                                                      HOST_P, ctypes.byref(out))
-        check(st, 'tdiff_sampler_create_with_callback', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_sampler_create_with_callback(ctypes.byref(cb), int(n_vocab), int(mask_id), int(eos_id),
+                                                  HOST_P, ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_sampler_create_with_callback', err.value.decode('utf-8', 'replace'))
         self._h = out.value
         self.set(**params)
         return self

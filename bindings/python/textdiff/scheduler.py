@@ -10,9 +10,9 @@ import numpy as np
 
 from . import _ffi
 from ._handle import Handle
-from ._host import HOST_P, capture
+from ._host import HOST_P
 from ._errors import Status, TextdiffError, check
-from ._util import enum_value, f32_array, ids_array, ptr
+from ._util import ERR_CAP, enum_value, f32_array, ids_array, ptr
 from .constants import NelboMethod, Quantity, ScheduleKind, SchedulerParam, TransitionKind
 
 C = _ffi.C
@@ -54,9 +54,9 @@ class Scheduler(Handle):
         self._h = None
         k = enum_value(ScheduleKind, kind, 'schedule kind')
         out = ctypes.c_void_p()
-        with capture() as logged:
-            st = C.tdiff_scheduler_create(k, HOST_P, ctypes.byref(out))
-        check(st, 'tdiff_scheduler_create', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_scheduler_create(k, HOST_P, ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_scheduler_create', err.value.decode('utf-8', 'replace'))
         self._h = out.value
 
     @property
@@ -313,10 +313,10 @@ class Transition(Handle):
         self._h = None
         k = enum_value(TransitionKind, kind, 'transition kind')
         out = ctypes.c_void_p()
-        with capture() as logged:
-            st = C.tdiff_transition_create(k, int(n_vocab), int(mask_id), scheduler.handle, int(n_steps), HOST_P,
-                                           ctypes.byref(out))
-        check(st, 'tdiff_transition_create', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_transition_create(k, int(n_vocab), int(mask_id), scheduler.handle, int(n_steps), HOST_P,
+                                       ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_transition_create', err.value.decode('utf-8', 'replace'))
         self._h = out.value
 
     @classmethod
@@ -331,11 +331,11 @@ class Transition(Handle):
         self = cls.__new__(cls)
         self._h = None
         out = ctypes.c_void_p()
-        with capture() as logged:
-            st = C.tdiff_transition_create_user(kind, a.shape[1], int(n_steps), int(bandwidth or 0),
-                                                ptr(a, ctypes.c_float), a.shape[0], float(tol), HOST_P,
-                                                ctypes.byref(out))
-        check(st, 'tdiff_transition_create_user', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_transition_create_user(kind, a.shape[1], int(n_steps), int(bandwidth or 0),
+                                            ptr(a, ctypes.c_float), a.shape[0], float(tol), HOST_P,
+                                            ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_transition_create_user', err.value.decode('utf-8', 'replace'))
         self._h = out.value
         return self
 

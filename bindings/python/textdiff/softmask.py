@@ -10,8 +10,8 @@ import numpy as np
 from . import _ffi
 from ._handle import Handle
 from ._errors import Status, check
-from ._host import HOST_P, capture
-from ._util import enum_value, f32_array, ids_array, ptr
+from ._host import HOST_P
+from ._util import ERR_CAP, enum_value, f32_array, ids_array, ptr
 from .constants import SOFTMASK_INT_PARAMS, SoftMaskParam
 
 C = _ffi.C
@@ -28,10 +28,10 @@ class SoftMask(Handle):
     def __init__(self, n_vocab, model=None):
         self._h = None
         out = ctypes.c_void_p()
-        with capture() as logged:  # no handle holds the reason of a failure: the library logs it
-            st = C.tdiff_softmask_create(model.handle if model is not None else None, int(n_vocab), HOST_P,
-                                         ctypes.byref(out))
-        check(st, 'tdiff_softmask_create', logged)
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_softmask_create(model.handle if model is not None else None, int(n_vocab), HOST_P,
+                                     ctypes.byref(out), err, len(err))
+        check(st, 'tdiff_softmask_create', err.value.decode('utf-8', 'replace'))
         self._h = out.value
         self.n_vocab = int(n_vocab)
 

@@ -10,7 +10,7 @@ from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
 from ._errors import Status, check
-from ._util import enum_value, ids_array, ptr, read_bytes
+from ._util import ERR_CAP, enum_value, ids_array, ptr, read_bytes
 from .constants import (DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZE_PARSE_SPECIAL, Special,
                         TokenizerKind)
 
@@ -24,7 +24,7 @@ class Tokenizer(Handle):
     _free_fn = 'tdiff_tokenizer_free'
 
     def __init__(self, model):
-        err = ctypes.create_string_buffer(1024)
+        err = ctypes.create_string_buffer(ERR_CAP)
         out = ctypes.c_void_p()
         st = C.tdiff_tokenizer_create(model.handle, HOST_P, ctypes.byref(out), err, len(err))
         check(st, 'tdiff_tokenizer_create', err.value.decode('utf-8', 'replace'))

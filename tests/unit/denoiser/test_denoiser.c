@@ -51,7 +51,7 @@ static void close_model(fx *f)
 static tdiff_denoiser *make(fx *f, size_t max_len, int threads)
 {
     tdiff_denoiser *d = NULL;
-    assert_int_equal(tdiff_denoiser_create(f->m, max_len, threads, &f->host, &d), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_create(f->m, max_len, threads, &f->host, &d, NULL, 0), TDIFF_OK);
     return d;
 }
 
@@ -61,14 +61,14 @@ static void test_create_rejects_bad_arguments(void **state)
     fx f;
     open_model(&f, "llada-f32.gguf");
     tdiff_denoiser *d = (tdiff_denoiser *)&f;
-    assert_int_equal(tdiff_denoiser_create(NULL, 8, 1, &f.host, &d), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_create(NULL, 8, 1, &f.host, &d, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_null(d);
-    assert_int_equal(tdiff_denoiser_create(f.m, 8, 1, &f.host, NULL), TDIFF_E_INVALID_ARGUMENT);
-    assert_int_equal(tdiff_denoiser_create(f.m, 0, 1, &f.host, &d), TDIFF_E_INVALID_ARGUMENT);
-    assert_int_equal(tdiff_denoiser_create(f.m, 8, 0, &f.host, &d), TDIFF_E_INVALID_ARGUMENT);
-    assert_int_equal(tdiff_denoiser_create(f.m, 8, 100000, &f.host, &d), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_create(f.m, 8, 1, &f.host, NULL, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_create(f.m, 0, 1, &f.host, &d, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_create(f.m, 8, 0, &f.host, &d, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_create(f.m, 8, 100000, &f.host, &d, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     /* the tiny models have a context of 128 */
-    assert_int_equal(tdiff_denoiser_create(f.m, 129, 1, &f.host, &d), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_create(f.m, 129, 1, &f.host, &d, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_null(d);
     tdiff_denoiser_free(NULL);
     close_model(&f);
@@ -274,7 +274,7 @@ static void test_create_survives_every_allocation_failure(void **state)
     for (long k = 1; k <= needed; k++) {
         f.ta.fail_at = f.ta.count + k;
         tdiff_denoiser *x = (tdiff_denoiser *)&f;
-        tdiff_status st = tdiff_denoiser_create(f.m, 8, 2, &f.host, &x);
+        tdiff_status st = tdiff_denoiser_create(f.m, 8, 2, &f.host, &x, NULL, 0);
         assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
         assert_null(x);
     }
@@ -352,7 +352,7 @@ static void test_f32_weights_are_not_copied_and_f16_scratch_is_bounded(void **st
         tdiff_host h = {.struct_size = sizeof h, .malloc_fn = cnt_malloc, .realloc_fn = cnt_realloc,
                         .free_fn = cnt_free, .alloc_user_data = &c};
         tdiff_denoiser *d = NULL;
-        assert_int_equal(tdiff_denoiser_create(f.m, 8, 1, &h, &d), TDIFF_OK);
+        assert_int_equal(tdiff_denoiser_create(f.m, 8, 1, &h, &d, NULL, 0), TDIFF_OK);
         static float out[8 * NV];
         assert_int_equal(tdiff_denoiser_forward(d, toks, 8, NULL, 0, out, 8 * NV), TDIFF_OK);
         /* the embedding table alone is 320 x 64 floats = 80 KiB, the F32 file 440 KiB:
@@ -391,7 +391,7 @@ static void test_create_rejects_extra_and_misshapen_tensors(void **state)
         last_log[0] = '\0';
         f.host.log_fn = capture_log;  /* a failed create has no handle: the reason is logged */
         tdiff_denoiser *d = NULL;
-        tdiff_status st = tdiff_denoiser_create(f.m, 8, 1, &f.host, &d);
+        tdiff_status st = tdiff_denoiser_create(f.m, 8, 1, &f.host, &d, NULL, 0);
         assert_int_equal(st, cases[i].want);
         if (st == TDIFF_OK) {
             static float out[2 * 258];
@@ -433,7 +433,7 @@ static void test_unknown_architecture_is_unsupported(void **state)
     if (tdiff_model_load_memory(buf, o, &host, &m, NULL, 0) != TDIFF_OK)
         skip();  /* the loader may insist on a vocabulary; then this path is unreachable */
     tdiff_denoiser *d;
-    assert_int_equal(tdiff_denoiser_create(m, 8, 1, &host, &d), TDIFF_E_UNSUPPORTED);
+    assert_int_equal(tdiff_denoiser_create(m, 8, 1, &host, &d, NULL, 0), TDIFF_E_UNSUPPORTED);
     tdiff_model_free(m);
     assert_int_equal(ta.live, 0);
 }

@@ -42,7 +42,7 @@ static void open_fx(fx *f, const char *name)
     snprintf(rel, sizeof rel, "tests/parity/data/%s", name);
     if (tdiff_model_load_file(test_source_path(path, sizeof path, rel), &f->host, &f->m, err, sizeof err) != TDIFF_OK)
         fail_msg("load %s: %s", path, err);
-    assert_int_equal(tdiff_denoiser_create(f->m, 32, 1, &f->host, &f->d), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_create(f->m, 32, 1, &f->host, &f->d, NULL, 0), TDIFF_OK);
     f->dm = tdiff__denoiser_n_embd(f->d);
     assert_true(f->dm <= MAXD);
 }

@@ -27,7 +27,7 @@ static tdiff_scheduler *make(tdiff_host *h, test_alloc *ta)
 {
     test_host_init(h, ta);
     tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_SQRT, h, &s), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_SQRT, h, &s, NULL, 0), TDIFF_OK);
     return s;
 }
 

@@ -46,7 +46,7 @@ static tdiff_sampler *callback_sampler(tdiff_host *host)
     cb.struct_size = sizeof cb;
     cb.logits = zero_logits;
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, TV, TV - 1, -1, host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, TV, TV - 1, -1, host, &s, NULL, 0), TDIFF_OK);
     return s;
 }
 
@@ -138,7 +138,7 @@ static tdiff_sampler *fixture_sampler(tdiff_model *m, tdiff_host *host, int thre
                                       double temperature)
 {
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create(m, host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create(m, host, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_EMBEDDING), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 6), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_SEED, 42), TDIFF_OK);
@@ -365,11 +365,11 @@ static void test_bundled_model_recovers_text_from_noise(void **state)
     tdiff_tokenizer_free(tok);
     assert_true(n >= 20);
     tdiff_denoiser *d;
-    assert_int_equal(tdiff_denoiser_create(m, n, 1, &host, &d), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_create(m, n, 1, &host, &d, NULL, 0), TDIFF_OK);
     const size_t dim = tdiff__denoiser_n_embd(d), V = 4096;
     float *x = test_calloc(n * dim, sizeof *x), *logits = test_calloc(n * V, sizeof *logits);
     tdiff_scheduler *sch;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_SQRT, &host, &sch), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_SQRT, &host, &sch, NULL, 0), TDIFF_OK);
     const double ts[2] = {0.1, 0.3}, min_acc[2] = {1.0, 0.75};
     for (int k = 0; k < 2; k++) {
         double ab;

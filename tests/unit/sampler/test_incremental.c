@@ -22,7 +22,7 @@ static tdiff_sampler *make_syn(tdiff_host *host)
 {
     tdiff_denoise_callbacks cb = {sizeof cb, NULL, syn_logits, NULL};
     tdiff_sampler *s = NULL;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, host, &s, NULL, 0), TDIFF_OK);
     return s;
 }
 
@@ -350,7 +350,7 @@ static void test_allocation_failures_while_stepping_leak_nothing(void **state)
         test_host_init(&host, &a);
         tdiff_denoise_callbacks cb = {sizeof cb, NULL, syn_logits, NULL};
         tdiff_sampler *s = NULL;
-        tdiff_status st = tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, &host, &s);
+        tdiff_status st = tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, &host, &s, NULL, 0);
         if (st == TDIFF_OK) {
             tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 8);
             tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 4);

@@ -29,7 +29,7 @@ static tdiff_sampler *make_syn(tdiff_host *host, long *calls)
 {
     tdiff_denoise_callbacks cb = {sizeof cb, calls, syn_logits, NULL};
     tdiff_sampler *s = NULL;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, host, &s, NULL, 0), TDIFF_OK);
     return s;
 }
 
@@ -78,11 +78,11 @@ static void apply_kv(tdiff_sampler *s, golden *g, const char *k, const char *v)
         bool sedd = strategy == TDIFF_STRATEGY_SEDD_EULER || strategy == TDIFF_STRATEGY_SEDD_ANALYTIC;
         /* D3PM: the linear schedule's betas; SEDD: the log-linear sigma_bar(t) */
         assert_int_equal(tdiff_scheduler_create(sedd ? TDIFF_SCHEDULE_LOGLINEAR : TDIFF_SCHEDULE_LINEAR, NULL,
-                                                &g->sched),
+                                                &g->sched, NULL, 0),
                          TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_scheduler(s, g->sched), TDIFF_OK);
         tdiff_transition_kind kind = !strcmp(v, "uniform") ? TDIFF_TRANSITION_UNIFORM : TDIFF_TRANSITION_ABSORBING;
-        assert_int_equal(tdiff_transition_create(kind, SYN_V, SYN_MASK, g->sched, (size_t)steps, NULL, &g->tr),
+        assert_int_equal(tdiff_transition_create(kind, SYN_V, SYN_MASK, g->sched, (size_t)steps, NULL, &g->tr, NULL, 0),
                          TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_transition(s, g->tr), TDIFF_OK);
     } else if (!strcmp(k, "expect")) {
@@ -237,7 +237,7 @@ static void draw_counts(int strategy, double T, int top_k, long n_seeds, long *c
 {
     tdiff_denoise_callbacks cb = {sizeof cb, NULL, fixed_logits, NULL};
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 5, 4, -1, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 5, 4, -1, NULL, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, strategy), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 1), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 1), TDIFF_OK);
@@ -336,7 +336,7 @@ static int32_t cfg_run(double w, int64_t *forwards)
 {
     tdiff_denoise_callbacks cb = {sizeof cb, NULL, cfg_logits, NULL};
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, -1, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, -1, NULL, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 1), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 1), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_float(s, TDIFF_SAMPLER_CFG_SCALE, w), TDIFF_OK);
@@ -453,9 +453,9 @@ static double first_step_reveal_fraction(int strategy, size_t steps, double eps)
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_SEED, seed);
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_KEEP_HISTORY, 1);
         if (strategy == TDIFF_STRATEGY_D3PM && !tr) {
-            assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &sched), TDIFF_OK);
+            assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &sched, NULL, 0), TDIFF_OK);
             assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, SYN_V, SYN_MASK, sched, steps, NULL,
-                                                     &tr),
+                                                     &tr, NULL, 0),
                              TDIFF_OK);
         }
         if (tr)
@@ -577,7 +577,7 @@ static void test_eos_cut_and_minus_infinity_confidence(void **state)
     (void)state;
     tdiff_denoise_callbacks cb = {sizeof cb, NULL, eos_logits, NULL};
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, 2, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, 2, NULL, &s, NULL, 0), TDIFF_OK);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 8);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 8);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_KEEP_HISTORY, 1);
@@ -799,8 +799,8 @@ static void test_invalid_arguments_are_reported(void **state)
     assert_int_equal(tdiff_sampler_generate(s, prompt, 2, out, 64, &n_out), TDIFF_E_STATE);
     tdiff_scheduler *sched;
     tdiff_transition *tr;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &sched), TDIFF_OK);
-    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_UNIFORM, SYN_V + 1, 0, sched, 4, NULL, &tr), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &sched, NULL, 0), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_UNIFORM, SYN_V + 1, 0, sched, 4, NULL, &tr, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_transition(s, tr), TDIFF_E_INVALID_ARGUMENT);
     tdiff_transition_free(tr);
     tdiff_scheduler_free(sched);
@@ -808,12 +808,12 @@ static void test_invalid_arguments_are_reported(void **state)
     tdiff_sampler_free(NULL);
 
     tdiff_denoise_callbacks cb = {sizeof cb, NULL, failing_logits, NULL};
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 4, -1, NULL, &s), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 4, -1, NULL, &s, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_null(s);
     cb.struct_size = 4;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, -1, NULL, &s), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, -1, NULL, &s, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     cb.struct_size = sizeof cb;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, -1, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 4, 3, -1, NULL, &s, NULL, 0), TDIFF_OK);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 2);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 2);
     assert_int_equal(tdiff_sampler_generate(s, prompt, 2, out, 64, &n_out), TDIFF_E_IO); /* passed through */
@@ -833,7 +833,7 @@ static void test_callback_destroy_runs_once_at_free(void **state)
     tdiff_denoise_callbacks cb = {sizeof cb, NULL, syn_logits, on_destroy};
     tdiff_sampler *s;
     destroyed = 0;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, NULL, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(destroyed, 0);
     tdiff_sampler_free(s);
     assert_int_equal(destroyed, 1);
@@ -851,7 +851,7 @@ static void test_allocation_failures_fail_cleanly(void **state)
         test_host_init(&host, &a);
         tdiff_denoise_callbacks cb = {sizeof cb, NULL, syn_logits, NULL};
         tdiff_sampler *s = NULL;
-        tdiff_status st = tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, &host, &s);
+        tdiff_status st = tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, &host, &s, NULL, 0);
         if (st == TDIFF_OK) {
             tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 8);
             tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 4);

@@ -34,7 +34,7 @@ static void test_llamacpp_compat_reproduces_fixture_output(void **state)
     test_host_init(&host, &a);
     tdiff_model *m = load("llada-tiny.gguf", &host);
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create(m, &host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create(m, &host, &s, NULL, 0), TDIFF_OK);
     /* llama-diffusion-cli -ub 64 --temp 0 --top-k 1 --diffusion-block-length 16 --diffusion-steps 16 */
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_COMPAT, TDIFF_COMPAT_LLAMACPP), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 64), TDIFF_OK);
@@ -78,7 +78,7 @@ static bool seeded_run(int threads, int isa, int32_t *out, size_t *n_out)
     if (ls)
         fail_msg("cannot load %s: %s", path, err);
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create(m, &host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create(m, &host, &s, NULL, 0), TDIFF_OK);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_N_THREADS, threads);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 32);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, 16);
@@ -128,7 +128,7 @@ static void test_dream_fixture_generates_with_every_remasking(void **state)
                            TDIFF_REMASK_ORIGIN};
     for (size_t i = 0; i < 4; i++) {
         tdiff_sampler *s;
-        assert_int_equal(tdiff_sampler_create(m, NULL, &s), TDIFF_OK);
+        assert_int_equal(tdiff_sampler_create(m, NULL, &s, NULL, 0), TDIFF_OK);
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_DREAM);
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_REMASKING, remasks[i]);
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 16);

@@ -26,7 +26,7 @@ static size_t run(tdiff_model *m, tdiff_host *host, tdiff_softmask *sm, int stra
                   const int32_t *prompt, size_t n_prompt, int32_t *out, size_t cap)
 {
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create(m, host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create(m, host, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, strategy), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 16), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 8), TDIFF_OK);
@@ -55,7 +55,7 @@ static void test_closed_gate_gives_plain_masking_tokens(void **state)
     char path[1024];
     tdiff_model *m = test_load_model(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), &host);
     tdiff_softmask *sm;
-    assert_int_equal(tdiff_softmask_create(m, 2048, &host, &sm), TDIFF_OK);
+    assert_int_equal(tdiff_softmask_create(m, 2048, &host, &sm, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_S, -INFINITY), TDIFF_OK);
     const int32_t prompt[5] = {2046, 116, 468, 258, 301};
     const int strategies[] = {TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_DREAM, TDIFF_STRATEGY_THRESHOLD,
@@ -88,7 +88,7 @@ static void test_open_gate_changes_trained_model_output(void **state)
     assert_int_equal(tdiff_model_vocab_size(m, &n_vocab), TDIFF_OK);
     assert_int_equal(n_vocab, 4096);
     tdiff_softmask *sm;
-    assert_int_equal(tdiff_softmask_create(m, n_vocab, &host, &sm), TDIFF_OK);
+    assert_int_equal(tdiff_softmask_create(m, n_vocab, &host, &sm, NULL, 0), TDIFF_OK);
     /* s = 0.9, c = -softplus(20) = -20: lambda ~ s at any entropy of this
      * model (its nu stays far above -20), so the feedback is strong. */
     assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_S, log(0.9 / 0.1)), TDIFF_OK);
@@ -134,9 +134,9 @@ static void test_soft_mask_refused_where_it_cannot_work(void **state)
     char path[1024];
     tdiff_model *m = test_load_model(test_fixture_path(path, sizeof path, "llada-tiny.gguf"), NULL);
     tdiff_softmask *sm;
-    assert_int_equal(tdiff_softmask_create(m, 2048, NULL, &sm), TDIFF_OK);
+    assert_int_equal(tdiff_softmask_create(m, 2048, NULL, &sm, NULL, 0), TDIFF_OK);
     tdiff_sampler *s;
-    assert_int_equal(tdiff_sampler_create(m, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create(m, NULL, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_softmask(s, sm), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_MASKGIT), TDIFF_OK);
     const int32_t prompt[2] = {116, 468};
@@ -156,7 +156,7 @@ static void test_soft_mask_refused_where_it_cannot_work(void **state)
     memset(&cb, 0, sizeof cb);
     cb.struct_size = sizeof cb;
     cb.logits = fake_logits;
-    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 8, 7, 6, NULL, &s), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, 8, 7, 6, NULL, &s, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_softmask(s, sm), TDIFF_E_UNSUPPORTED);
     tdiff_sampler_free(s);
     tdiff_softmask_free(sm);

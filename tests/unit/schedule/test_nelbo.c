@@ -103,7 +103,7 @@ static tdiff_scheduler *make(tdiff_schedule_kind k, tdiff_host *h, test_alloc *t
 {
     test_host_init(h, ta);
     tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(k, h, &s), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(k, h, &s, NULL, 0), TDIFF_OK);
     return s;
 }
 

@@ -46,9 +46,9 @@ static void test_model_nelbo_matches_callback_route_and_is_near_log_v(void **sta
     int32_t mask;
     assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     tdiff_denoiser *d = NULL;
-    assert_int_equal(tdiff_denoiser_create(m, 12, 1, &h, &d), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_create(m, 12, 1, &h, &d, NULL, 0), TDIFF_OK);
     tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LOGLINEAR, &h, &s), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LOGLINEAR, &h, &s, NULL, 0), TDIFF_OK);
     int64_t V;
     assert_int_equal(tdiff_denoiser_get_int(d, TDIFF_DENOISER_N_VOCAB, &V), TDIFF_OK);
     const int32_t text[10] = {72, 101, 108, 300, 1000, 32, 119, 1500, 2000, 33};

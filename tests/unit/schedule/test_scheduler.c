@@ -30,7 +30,7 @@ static tdiff_scheduler *make(tdiff_schedule_kind k, tdiff_host *host, test_alloc
 {
     test_host_init(host, ta);
     tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(k, host, &s), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(k, host, &s, NULL, 0), TDIFF_OK);
     assert_non_null(s);
     return s;
 }
@@ -208,7 +208,7 @@ static void test_parameters_are_bounded_and_round_trip(void **state)
     tdiff_scheduler_free(NULL);
     assert_string_equal(tdiff_scheduler_last_error(NULL), "invalid handle");
     tdiff_scheduler *bad = (tdiff_scheduler *)&ta;
-    assert_int_equal(tdiff_scheduler_create((tdiff_schedule_kind)0, NULL, &bad), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_scheduler_create((tdiff_schedule_kind)0, NULL, &bad, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_null(bad);
 }
 
@@ -219,7 +219,7 @@ static void test_create_reports_allocation_failure_without_leaking(void **state)
     tdiff_host h;
     test_host_init(&h, &ta);
     tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, &h, &s), TDIFF_E_OUT_OF_MEMORY);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, &h, &s, NULL, 0), TDIFF_E_OUT_OF_MEMORY);
     assert_null(s);
     assert_int_equal(ta.live, 0);
 }

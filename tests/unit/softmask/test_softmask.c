@@ -84,7 +84,7 @@ static tdiff_softmask *make_sm(test_alloc *ta, tdiff_host *host, size_t nv)
     tdiff_softmask *sm = NULL;
     memset(ta, 0, sizeof *ta);
     test_host_init(host, ta);
-    assert_int_equal(tdiff_softmask_create(NULL, nv, host, &sm), TDIFF_OK);
+    assert_int_equal(tdiff_softmask_create(NULL, nv, host, &sm, NULL, 0), TDIFF_OK);
     return sm;
 }
 
@@ -194,10 +194,10 @@ static void open_dfx(dfx *f)
     if (tdiff_model_load_file(test_source_path(path, sizeof path, "tests/parity/data/llada-f32.gguf"), &f->host,
                               &f->m, err, sizeof err) != TDIFF_OK)
         fail_msg("load %s: %s", path, err);
-    assert_int_equal(tdiff_denoiser_create(f->m, 16, 1, &f->host, &f->d), TDIFF_OK);
+    assert_int_equal(tdiff_denoiser_create(f->m, 16, 1, &f->host, &f->d, NULL, 0), TDIFF_OK);
     int64_t nv;
     assert_int_equal(tdiff_denoiser_get_int(f->d, TDIFF_DENOISER_N_VOCAB, &nv), TDIFF_OK);
-    assert_int_equal(tdiff_softmask_create(f->m, (size_t)nv, &f->host, &f->sm), TDIFF_OK);
+    assert_int_equal(tdiff_softmask_create(f->m, (size_t)nv, &f->host, &f->sm, NULL, 0), TDIFF_OK);
 }
 
 static void close_dfx(dfx *f)
@@ -355,9 +355,9 @@ static void test_parameters_and_rows_are_checked(void **state)
     assert_int_equal(n, 4);
     assert_int_equal(tdiff_softmask_mix_position(sm, row, V, ids, w, 4, &n, NULL), TDIFF_E_INVALID_ARGUMENT);
     tdiff_softmask *none = NULL;
-    assert_int_equal(tdiff_softmask_create(NULL, 0, &host, &none), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_softmask_create(NULL, 0, &host, &none, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_null(none);
-    assert_int_equal(tdiff_softmask_create(NULL, V, &host, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_softmask_create(NULL, V, &host, NULL, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     tdiff_softmask_free(sm);
     assert_int_equal(ta.live, 0);
 }
@@ -498,7 +498,7 @@ static void test_parameters_are_read_from_model_keys(void **state)
     if (tdiff_model_load_memory(buf, len, &host, &m, err, sizeof err) != TDIFF_OK)
         fail_msg("a metadata-only GGUF did not load: %s", err);
     tdiff_softmask *sm = NULL;
-    assert_int_equal(tdiff_softmask_create(m, V, &host, &sm), TDIFF_OK);
+    assert_int_equal(tdiff_softmask_create(m, V, &host, &sm, NULL, 0), TDIFF_OK);
     double v;
     int64_t k;
     assert_int_equal(tdiff_softmask_get_float(sm, TDIFF_SOFTMASK_RAW_S, &v), TDIFF_OK);
@@ -526,7 +526,7 @@ static void test_parameters_are_read_from_model_keys(void **state)
         len = gguf_with_keys(buf, bad[i].raw, bad[i].k, bad[i].k_float);
         assert_int_equal(tdiff_model_load_memory(buf, len, &host, &m, err, sizeof err), TDIFF_OK);
         sm = (tdiff_softmask *)&buf;  /* must be reset to NULL */
-        assert_int_equal(tdiff_softmask_create(m, V, &host, &sm), TDIFF_E_BAD_FORMAT);
+        assert_int_equal(tdiff_softmask_create(m, V, &host, &sm, NULL, 0), TDIFF_E_BAD_FORMAT);
         assert_null(sm);
         tdiff_model_free(m);
     }
@@ -544,7 +544,7 @@ static void test_create_survives_every_allocation_failure(void **state)
         tdiff_host host;
         test_host_init(&host, &ta);
         tdiff_softmask *sm = NULL;
-        tdiff_status st = tdiff_softmask_create(NULL, 1000, &host, &sm);
+        tdiff_status st = tdiff_softmask_create(NULL, 1000, &host, &sm, NULL, 0);
         if (st == TDIFF_OK) {
             tdiff_softmask_free(sm);
             assert_int_equal(ta.live, 0);

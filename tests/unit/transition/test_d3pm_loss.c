@@ -101,9 +101,9 @@ static void test_sampled_bound_converges_to_exact_expectation(void **state)
         test_host_init(&h, &ta);
         tdiff_scheduler *s;
         tdiff_transition *tr;
-        assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_COSINE, &h, &s), TDIFF_OK);
+        assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_COSINE, &h, &s, NULL, 0), TDIFF_OK);
         assert_int_equal(tdiff_transition_create(absorbing ? TDIFF_TRANSITION_ABSORBING : TDIFF_TRANSITION_UNIFORM, V,
-                                                 MASK, s, T, &h, &tr),
+                                                 MASK, s, T, &h, &tr, NULL, 0),
                          TDIFF_OK);
         double exact = exact_loss(tr, absorbing), est, per, se;
         assert_int_equal(tdiff_transition_d3pm_loss(tr, model, NULL, x0, N, 40000, 17, &est, &per, &se), TDIFF_OK);
@@ -127,12 +127,12 @@ static void test_d3pm_loss_rejects_other_kinds_and_bad_tokens(void **state)
     (void)state;
     tdiff_scheduler *s;
     tdiff_transition *tr;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &s), TDIFF_OK);
-    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_GAUSSIAN, V, 0, s, T, NULL, &tr), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, NULL, &s, NULL, 0), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_GAUSSIAN, V, 0, s, T, NULL, &tr, NULL, 0), TDIFF_OK);
     double v;
     assert_int_equal(tdiff_transition_d3pm_loss(tr, model, NULL, x0, N, 10, 1, &v, NULL, NULL), TDIFF_E_UNSUPPORTED);
     tdiff_transition_free(tr);
-    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_UNIFORM, V, 0, s, T, NULL, &tr), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_UNIFORM, V, 0, s, T, NULL, &tr, NULL, 0), TDIFF_OK);
     const int32_t bad[2] = {0, V};
     assert_int_equal(tdiff_transition_d3pm_loss(tr, model, NULL, bad, 2, 10, 1, &v, NULL, NULL),
                      TDIFF_E_INVALID_ARGUMENT);

@@ -47,10 +47,10 @@ static void marginal(int absorbing, const double *p0, double sigma, double *p)
 static tdiff_transition *make(int absorbing, tdiff_host *h, test_alloc *ta, tdiff_scheduler **s)
 {
     test_host_init(h, ta);
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LOGLINEAR, h, s), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LOGLINEAR, h, s, NULL, 0), TDIFF_OK);
     tdiff_transition *tr = NULL;
     assert_int_equal(tdiff_transition_create(absorbing ? TDIFF_TRANSITION_ABSORBING : TDIFF_TRANSITION_UNIFORM, V, MASK,
-                                             *s, 4, h, &tr),
+                                             *s, 4, h, &tr, NULL, 0),
                      TDIFF_OK);
     return tr;
 }
@@ -158,7 +158,7 @@ static void test_sedd_rejects_other_kinds_and_bad_scores(void **state)
     score[1] = 1;
     assert_int_equal(tdiff_transition_sedd_euler(tr, &x, score, 1, -0.1, out), TDIFF_E_INVALID_ARGUMENT);
     tdiff_transition *g = NULL;
-    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_GAUSSIAN, V, 0, s, 4, &h, &g), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_GAUSSIAN, V, 0, s, 4, &h, &g, NULL, 0), TDIFF_OK);
     assert_int_equal(tdiff_transition_sedd_euler(g, &x, score, 1, 0.1, out), TDIFF_E_UNSUPPORTED);
     tdiff_transition_free(g);
     tdiff_transition_free(tr);

@@ -39,12 +39,12 @@ static int setup(void **state)
     if (!f)
         return -1;
     test_host_init(&f->host, &f->ta);
-    if (tdiff_scheduler_create(TDIFF_SCHEDULE_COSINE, &f->host, &f->sched) != TDIFF_OK)
+    if (tdiff_scheduler_create(TDIFF_SCHEDULE_COSINE, &f->host, &f->sched, NULL, 0) != TDIFF_OK)
         return -1;
     const tdiff_transition_kind kinds[3] = {TDIFF_TRANSITION_UNIFORM, TDIFF_TRANSITION_ABSORBING,
                                             TDIFF_TRANSITION_GAUSSIAN};
     for (int k = 0; k < 3; k++)
-        if (tdiff_transition_create(kinds[k], V, MASK, f->sched, T, &f->host, &f->tr[k]) != TDIFF_OK)
+        if (tdiff_transition_create(kinds[k], V, MASK, f->sched, T, &f->host, &f->tr[k], NULL, 0) != TDIFF_OK)
             return -1;
     *state = f;
     return 0;
@@ -235,7 +235,7 @@ static void test_structured_fast_paths_equal_the_dense_path(void **state)
                 stack[(t - 1) * V * V + i] = (float)q[i];
         }
         tdiff_transition *dense = NULL;
-        assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, stack, T, 1e-5, &f->host, &dense),
+        assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, stack, T, 1e-5, &f->host, &dense, NULL, 0),
                          TDIFF_OK);
         const float p[V] = {0.05f, 0.3f, 0.1f, 0.2f, 0.15f, 0.2f};
         for (size_t t = 1; t <= T; t++)
@@ -280,9 +280,9 @@ static void test_banded_matrices_equal_their_dense_form(void **state)
             dense[i * V + i + 1] = right;
     }
     tdiff_transition *tb = NULL, *td = NULL;
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_BANDED, V, T, B, band, 1, 1e-6, &f->host, &tb),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_BANDED, V, T, B, band, 1, 1e-6, &f->host, &tb, NULL, 0),
                      TDIFF_OK);
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, dense, 1, 1e-6, &f->host, &td),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, dense, 1, 1e-6, &f->host, &td, NULL, 0),
                      TDIFF_OK);
     for (size_t t = 0; t <= T; t++) {
         double a[V * V], b[V * V];
@@ -302,21 +302,21 @@ static void test_user_matrices_are_validated(void **state)
     for (int i = 0; i < V; i++)
         m[i * V + i] = 1.0f;
     tdiff_transition *tr = NULL;
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-6, &f->host, &tr), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-6, &f->host, &tr, NULL, 0), TDIFF_OK);
     tdiff_transition_free(tr);
     m[2 * V + 2] = 1.001f; /* row sum 1.001: outside 1e-6, inside 1e-2 */
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-6, &f->host, &tr),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-6, &f->host, &tr, NULL, 0),
                      TDIFF_E_INVALID_ARGUMENT);
     assert_null(tr);
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-2, &f->host, &tr), TDIFF_OK);
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-2, &f->host, &tr, NULL, 0), TDIFF_OK);
     tdiff_transition_free(tr);
     m[2 * V + 2] = 1.5f;
     m[2 * V + 3] = -0.5f; /* sums to 1 but negative */
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-2, &f->host, &tr),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-2, &f->host, &tr, NULL, 0),
                      TDIFF_E_INVALID_ARGUMENT);
     m[2 * V + 2] = NAN;
     m[2 * V + 3] = 0.0f;
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-2, &f->host, &tr),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 1, 1e-2, &f->host, &tr, NULL, 0),
                      TDIFF_E_INVALID_ARGUMENT);
     /* banded: a non-zero entry outside the matrix (row 0, offset −1) */
     float band[V * 3] = {0};
@@ -324,13 +324,13 @@ static void test_user_matrices_are_validated(void **state)
         band[i * 3 + 1] = 1.0f;
     band[0] = 0.5f;
     band[1] = 0.5f;
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_BANDED, V, T, 1, band, 1, 1e-6, &f->host, &tr),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_BANDED, V, T, 1, band, 1, 1e-6, &f->host, &tr, NULL, 0),
                      TDIFF_E_INVALID_ARGUMENT);
     /* n_mats must be 1 or T */
-    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 2, 1e-6, &f->host, &tr),
+    assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, V, T, 0, m, 2, 1e-6, &f->host, &tr, NULL, 0),
                      TDIFF_E_INVALID_ARGUMENT);
     /* an absorbing mask outside the vocabulary */
-    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, V, V, f->sched, T, &f->host, &tr),
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, V, V, f->sched, T, &f->host, &tr, NULL, 0),
                      TDIFF_E_INVALID_ARGUMENT);
     double small[4];
     size_t need = 0;
