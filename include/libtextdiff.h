@@ -1190,7 +1190,10 @@ TDIFF_API tdiff_status tdiff_transition_d3pm_loss(tdiff_transition *tr, tdiff_de
  * variant.
  *
  * The mask token is never a prediction (its logit is treated as -inf, the SUBS
- * rule of MDLM); banned tokens likewise.
+ * rule of MDLM; TDIFF_SAMPLER_SUBS = 0 lifts it for llada and dream, as their
+ * reference code), and banned tokens never are. A network row that allows no
+ * token (NaN, +inf, or -inf at every allowed token) stops the run with
+ * TDIFF_E_INVALID_ARGUMENT naming the position and step.
  */
 typedef struct tdiff_sampler tdiff_sampler;
 
@@ -1203,10 +1206,14 @@ typedef struct tdiff_denoise_callbacks {
      * Required. Writes logits[k * n_vocab + v] for k < n_positions: the logits
      * PREDICTING the token at canvas position positions[k] (a model with
      * shifted logits must unshift them itself) given the whole canvas
-     * tokens[0..n). t in [0,1] is the fraction of the generated region still
-     * masked (time-conditioned networks use it; others ignore it). Returns 0 on
-     * success; any other value stops generation, which then returns that value
-     * when it is a tdiff_status error and TDIFF_E_INTERNAL otherwise.
+     * tokens[0..n). positions ascend. t is the strategy's time value (time-
+     * conditioned networks use it, others ignore it): the fraction of the
+     * generated region still masked (llada, dream, threshold, factor, maskgit,
+     * mask_predict), the current time (first_hitting), k/T (d3pm), the total
+     * noise sigma_bar(t) (mdlm, mdlm_cache, sedd). Returns 0 on success; any
+     * other value stops generation, which then returns that value when it is a
+     * tdiff_status error and TDIFF_E_INTERNAL otherwise. It must not call the
+     * sampler.
      */
     int (*logits)(void *user_data, const int32_t *tokens, size_t n, float t, const uint32_t *positions,
                   size_t n_positions, float *logits);
@@ -1223,7 +1230,8 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_MASKGIT = 5,      /* MaskGIT: cosine schedule, annealed Gumbel choice          */
     TDIFF_STRATEGY_MASK_PREDICT = 6, /* Mask-Predict: linear re-masking of the least confident  */
     TDIFF_STRATEGY_MDLM = 7,         /* MDLM ddpm ancestral update (log-linear schedule)        */
-    TDIFF_STRATEGY_MDLM_CACHE = 8,   /* MDLM ddpm_cache: reuse the network output while unchanged */
+    TDIFF_STRATEGY_MDLM_CACHE = 8,   /* MDLM ddpm_cache: reuse the network output while unchanged
+                                        (never for a time-conditioned network)                   */
     TDIFF_STRATEGY_D3PM = 9,         /* D3PM ancestral, x0-parameterised posterior (set a transition) */
     TDIFF_STRATEGY_FIRST_HITTING = 10, /* first-hitting: one uniformly chosen position per step     */
     TDIFF_STRATEGY_SEDD_EULER = 11,  /* SEDD Euler (tau-leaping) steps (set transition + scheduler)  */
@@ -1243,20 +1251,30 @@ typedef enum tdiff_remasking {
 /* Compatibility modes (TDIFF_SAMPLER_COMPAT). */
 typedef enum tdiff_compat {
     TDIFF_COMPAT_NONE = 0,
-    /* llama-diffusion-cli semantics: the canvas length (GEN_LENGTH) INCLUDES the
-     * prompt, blocks start right after the prompt and the last may be short, the
-     * chain is top-k -> top-p -> temperature -> sample (temperature 0 still
-     * samples unless top-k is 1), confidence comes from the filtered
-     * distribution, ties go to the lowest position. Random draws are ours
-     * (Philox), so only deterministic settings reproduce its tokens exactly. */
+    /* llama-diffusion-cli semantics (strategies llada, dream, threshold, factor):
+     * the canvas length (GEN_LENGTH) INCLUDES the prompt, blocks start right
+     * after the prompt and the last may be short, the chain is top-k -> top-p ->
+     * temperature -> sample (temperature 0 still samples unless top-k is 1),
+     * confidence comes from the filtered distribution, ties go to the lowest
+     * position. Random draws are ours (Philox), so only deterministic settings
+     * reproduce its tokens exactly. */
     TDIFF_COMPAT_LLAMACPP = 1
 } tdiff_compat;
 
 /*
  * Parameters. Integer ones go through tdiff_sampler_set_int/get_int, real ones
  * through set_float/get_float; using the other kind is TDIFF_E_INVALID_ARGUMENT.
- * tdiff_sampler_param_bounds gives [min, max] and the default. "(ro)" values are
+ * tdiff_sampler_param_bounds gives [min, max] and the default,
+ * tdiff_sampler_param_name the name error messages use. "(ro)" values are
  * results of the last generation and cannot be set.
+ *
+ * Every combination of settings either runs or is refused when a generation
+ * begins, with a message: TDIFF_E_UNSUPPORTED for one the strategy cannot run
+ * (soft masking outside llada/dream/threshold/factor/mdlm; CFG or a callback
+ * network with the embedding strategy; remasking origin outside dream (and
+ * llada under compat llamacpp); compat llamacpp outside llada/dream/threshold/
+ * factor; subs 0 outside llada/dream), TDIFF_E_STATE for a missing attachment
+ * (d3pm and sedd need a transition, sedd a scheduler).
  */
 typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_STRATEGY = 1,       /* int, tdiff_strategy; default LLADA                       */
@@ -1270,10 +1288,13 @@ typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_EOS_CONFIDENCE_INF = 15, /* int 0/1, default 0: 1 = EOS gets confidence -inf      */
     TDIFF_SAMPLER_CUT_AT_EOS = 16,    /* int 0/1, default 1: generate() output ends before 1st EOS */
     TDIFF_SAMPLER_KEEP_HISTORY = 17,  /* int 0/1, default 0: keep the canvas after every step      */
-    TDIFF_SAMPLER_N_THREADS = 18,     /* int [1, 1024], default 1: threads of the built-in denoiser */
+    TDIFF_SAMPLER_N_THREADS = 18,     /* int [1, 256], default 1: threads of the built-in denoiser  */
     TDIFF_SAMPLER_CLAMP = 19,         /* int 0/1, default 0: EMBEDDING clamps x0-hat to the nearest row */
     TDIFF_SAMPLER_GAUSS_SCHEDULE = 20, /* int tdiff_schedule_kind SQRT|COSINE|LINEAR, default SQRT (EMBEDDING) */
     TDIFF_SAMPLER_DDIM = 21,          /* int 0/1, default 0: EMBEDDING takes DDIM (eta 0) steps, not DDPM */
+    TDIFF_SAMPLER_SUBS = 22,          /* int 0/1, default 1: the mask token is never a prediction (MDLM's
+                                         SUBS rule); 0 = it may be, as in Dream's and LLaDA's reference
+                                         code (a committed mask stays masked); llada and dream only   */
     TDIFF_SAMPLER_TEMPERATURE = 30,   /* float [0, 100], default 0 (greedy)                        */
     TDIFF_SAMPLER_TOP_P = 31,         /* float (0, 1], default 1 = off                             */
     TDIFF_SAMPLER_CFG_SCALE = 32,     /* float [0, 100], default 0: logits = u + (w+1)(c-u)        */
@@ -1284,35 +1305,43 @@ typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_STAT_FORWARD_PASSES = 100, /* int (ro): network calls of the last run            */
     TDIFF_SAMPLER_STAT_STEPS = 101,   /* int (ro): steps of the last run                           */
     TDIFF_SAMPLER_STAT_FORWARD_SECONDS = 102, /* float (ro): time inside the network               */
-    TDIFF_SAMPLER_STAT_TOTAL_SECONDS = 103    /* float (ro): whole generate/infill call            */
+    TDIFF_SAMPLER_STAT_TOTAL_SECONDS = 103,   /* float (ro): time inside begin/step calls          */
+    TDIFF_SAMPLER_STAT_REUSED = 104   /* int (ro): evaluations answered from the previous output
+                                         (mdlm_cache) instead of a forward pass                    */
 } tdiff_sampler_param;
 
 /*
  * Creates a sampler over the library's own denoiser for `model` (which must
  * outlive the sampler; it is only read). The denoiser is built at the first
  * generation, sized for the canvas. TDIFF_E_INVALID_ARGUMENT (NULL model/out,
- * bad host), TDIFF_E_BAD_FORMAT (the model has no mask token),
- * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA). *out is NULL on failure.
+ * bad host), TDIFF_E_BAD_FORMAT (the model has no mask token, or fewer than
+ * two tokens), TDIFF_E_OUT_OF_MEMORY. *out is NULL on failure; err gets why.
  */
 TDIFF_API tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *host,
                                             tdiff_sampler **out, char *err, size_t err_cap);
 /*
  * Creates a sampler over a caller's network. cb is copied (struct_size may be
  * smaller than ours for older callers, never smaller than the fields up to
- * `logits`). mask_id must be in [0, n_vocab); eos_id in [0, n_vocab) or -1 (no EOS).
- * Errors as tdiff_sampler_create. On failure cb->destroy is NOT called.
+ * `logits`). n_vocab >= 2; mask_id in [0, n_vocab); eos_id in [0, n_vocab) or -1
+ * (no EOS). Errors as tdiff_sampler_create. On failure cb->destroy is NOT called.
  */
 TDIFF_API tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *cb, int32_t n_vocab,
                                                           int32_t mask_id, int32_t eos_id,
                                                           const tdiff_host *host, tdiff_sampler **out,
                                                           char *err, size_t err_cap);
+/* Frees the sampler (cancelling a generation in progress). NULL is harmless.
+ * Called from inside the sampler's own step callback, it takes effect when the
+ * running call returns; that call then returns TDIFF_E_ABORTED and the handle
+ * must not be used again. */
 TDIFF_API void tdiff_sampler_free(tdiff_sampler *s);
 
 /* Last error text of this sampler ("" when none). Valid until the next call on s. */
 TDIFF_API const char *tdiff_sampler_last_error(const tdiff_sampler *s);
 
 /* Setters/getters: TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL, unknown parameter,
- * wrong kind, value outside the bounds, read-only parameter). */
+ * wrong kind, value outside the bounds, read-only parameter; the message names
+ * the parameter), TDIFF_E_STATE (setters: a generation is begun, or inside the
+ * step callback). */
 TDIFF_API tdiff_status tdiff_sampler_set_int(tdiff_sampler *s, tdiff_sampler_param p, int64_t value);
 TDIFF_API tdiff_status tdiff_sampler_set_float(tdiff_sampler *s, tdiff_sampler_param p, double value);
 TDIFF_API tdiff_status tdiff_sampler_get_int(const tdiff_sampler *s, tdiff_sampler_param p, int64_t *value);
@@ -1321,6 +1350,13 @@ TDIFF_API tdiff_status tdiff_sampler_get_float(const tdiff_sampler *s, tdiff_sam
  * for an unknown parameter. Needs no handle. */
 TDIFF_API tdiff_status tdiff_sampler_param_bounds(tdiff_sampler_param p, double *min, double *max,
                                                   double *default_value);
+/* The parameter's name as messages, the tool and the Python binding spell it
+ * ("gen_length", "top_k", ...); "unknown" for other values. Static. */
+TDIFF_API const char *tdiff_sampler_param_name(tdiff_sampler_param p);
+/* The parameter of a name; TDIFF_E_NOT_FOUND when unknown, TDIFF_E_INVALID_ARGUMENT on NULL. */
+TDIFF_API tdiff_status tdiff_sampler_param_from_name(const char *name, tdiff_sampler_param *out);
+/* 1 for an integer parameter (set_int), 0 for a real one (set_float), -1 when unknown. */
+TDIFF_API int tdiff_sampler_param_is_int(tdiff_sampler_param p);
 /* Parses a strategy / remasking name ("llada", "low_confidence", "maskgit_plus" = LOW_CONFIDENCE, ...)
  * into its value; TDIFF_E_NOT_FOUND when unknown. Static names back: *_name gives "unknown" for bad values. */
 TDIFF_API tdiff_status tdiff_strategy_from_name(const char *name, int *out);
@@ -1328,8 +1364,10 @@ TDIFF_API tdiff_status tdiff_remasking_from_name(const char *name, int *out);
 TDIFF_API const char *tdiff_strategy_name(int strategy);
 TDIFF_API const char *tdiff_remasking_name(int remasking);
 
-/* Tokens no step may produce (copied; n = 0 clears). TDIFF_E_INVALID_ARGUMENT for an id
- * outside [0, n_vocab) or ids NULL with n > 0. */
+/* Tokens no step may produce (copied; n = 0 clears; the mask may be listed and
+ * changes nothing). TDIFF_E_INVALID_ARGUMENT for an id outside [0, n_vocab), ids
+ * NULL with n > 0, or a list that bans every token but the mask (nothing could
+ * be produced); TDIFF_E_STATE as the setters. */
 TDIFF_API tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t *ids, size_t n);
 
 /*
@@ -1338,6 +1376,12 @@ TDIFF_API tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t 
  * where nothing was predicted). Both arrays are valid only during the call.
  * Return 0 to go on; non-zero stops the run with TDIFF_E_ABORTED, leaving the
  * sampler ready for the next call. fn NULL removes it.
+ *
+ * Inside the callback the sampler may be read (canvas, progress, get_int,
+ * get_float, history, last_error) and set_callback may replace the callback;
+ * every other call on it returns TDIFF_E_STATE (return non-zero to stop
+ * instead of calling cancel), and tdiff_sampler_free is deferred as documented
+ * there. Other samplers may be used freely.
  */
 typedef int (*tdiff_step_fn)(void *user_data, size_t step, size_t n_steps, const int32_t *canvas,
                              size_t n_canvas, const float *confidence);
@@ -1351,11 +1395,11 @@ TDIFF_API tdiff_status tdiff_sampler_set_callback(tdiff_sampler *s, tdiff_step_f
  * capacity: GEN_LENGTH is always enough). The prompt must not contain the mask
  * token. Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL pointers, a token out
  * of range, parameters that do not fit: steps not divisible by the block count,
- * gen length not a multiple of the block length outside compat mode),
- * TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_ABORTED (the step callback), TDIFF_E_STATE (D3PM/SEDD
- * without their transition/scheduler), TDIFF_E_UNSUPPORTED (a combination the strategy
- * cannot run: soft masking outside llada/dream/threshold/factor/mdlm; the embedding
- * strategy with a callback sampler, CFG or a non-Gaussian schedule),
+ * a canvas longer than the model's context length, a network row that allows
+ * no token), TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_ABORTED (the step callback, or
+ * tdiff_sampler_interrupt), TDIFF_E_STATE (a generation is begun; a missing
+ * transition/scheduler; called from the step callback), TDIFF_E_UNSUPPORTED (a
+ * combination the strategy cannot run, see tdiff_sampler_param),
  * TDIFF_E_OUT_OF_MEMORY, or the denoiser's error.
  */
 TDIFF_API tdiff_status tdiff_sampler_generate(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt,
@@ -1379,10 +1423,10 @@ TDIFF_API tdiff_status tdiff_sampler_history(const tdiff_sampler *s, const int32
 
 /*
  * D3PM ancestral sampling (TDIFF_STRATEGY_D3PM) needs the transition handle the
- * model was trained with (UNIFORM or ABSORBING; see @@SCHEDULE@@'s
- * tdiff_transition_create). The sampler borrows it: it must outlive every run
- * that uses it; NULL detaches. Its step count replaces TDIFF_SAMPLER_STEPS.
- * TDIFF_E_INVALID_ARGUMENT when its vocabulary size differs from the sampler's.
+ * model was trained with (UNIFORM or ABSORBING; tdiff_transition_create). The
+ * sampler borrows it: it must outlive every run that uses it; NULL detaches.
+ * Its step count replaces TDIFF_SAMPLER_STEPS. TDIFF_E_INVALID_ARGUMENT when
+ * its vocabulary size differs from the sampler's; TDIFF_E_STATE as the setters.
  */
 TDIFF_API tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_transition *tr);
 
@@ -1398,7 +1442,7 @@ TDIFF_API tdiff_status tdiff_sampler_set_transition(tdiff_sampler *s, tdiff_tran
  * masking. The sampler borrows the handle: it must outlive every run; NULL
  * detaches. Returns TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL sampler);
  * TDIFF_E_UNSUPPORTED (a sampler created from callbacks: no embeddings to mix);
- * TDIFF_E_STATE (a generation is begun).
+ * TDIFF_E_STATE as the setters.
  */
 TDIFF_API tdiff_status tdiff_sampler_set_softmask(tdiff_sampler *s, tdiff_softmask *sm);
 /*
@@ -1415,41 +1459,40 @@ TDIFF_API tdiff_status tdiff_sampler_set_scheduler(tdiff_sampler *s, tdiff_sched
  * The same generation as tdiff_sampler_generate / tdiff_sampler_infill, spread
  * over as many calls as the host likes: begin, then advance one step at a time
  * (or for a time budget), reading the canvas between calls; take the result
- * when done, or cancel. tdiff_sampler_generate is exactly begin + advance to the
+ * when done, or cancel. tdiff_sampler_generate is exactly begin + steps to the
  * end + result, so a seeded incremental run gives the same tokens.
  *
  * States: IDLE -> (begin) -> RUNNING -> (last step) -> DONE -> (result) -> IDLE.
  * cancel goes from RUNNING or DONE to IDLE; any error from a step (denoiser
- * failure, the step callback aborting, out of memory) also ends the generation
- * (IDLE). A call made in the wrong state returns TDIFF_E_STATE and changes
- * nothing. While a generation is begun (RUNNING or DONE) the parameter setters,
- * set_banned, set_transition, set_scheduler, generate and infill return
- * TDIFF_E_STATE; set_callback stays allowed (the callback still runs after
- * every step). tdiff_sampler_free cancels a generation in progress.
+ * failure, the step callback aborting, an interrupt, out of memory) also ends
+ * the generation (IDLE). A call made in the wrong state returns TDIFF_E_STATE
+ * and changes nothing. While a generation is begun (RUNNING or DONE) the
+ * parameter setters, set_banned, set_transition, set_scheduler, set_softmask,
+ * generate and infill return TDIFF_E_STATE; set_callback stays allowed (the
+ * callback still runs after every step). tdiff_sampler_free cancels a
+ * generation in progress.
  *
- * Thread safety: a sampler belongs to one thread at a time, also across the
- * calls of one generation: never two calls at once. Keeping a generation on
- * one thread is simplest; it may move to another thread between calls (a
- * worker pool) when the host orders the calls (a mutex or a queue) and the
- * threads share one signal mask. The steps run on the calling thread, on a
- * stack of their own (1 MiB, allocated through the host allocator at the
- * first advance: the step callback must not need more); generate/infill run
- * on the caller's stack.
+ * Between calls a generation is plain data in the handle (no thread, no stack
+ * of its own, nothing thread-local): the steps run on the calling thread, on
+ * its stack. A sampler belongs to one thread at a time, also across the calls
+ * of one generation -- never two calls at once -- but it may move to another
+ * thread between calls (a worker pool) when the host orders the calls (a mutex
+ * or a queue).
  */
 
 /* Starts a generation: as tdiff_sampler_generate (GEN_LENGTH tokens after the
  * prompt, the same parameters) without running any step. TDIFF_OK, TDIFF_E_STATE
- * (a generation is already begun), TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OVERFLOW,
- * TDIFF_E_OUT_OF_MEMORY, or the built-in denoiser's creation error. */
+ * (a generation is already begun), TDIFF_E_INVALID_ARGUMENT, TDIFF_E_UNSUPPORTED,
+ * TDIFF_E_OVERFLOW, TDIFF_E_OUT_OF_MEMORY, or the built-in denoiser's creation error. */
 TDIFF_API tdiff_status tdiff_sampler_begin(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt);
 /* Starts an infilling generation: as tdiff_sampler_infill (canvas[0..n) with
  * mask tokens to fill; copied). Errors as tdiff_sampler_begin. */
 TDIFF_API tdiff_status tdiff_sampler_begin_infill(tdiff_sampler *s, const int32_t *canvas, size_t n);
 /* Runs one step (a step may commit several positions; it calls the step
  * callback). *done (may be NULL) gets 1 when the generation has finished.
- * TDIFF_OK, TDIFF_E_STATE (not RUNNING), or the step's error (the generation
- * then ends: TDIFF_E_ABORTED from the callback, the denoiser's error,
- * TDIFF_E_OUT_OF_MEMORY). */
+ * TDIFF_OK, TDIFF_E_STATE (not RUNNING; inside the step callback), or the step's
+ * error (the generation then ends: TDIFF_E_ABORTED from the callback or an
+ * interrupt, the denoiser's error, TDIFF_E_OUT_OF_MEMORY). */
 TDIFF_API tdiff_status tdiff_sampler_step(tdiff_sampler *s, int *done);
 /* Runs steps until budget_us microseconds (monotonic clock) have passed since
  * the call began or the generation is done; always at least one step, so a
@@ -1468,12 +1511,13 @@ TDIFF_API tdiff_status tdiff_sampler_canvas(const tdiff_sampler *s, int32_t *tok
                                             uint8_t *masked, size_t cap, size_t *n);
 /* Where the generation stands (any pointer may be NULL): *state 0 IDLE,
  * 1 RUNNING, 2 DONE; *steps_taken steps run so far; *steps_planned the planned
- * step count (0 before the first step; adaptive strategies: an upper bound).
+ * step count (adaptive strategies: an upper bound).
  * TDIFF_OK or TDIFF_E_INVALID_ARGUMENT (s NULL). */
 TDIFF_API tdiff_status tdiff_sampler_progress(const tdiff_sampler *s, int *state, size_t *steps_taken,
                                               size_t *steps_planned);
 /* Abandons the generation (RUNNING or DONE), frees its workspace; the sampler is
- * IDLE and ready for the next one. TDIFF_OK, TDIFF_E_STATE (IDLE). */
+ * IDLE and ready for the next one. TDIFF_OK, TDIFF_E_STATE (IDLE; inside the
+ * step callback). */
 TDIFF_API tdiff_status tdiff_sampler_cancel(tdiff_sampler *s);
 /* Hands back the result of a DONE generation exactly as tdiff_sampler_generate
  * (generated tokens, cut at EOS when CUT_AT_EOS) or tdiff_sampler_infill (the
@@ -1481,8 +1525,16 @@ TDIFF_API tdiff_status tdiff_sampler_cancel(tdiff_sampler *s);
  * (not DONE), TDIFF_E_INVALID_ARGUMENT, TDIFF_E_BUFFER_TOO_SMALL (*n_out = the
  * needed capacity; the generation stays DONE so the call can be repeated). */
 TDIFF_API tdiff_status tdiff_sampler_result(tdiff_sampler *s, int32_t *out, size_t cap, size_t *n_out);
+/*
+ * Asks the call running on s (generate, infill, step, step_for) to stop: the
+ * ONE sampler function that may be called from any thread, at any time while s
+ * exists (a server's connection thread, a UI's cancel button). The running
+ * call returns TDIFF_E_ABORTED at its next network evaluation or step boundary
+ * and the generation ends (IDLE). A generation that has not started a step yet
+ * stops at its first; the request is cleared when the next generation begins.
+ */
+TDIFF_API void tdiff_sampler_interrupt(tdiff_sampler *s);
 
-/* @@SAMPLER@@ */
 
 #ifdef __cplusplus
 }

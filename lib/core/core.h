@@ -57,6 +57,9 @@ void tdiff__copy_message(char *buf, size_t cap, const char *msg);
  * leaves an empty string there. Returns st. */
 tdiff_status tdiff__creator_result(const tdiff__env *env, tdiff_status st, char *err, size_t err_cap);
 
+/* Seconds on a monotonic clock (an arbitrary origin): for durations only. */
+double tdiff__clock_s(void);
+
 /* Checked arithmetic: return false on overflow (and leave *out unspecified). */
 static inline bool tdiff__mul_size(size_t a, size_t b, size_t *out)
 {

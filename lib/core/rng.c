@@ -81,27 +81,26 @@ double tdiff__rng_normal(uint64_t seed, uint32_t step, uint32_t position, uint32
     return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
 }
 
-size_t tdiff__rng_categorical(const float *w, size_t n, uint64_t seed, uint32_t step, uint32_t position,
-                              uint32_t draw)
+size_t tdiff__rng_categorical(const double *w, size_t n, double u)
 {
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
-        if (!(w[i] >= 0.0f) || isinf(w[i]))
+        if (!(w[i] >= 0.0) || isinf(w[i]))
             return n;
         total += w[i];
     }
     if (!(total > 0.0) || !isfinite(total))
         return n;
-    double target = tdiff__rng_uniform_double(seed, step, position, draw) * total;
+    const double target = u * total;
     double acc = 0.0;
     size_t last = n;
     for (size_t i = 0; i < n; i++) {
-        if (w[i] <= 0.0f)
+        if (w[i] <= 0.0)
             continue;
         acc += w[i];
         last = i;
         if (target < acc)
             return i;
     }
-    return last; /* rounding left target at the very top: take the last non-zero weight */
+    return last; /* rounding left the target at the very top: the last non-zero weight */
 }

@@ -23,11 +23,13 @@ double tdiff__rng_gumbel(uint64_t seed, uint32_t step, uint32_t position, uint32
 double tdiff__rng_normal(uint64_t seed, uint32_t step, uint32_t position, uint32_t draw);
 
 /*
- * Draws an index from unnormalised non-negative weights w[0..n) by inverse CDF in
- * float64 with u = tdiff__rng_uniform_double(...). Returns n when the weights sum
- * to 0, are not finite, or n == 0 (the caller treats that as an error).
+ * THE inverse-CDF draw of the library (every sampler uses it): from non-negative
+ * weights w[0..n) (need not sum to 1) and a uniform u in (0, 1), the first index
+ * whose running sum (float64, left to right) exceeds u * total. When rounding leaves
+ * the target above the final sum, the last index with a non-zero weight. Returns n
+ * (the caller's error) when n == 0, a weight is negative, NaN or infinite, or the
+ * weights sum to 0 -- so a zero weight is never chosen.
  */
-size_t tdiff__rng_categorical(const float *w, size_t n, uint64_t seed, uint32_t step, uint32_t position,
-                              uint32_t draw);
+size_t tdiff__rng_categorical(const double *w, size_t n, double u);
 
 #endif

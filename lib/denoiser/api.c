@@ -216,7 +216,7 @@ static tdiff_status check_args(tdiff_denoiser *d, const tdiff__forward_args *a, 
     int att = a->attention ? a->attention : d->attention;
     if (att < TDIFF_ATTENTION_FULL || att > TDIFF_ATTENTION_SPANS || (att == TDIFF_ATTENTION_SPANS && !a->span))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: attention %d is not usable here", att);
-    if (c->dit && !isfinite(a->t))
+    if (c->dit && c->time_input && !isfinite(a->t))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: time conditioning value is not finite");
     if (c->scale_by_sigma && !(a->t > 0.0f))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: scale_by_sigma needs sigma > 0 (got %g)",
@@ -259,7 +259,7 @@ tdiff_status tdiff_denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, si
 {
     if (!d)
         return TDIFF_E_INVALID_ARGUMENT;
-    if (d->cfg.dit)
+    if (d->cfg.dit && d->cfg.time_input)
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
                            "forward: the model is time-conditioned; use tdiff_denoiser_forward_t");
     return tdiff__denoiser_forward(d, tokens, n, positions, n_positions, 0.0f, logits, logits_cap);
@@ -307,7 +307,7 @@ tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_para
     case TDIFF_DENOISER_N_EMBD: *out = (int64_t)d->cfg.n_embd; break;
     case TDIFF_DENOISER_MAX_LEN: *out = (int64_t)d->max_len; break;
     case TDIFF_DENOISER_N_THREADS: *out = (int64_t)tdiff__pool_size(d->pool); break;
-    case TDIFF_DENOISER_TIME_CONDITIONED: *out = d->cfg.dit; break;
+    case TDIFF_DENOISER_TIME_CONDITIONED: *out = d->cfg.dit && d->cfg.time_input; break;
     case TDIFF_DENOISER_SHIFT_LOGITS: *out = d->cfg.shift_logits; break;
     default: return TDIFF_E_INVALID_ARGUMENT;
     }
@@ -317,7 +317,7 @@ tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_para
 size_t tdiff__denoiser_n_vocab(const tdiff_denoiser *d) { return d->cfg.n_vocab; }
 size_t tdiff__denoiser_n_embd(const tdiff_denoiser *d) { return d->cfg.n_embd; }
 size_t tdiff__denoiser_max_len(const tdiff_denoiser *d) { return d->max_len; }
-bool tdiff__denoiser_time_conditioned(const tdiff_denoiser *d) { return d->cfg.dit; }
+bool tdiff__denoiser_time_conditioned(const tdiff_denoiser *d) { return d->cfg.dit && d->cfg.time_input; }
 bool tdiff__denoiser_shift_logits(const tdiff_denoiser *d) { return d->cfg.shift_logits; }
 
 tdiff_status tdiff__denoiser_token_embedding(const tdiff_denoiser *d, int32_t token, float *out)

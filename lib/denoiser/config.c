@@ -322,6 +322,7 @@ static tdiff_status config_tdiff(tdiff_denoiser *d)
         c->n_freq = key_u32(&k, "tdiff.time.frequency_dim", false, 256);  /* MDLM/SEDD default */
         c->max_period = key_f32(&k, "tdiff.time.max_period", 10000.0f);  /* DiT default */
         c->scale_by_sigma = key_bool(&k, "tdiff.time.scale_by_sigma", false);
+        c->time_input = key_bool(&k, "tdiff.time.conditioning", true);
     }
     if (k.st != TDIFF_OK)
         return k.st;

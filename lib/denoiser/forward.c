@@ -271,7 +271,7 @@ tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size
     size_t n = a->n;
     rows(d, (row_job){.op = OP_EMBED, .n = n, .width = c->n_embd, .x = d->ws.x, .a = a});
     if (c->dit)
-        time_condition(d, a->t);
+        time_condition(d, c->time_input ? a->t : 0.0f);
     for (size_t il = 0; il < c->n_layer; il++) {
         if (c->post_norm)
             layer_post_norm(d, &d->w.layers[il], n, a);

@@ -45,6 +45,8 @@ typedef struct dn_config {
     int attention;           /* default tdiff_attention                       */
     size_t block_len;        /* default block length                          */
     bool dit;                /* time conditioning (adaLN)                     */
+    bool time_input;         /* dit: the network reads t (MDLM's time_conditioning;
+                                false: it is fed 0 whatever t is, as MDLM does) */
     size_t n_cond, n_freq;   /* C, Q                                          */
     float max_period;        /* sinusoidal embedding's period scale           */
     bool scale_by_sigma;     /* SEDD: logits - log(e^sigma - 1) - log(V - 1), own token 0 */

@@ -13,36 +13,50 @@
 #include "core/rng.h"
 #include "sampler.h"
 
-tdiff_status tdiff__strategy_first_hitting(tdiff__run *r)
+typedef struct first_hitting_state {
+    double t;
+} first_hitting_state;
+
+static tdiff_status first_hitting_begin(tdiff__run *r, void *state, bool *done)
 {
-    tdiff_sampler *s = r->s;
-    double t = 1.0;
-    tdiff_status st = TDIFF_OK;
+    first_hitting_state *m = state;
+    m->t = 1.0;
     r->n_steps = tdiff__collect_masked(r, r->region_start, r->n);
-    for (;; r->step++) {
-        size_t na = tdiff__collect_masked(r, r->region_start, r->n);
-        if (na == 0)
-            break;
-        double u = tdiff__rng_uniform_double(r->seed, (uint32_t)r->step, TDIFF__POS_GLOBAL, 0);
-        size_t pick = (size_t)(u * (double)na);
-        if (pick >= na) /* u < 1 always; kept for safety against rounding */
-            pick = na - 1;
-        r->pos[0] = r->pos[pick];
-        if ((st = tdiff__run_logits(r, 1, (float)t)))
-            break;
-        int32_t tok;
-        double conf;
-        if (!tdiff__predict(r, TDIFF__PRED_DREAM, TDIFF_REMASK_LOW_CONFIDENCE, r->logits, r->pos[0], &tok, &conf)) {
-            st = tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "the denoiser returned a non-finite logit");
-            break;
-        }
-        for (size_t k = 0; k < r->n; k++)
-            r->conf_out[k] = NAN;
-        r->conf_out[r->pos[0]] = (float)conf;
-        r->x[r->pos[0]] = tok;
-        t *= pow(tdiff__rng_uniform_double(r->seed, (uint32_t)r->step, TDIFF__POS_GLOBAL, 1), 1.0 / (double)na);
-        if ((st = tdiff__run_after_step(r)))
-            break;
-    }
-    return st;
+    *done = r->n_steps == 0;
+    return TDIFF_OK;
 }
+
+static tdiff_status first_hitting_step(tdiff__run *r, void *state, bool *stepped, bool *done)
+{
+    first_hitting_state *m = state;
+    size_t na = tdiff__collect_masked(r, r->region_start, r->n);
+    *stepped = false;
+    *done = true;
+    if (na == 0)
+        return TDIFF_OK;
+    double u = tdiff__rng_uniform_double(r->seed, (uint32_t)r->step, TDIFF__POS_GLOBAL, 0);
+    size_t pick = (size_t)(u * (double)na);
+    if (pick >= na) /* u < 1 always; kept for safety against rounding */
+        pick = na - 1;
+    const uint32_t pos = r->pos[pick];
+    const float *logits;
+    tdiff__eval_req q = {.pos = &pos, .na = 1, .t = (float)m->t};
+    tdiff_status st = tdiff__evaluate(r, &q, &logits);
+    if (st)
+        return st;
+    int32_t tok;
+    double conf;
+    if ((st = tdiff__predict(r, TDIFF__PRED_DREAM, TDIFF_REMASK_LOW_CONFIDENCE, logits, pos, &tok, &conf)))
+        return st;
+    tdiff__clear_confidence(r);
+    r->conf_out[pos] = (float)conf;
+    r->x[pos] = tok;
+    m->t *= pow(tdiff__rng_uniform_double(r->seed, (uint32_t)r->step, TDIFF__POS_GLOBAL, 1), 1.0 / (double)na);
+    *stepped = true;
+    *done = na == 1;
+    return TDIFF_OK;
+}
+
+const tdiff__strategy tdiff__strategy_first_hitting = {
+    TDIFF_STRATEGY_FIRST_HITTING, "first_hitting", TDIFF__CAP_CALLBACK | TDIFF__CAP_CFG,
+    sizeof(first_hitting_state),  first_hitting_begin, first_hitting_step, NULL};

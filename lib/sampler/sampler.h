@@ -1,19 +1,37 @@
 /*
- * sampler.h -- the internal contract of the sampler module: the handle, the
- * logits source it drives, the random-draw layout, and the pieces each strategy
- * is built from (prediction, confidence, selection).
+ * sampler.h -- the internal contract of the sampler module.
+ *
+ * The module is layered; each file calls only the layers below its own:
+ *
+ *   handle.c, params.c   the public handle: creation, attachments, parameters
+ *   generation.c         a generation's life: begin, step, result, cancel, the
+ *                        one-call generate/infill, the after-step hook
+ *   strategy.c           the strategy table {id, name, begin, step, finish, caps}
+ *   masked.c maskgit.c mask_predict.c mdlm.c d3pm.c sedd.c first_hitting.c
+ *   embedding.c          the strategies, each an explicit state machine
+ *   eval.c               THE evaluation seam: every network call of every strategy
+ *   net.c                the network behind it: the built-in denoiser or callbacks
+ *   predict.c select.c graph.c   decision math shared by the strategies
+ *
+ * A strategy never calls back up: it runs one step when generation.c asks and
+ * says whether more are needed; generation.c runs the after-step hook (history,
+ * statistics, the caller's step callback). There are no coroutines: the state
+ * of a generation between steps is plain data (tdiff__run + the strategy's
+ * state struct), so a generation can be stepped, read, cancelled or freed at
+ * any step boundary, on any thread the caller moves it to.
  *
  * Dimension legend: V vocabulary size, n canvas length, A the positions a step
- * asks the network about (the "active" masked positions).
+ * asks the network about (the "active" positions, ascending).
  *
  * Decision math (softmax, Gumbel, confidences) is scalar float64 on purpose: it
- * is a small share of the time (A x V per step, A <= block length for LLaDA),
- * it is bit-identical on every ISA, and the Python reference
- * (tests/unit/sampler/reference.py) reproduces it exactly, token for token.
+ * is a small share of the time (A x V per step), it is bit-identical on every
+ * ISA, and the Python reference (tests/unit/sampler/reference.py) reproduces it
+ * token for token.
  */
 #ifndef TDIFF_SAMPLER_H
 #define TDIFF_SAMPLER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,62 +39,102 @@
 #include "core/core.h"
 
 /* ---- random draws: (seed, step, position, draw) -------------------------
- * step = the global step index of the run (0-based, counting across blocks).
- * Per-vocabulary draws (Gumbel noise, exponential races) use draw = v.
- * Per-position draws use draw = TDIFF__DRAW_* (above any vocabulary id).
- * Draws that are not tied to one position (alg_temp choice of positions) use
- * position = TDIFF__POS_GLOBAL and draw = the pick index. */
+ * step = the run's global step index (0-based, counting across blocks, skipped
+ * steps included). Per-vocabulary draws (Gumbel noise, exponential races) use
+ * draw = v. Per-position draws use draw = TDIFF__DRAW_* (above any vocabulary
+ * id). Draws not tied to one position use position = TDIFF__POS_GLOBAL. */
 #define TDIFF__DRAW_RANDOM_CONF 0x80000000u  /* uniform: `random` remasking confidence */
 #define TDIFF__DRAW_SAMPLE 0x80000001u       /* uniform: inverse-CDF token sample */
 #define TDIFF__DRAW_REVEAL 0x80000002u       /* uniform: Dream `origin` reveal test */
 #define TDIFF__DRAW_CHOICE 0x80000003u       /* Gumbel: MaskGIT annealed choice noise */
-#define TDIFF__DRAW_INIT 0x80000004u         /* uniform: D3PM uniform prior token (step 0) */
+#define TDIFF__DRAW_INIT 0x80000004u         /* uniform: uniform-graph prior token (step 0) */
 #define TDIFF__POS_GLOBAL 0xFFFFFFFFu
 
-/* Where logits come from: the built-in denoiser or the caller's callbacks.
- * Writes logits [n_positions, V] predicting the token at each position. */
-typedef int (*tdiff__logits_fn)(void *ctx, const int32_t *tokens, size_t n, float t, const uint32_t *positions,
-                                size_t n_positions, float *logits);
+/* ---- the network (net.c) ---------------------------------------------------- */
+
+/* One forward call as the evaluation seam hands it to the network. */
+typedef struct tdiff__net_call {
+    const int32_t *tokens;      /* [n] the canvas                                   */
+    size_t n;
+    float t;                    /* the strategy's time value (docs/sampling.md)     */
+    const uint32_t *positions;  /* [n_positions] rows wanted, ascending             */
+    size_t n_positions;
+    /* Vector inputs, built-in network only (NULL: token embeddings everywhere):
+     * soft-mask mixtures in CSR form, or embedding rows for the embedding strategy. */
+    const size_t *mix_offsets;  /* [n + 1] */
+    const int32_t *mix_ids;
+    const float *mix_weights;
+    const float *embd;          /* [n, d] */
+    const uint8_t *embd_rows;   /* [n] 1 = row of embd replaces the token embedding */
+    /* Positions whose input differs from the previous call of the same pass
+     * (cond / uncond), ascending; all of them on the first call. What a KV cache
+     * behind the network needs to know; nothing uses it yet. */
+    const uint32_t *changed;
+    size_t n_changed;
+    int pass;                   /* 0 conditional, 1 unconditional (CFG)             */
+    float *logits;              /* out: [n_positions, V]                            */
+} tdiff__net_call;
+
+typedef struct tdiff__net {
+    /* the caller's network (create_with_callback) */
+    int (*cb_logits)(void *, const int32_t *, size_t, float, const uint32_t *, size_t, float *);
+    void *cb_user_data;
+    void (*cb_destroy)(void *);
+    /* the built-in network (create from a model): the denoiser is created at the
+     * first generation, sized for its canvas, and kept for later ones */
+    const tdiff_model *model;
+    tdiff_denoiser *denoiser;
+    size_t denoiser_len;
+    int denoiser_threads;
+} tdiff__net;
+
+/* Makes sure the network accepts a canvas of n tokens with `threads` threads. */
+tdiff_status tdiff__net_prepare(tdiff_sampler *s, size_t n, int threads);
+/* One forward call. Errors carry a message in s->env. */
+tdiff_status tdiff__net_forward(tdiff_sampler *s, const tdiff__net_call *c);
+/* Hidden-state width of the built-in network (0 for callbacks). */
+size_t tdiff__net_n_embd(const tdiff_sampler *s);
+/* Input embedding row of token v (built-in network only). */
+tdiff_status tdiff__net_token_embedding(const tdiff_sampler *s, int32_t v, float *out);
+/* The model's context length (0: unknown, e.g. callbacks). */
+size_t tdiff__net_context_length(const tdiff_sampler *s);
+void tdiff__net_free(tdiff__net *net);
+
+/* ---- the handle ------------------------------------------------------------- */
 
 /* Parameter storage: every value lives as a double or an int64 in one table. */
-#define TDIFF__SAMPLER_N_PARAMS 27
+#define TDIFF__SAMPLER_N_PARAMS 28
 
 struct tdiff_sampler {
     tdiff__env env;
-    /* the network */
-    tdiff__logits_fn logits_fn;
-    void *logits_ctx;
-    void (*destroy)(void *);        /* callback mode: the user's destroy */
-    const tdiff_model *model;       /* built-in mode */
-    tdiff_denoiser *denoiser;       /* built-in mode: created on first use */
+    tdiff__net net;
     tdiff_transition *transition;   /* borrowed; D3PM and SEDD */
     tdiff_scheduler *scheduler;     /* borrowed; SEDD */
-    tdiff_softmask *softmask;       /* borrowed; soft-masked inputs (built-in mode) */
-    size_t denoiser_len;            /* max_len it was created with */
-    int denoiser_threads;
+    tdiff_softmask *softmask;       /* borrowed; soft-masked inputs (built-in network) */
     size_t n_vocab;
     int32_t mask_id, eos_id;
-    /* parameters */
     int64_t ival[TDIFF__SAMPLER_N_PARAMS];
     double fval[TDIFF__SAMPLER_N_PARAMS];
-    /* controls */
-    uint8_t *banned;                /* [V] 1 = never produce; the mask token is always 1 */
+    uint8_t *banned;                /* [V] caller bans (tdiff_sampler_set_banned); the mask is not in it */
+    size_t n_banned;
     tdiff_step_fn step_fn;
     void *step_ud;
-    /* results of the last run */
+    /* results of the last generation */
     int32_t *history;               /* [history_steps, history_n] */
     size_t history_steps, history_n, history_cap;
     bool has_history;
-    int64_t stat_forward, stat_steps;
+    int64_t stat_forward, stat_steps, stat_reused;
     double stat_forward_s, stat_total_s;
-    /* the generation in progress (incremental.c); NULL when idle */
+    /* the generation in progress (generation.c); NULL when idle */
     struct tdiff__gen *gen;
+    /* re-entry: > 0 while the step callback runs; free requested from inside it */
+    int in_callback;
+    bool free_pending;
+    atomic_int interrupt;           /* tdiff_sampler_interrupt: set from any thread */
 };
 
 /* Index of a parameter in ival/fval, or -1 when unknown. */
 int tdiff__sampler_param_index(int param);
-/* 1 for integer parameters, 0 for real ones; -1 unknown. */
-int tdiff__sampler_param_is_int(int param);
 /* Puts every parameter at its default. */
 void tdiff__sampler_defaults(tdiff_sampler *s);
 
@@ -88,10 +146,69 @@ static inline double tdiff__sp_float(const tdiff_sampler *s, int param)
 {
     return s->fval[tdiff__sampler_param_index(param)];
 }
+/* True when token v may be produced: not banned by the caller, and not the mask
+ * unless SUBS is off (TDIFF_SAMPLER_SUBS = 0). */
+static inline bool tdiff__allowed(const tdiff_sampler *s, size_t v)
+{
+    if ((int32_t)v == s->mask_id)
+        return tdiff__sp_int(s, TDIFF_SAMPLER_SUBS) == 0;
+    return !s->banned[v];
+}
+/* Refuses a call made from inside the step callback (TDIFF_E_STATE). */
+tdiff_status tdiff__sampler_check_reentry(tdiff_sampler *s, const char *call);
+/* Refuses a call while a generation is begun (TDIFF_E_STATE), and from the callback. */
+tdiff_status tdiff__sampler_check_idle(tdiff_sampler *s, const char *call);
 
-/* ---- one run ------------------------------------------------------------ */
+/* ---- the evaluation seam (eval.c) ----------------------------------------- */
 
-/* The state of one generate/infill call. Buffers come from the sampler's env. */
+/* What a strategy asks of one evaluation. */
+typedef struct tdiff__eval_req {
+    const uint32_t *pos;      /* [na] rows wanted (ascending canvas positions) */
+    size_t na;
+    float t;                  /* the strategy's time value for the network */
+    bool reuse;               /* may return the previous rows when nothing the network reads changed */
+    const float *embd;        /* embedding strategy: [n, d] input vectors ... */
+    const uint8_t *embd_rows; /* ... used at these positions */
+} tdiff__eval_req;
+
+/* The evaluation state of one generation. */
+typedef struct tdiff__eval {
+    float *logits;            /* [rows, V] the rows of the last evaluation        */
+    float *ulogits;           /* [rows, V] unconditional pass (CFG), or NULL      */
+    int32_t *ux;              /* [n] unconditional canvas (CFG), or NULL          */
+    size_t rows;              /* capacity in rows                                 */
+    /* what the network saw last, per pass (dirty tracking, reuse) */
+    int32_t *seen[2];         /* [n] */
+    bool have_seen[2];
+    uint32_t *changed;        /* [n] scratch */
+    uint32_t *prev_pos;       /* [n] the positions of the rows now in logits */
+    size_t prev_na;           /* 0: no previous evaluation */
+    float prev_t;
+    /* soft masking: CSR lists per pass, built from the previous rows */
+    size_t *sm_offsets;       /* [2][n + 1] */
+    int32_t *sm_ids;          /* [2][sm_cap] */
+    float *sm_weights;        /* [2][sm_cap] */
+    size_t sm_cap;
+} tdiff__eval;
+
+struct tdiff__run;
+tdiff_status tdiff__eval_init(struct tdiff__run *r, size_t rows);
+void tdiff__eval_free(struct tdiff__run *r);
+/*
+ * THE network evaluation: logits predicting the tokens at q->pos of the canvas
+ * r->x, with soft-mask inputs and classifier-free guidance applied, forward
+ * passes counted and timed, the interrupt flag honoured, errors wrapped with a
+ * message. *out points at [na, V] rows owned by the evaluation state, valid
+ * until the next evaluation; strategies read them and never write them (soft
+ * masking feeds them back into the next evaluation).
+ */
+tdiff_status tdiff__evaluate(struct tdiff__run *r, const tdiff__eval_req *q, const float **out);
+
+/* ---- one generation ----------------------------------------------------------- */
+
+typedef struct tdiff__strategy tdiff__strategy;
+
+/* The state a strategy works on; buffers come from the sampler's env. */
 typedef struct tdiff__run {
     tdiff_sampler *s;
     int32_t *x;            /* [n] the canvas */
@@ -99,68 +216,71 @@ typedef struct tdiff__run {
     uint8_t *fixed;        /* [n] 1 = caller-fixed (prompt, infill context) */
     size_t region_start;   /* first position of the generated region (blocks tile [region_start, n)) */
     uint32_t *pos;         /* [n] scratch: active positions */
-    float *logits;         /* [rows, V] network output for the active positions (rows = masks at the start) */
-    float *ulogits;        /* [rows, V] unconditional pass (CFG), or NULL */
-    int32_t *ux;           /* [n] unconditional canvas (CFG), or NULL */
-    double *row;           /* [V] scratch */
-    double *row2;          /* [V] scratch */
-    double *row3;          /* [V] scratch */
+    double *row, *row2, *row3; /* [V] scratch rows */
     uint32_t *order;       /* [max(V, n)] scratch for sorting */
-    uint32_t *order_tmp;   /* [max(V, n)] scratch for sorting */
+    uint32_t *order_tmp;   /* [max(V, n)] */
     int32_t *cand;         /* [n] predicted token per active slot */
     double *conf;          /* [n] confidence per active slot */
-    float *conf_out;       /* [n] per-position confidence for the step callback */
+    float *conf_out;       /* [n] per-position confidence for the step callback (NaN: none) */
     uint32_t *sel;         /* [n] scratch: selection */
-    double *aux;           /* [n] strategy scratch (e.g. probabilities kept across steps) */
-    size_t step;           /* global step counter (the RNG's step) */
-    size_t n_steps;        /* planned steps (for the callback; adaptive strategies: an upper bound) */
+    double *aux;           /* [n] scratch */
+    size_t step;           /* the RNG's step (global step index, skipped steps included) */
+    size_t n_steps;        /* planned steps (adaptive strategies: an upper bound) */
     uint64_t seed;
     bool llamacpp;         /* compat mode */
-    /* soft masking (softmask.c); all NULL when the sampler has no soft-mask handle */
-    size_t *sm_offsets;    /* [2][n + 1] CSR offsets: conditional, unconditional (CFG) */
-    int32_t *sm_ids;       /* [2][sm_cap] */
-    float *sm_weights;     /* [2][sm_cap] */
-    size_t sm_cap;         /* entries per list set: n * (1 + k) */
-    uint32_t *sm_prev_pos; /* [n] the positions of the rows now in logits */
-    size_t sm_prev_na;     /* rows of logits that belong to the previous evaluation; 0 = none */
+    tdiff__eval ev;
 } tdiff__run;
 
-/* Runs the strategy chosen in s on r (canvas prepared). */
-tdiff_status tdiff__sampler_run(tdiff__run *r);
+/* ---- strategies (strategy.c holds the table) -------------------------------- */
 
-/* Evaluates the network at positions pos[0..na) of the canvas (CFG included) into r->logits.
- * t: fraction of the region still masked. Counts the forward passes and their time. */
-tdiff_status tdiff__run_logits(tdiff__run *r, size_t na, float t);
+enum {
+    TDIFF__CAP_SOFTMASK = 1u << 0,   /* leaves the evaluation's rows intact: soft-mask inputs work */
+    TDIFF__CAP_CALLBACK = 1u << 1,   /* works over a caller's network (needs no embeddings) */
+    TDIFF__CAP_CFG = 1u << 2,        /* classifier-free guidance */
+    TDIFF__CAP_ORIGIN = 1u << 3,     /* remasking `origin` (Dream's rule) */
+    TDIFF__CAP_REMASKING = 1u << 4,  /* reads TDIFF_SAMPLER_REMASKING */
+    TDIFF__CAP_BLOCKS = 1u << 5,     /* reads TDIFF_SAMPLER_BLOCK_LENGTH */
+    TDIFF__CAP_TRANSITION = 1u << 6, /* needs tdiff_sampler_set_transition */
+    TDIFF__CAP_SCHEDULER = 1u << 7,  /* needs tdiff_sampler_set_scheduler */
+    TDIFF__CAP_COMPAT = 1u << 8,     /* TDIFF_COMPAT_LLAMACPP applies */
+    TDIFF__CAP_ORIGIN_COMPAT = 1u << 9, /* remasking `origin` under compat llamacpp (its ORIGIN algorithm) */
+    TDIFF__CAP_NO_SUBS = 1u << 10    /* TDIFF_SAMPLER_SUBS = 0 (the mask a valid prediction): a fixed step
+                                        count, so a committed mask cannot make it loop */
+};
 
-/* Called after each step: history, callback (abort -> TDIFF_E_ABORTED), and
- * marks the step complete for the incremental caller. */
-tdiff_status tdiff__run_after_step(tdiff__run *r);
+struct tdiff__strategy {
+    int id;
+    const char *name;
+    unsigned caps;
+    size_t state_size;     /* bytes of the strategy's state, zeroed before begin */
+    /* Validates what only this strategy knows, lays out its plan, allocates its
+     * scratch (through s->env), sets r->n_steps. *done when nothing is to do. */
+    tdiff_status (*begin)(tdiff__run *r, void *state, bool *done);
+    /* Runs exactly one step (*stepped = 1: the canvas may have changed and the
+     * after-step hook runs) and says whether another is needed (*done). A call
+     * that finds nothing left to do returns *stepped = 0, *done = 1. */
+    tdiff_status (*step)(tdiff__run *r, void *state, bool *stepped, bool *done);
+    /* Frees what begin allocated; called once for every successful begin. */
+    void (*finish)(tdiff__run *r, void *state);
+};
 
-/* ---- incremental generation (incremental.c) -------------------------------- */
+/* The table entry of a strategy id, or NULL. */
+const tdiff__strategy *tdiff__strategy_find(int id);
+/* Checks the sampler's settings against the chosen strategy's capabilities:
+ * every combination either runs or is refused here with a message. */
+tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st);
 
-/* Counts a completed step (from tdiff__run_after_step). */
-void tdiff__gen_step_done(tdiff__run *r);
-/* The yield point, at the start of every network evaluation: when a step has
- * completed since the last suspension and the run is advanced step by step,
- * suspends it until the next advance. Returns TDIFF_E_ABORTED when it was
- * cancelled meanwhile, so the strategy unwinds through its normal error path. */
-tdiff_status tdiff__gen_yield(tdiff__run *r);
-/* True while a generation is begun (setters refuse then). */
-static inline bool tdiff__sampler_busy(const tdiff_sampler *s)
-{
-    return s->gen != NULL;
-}
-/* Abandons a generation in progress, if any (tdiff_sampler_free). */
-void tdiff__gen_discard(tdiff_sampler *s);
+extern const tdiff__strategy tdiff__strategy_llada, tdiff__strategy_dream, tdiff__strategy_threshold,
+    tdiff__strategy_factor, tdiff__strategy_maskgit, tdiff__strategy_mask_predict, tdiff__strategy_mdlm,
+    tdiff__strategy_mdlm_cache, tdiff__strategy_d3pm, tdiff__strategy_first_hitting, tdiff__strategy_sedd_euler,
+    tdiff__strategy_sedd_analytic, tdiff__strategy_embedding;
 
 /* ---- prediction pieces (predict.c) ---------------------------------------- */
 
-/* Copies a logits row to double, -inf at banned tokens (the mask included).
- * False when the row holds NaN or +inf (a broken network). */
-bool tdiff__row_prepare(const tdiff_sampler *s, const float *logits, double *row);
-/* The softmax denominator sum exp(row - max) exactly as tdiff__softmax64 accumulates
- * it; *max gets the maximum (-inf: all entries -inf, sum 0). */
-double tdiff__softmax_sum(const double *row, size_t n, double *max);
+/* Copies the logits row of position pos to double, -inf at tokens that may not
+ * be produced. Fails with a message when the row holds NaN or +inf (a broken
+ * network) or when no allowed token has a finite logit (nothing can be produced). */
+tdiff_status tdiff__row_prepare(tdiff__run *r, const float *logits, uint32_t pos, double *row);
 /* In place softmax in float64 (max subtracted, sequential sum); -inf -> 0. */
 void tdiff__softmax64(double *row, size_t n);
 /* Index of the largest value (lowest index on ties). */
@@ -173,11 +293,30 @@ void tdiff__top_k64(double *row, size_t n, size_t k, uint32_t *order, uint32_t *
 /* Nucleus filter on logits, Dream/HF form: sorted descending, an entry is dropped
  * when the cumulative probability before it exceeds p. p >= 1: no-op. */
 void tdiff__top_p64(double *row, size_t n, double p, double *scratch, uint32_t *order, uint32_t *tmp);
-/* Inverse-CDF sample from probabilities with a uniform u in (0,1). */
-size_t tdiff__sample_probs(const double *p, size_t n, double u);
-/* Confidence of choosing tok from probabilities p[0..n): p[tok] (low_confidence,
- * random is handled by the caller), sorted top1-top2 (margin), sum p log(p+1e-10) (entropy). */
+/* Confidence of choosing tok from probabilities p[0..n): p[tok] (low_confidence;
+ * random is handled by the caller), sorted top1-top2 (margin), sum p log(p+1e-10)
+ * (entropy). */
 double tdiff__confidence(int remasking, const double *p, size_t n, int32_t tok);
+
+enum {
+    TDIFF__PRED_LLADA = 1,   /* optional filters, Gumbel arg-max in float64, confidence from softmax */
+    TDIFF__PRED_DREAM = 2,   /* temperature -> top-p -> top-k -> softmax -> sample (T > 0) or arg-max */
+    TDIFF__PRED_LLAMACPP = 3 /* top-k -> top-p -> temperature -> softmax -> sample (always) */
+};
+/* Predicts the token at canvas position pos from its logits row and its
+ * confidence under `remask` (RANDOM: a uniform draw); EOS gets -inf when
+ * EOS_CONFIDENCE_INF is set. Draws are keyed by (seed, r->step, pos, .).
+ * Fails (with a message) on a logits row that allows no token. */
+tdiff_status tdiff__predict(tdiff__run *r, int style, int remask, const float *logits, uint32_t pos, int32_t *tok,
+                            double *conf);
+/* A row that cannot be used: the error every strategy returns for it. */
+tdiff_status tdiff__bad_row(tdiff__run *r, uint32_t pos);
+/* Masked, non-fixed positions of [lo, hi) into r->pos (ascending); returns the count. */
+size_t tdiff__collect_masked(tdiff__run *r, size_t lo, size_t hi);
+/* Fraction of the generated region still masked. */
+float tdiff__masked_fraction(const tdiff__run *r);
+/* Sets every per-position confidence to NaN (the start of a step's report). */
+void tdiff__clear_confidence(tdiff__run *r);
 
 /* ---- selection (select.c) -------------------------------------------------- */
 
@@ -199,54 +338,15 @@ size_t tdiff__select_threshold(const double *conf, size_t na, double threshold, 
  * conf >= 1 - factor/(j+2); the first always. */
 size_t tdiff__select_factor(const double *conf, size_t na, double factor, uint32_t *sel, uint32_t *tmp);
 
-/* ---- prediction (masked.c) ------------------------------------------------ */
-enum {
-    TDIFF__PRED_LLADA = 1,   /* optional filters, Gumbel arg-max in float64, confidence from softmax */
-    TDIFF__PRED_DREAM = 2,   /* temperature -> top-p -> top-k -> softmax -> sample (T > 0) or arg-max */
-    TDIFF__PRED_LLAMACPP = 3 /* top-k -> top-p -> temperature -> softmax -> sample (always) */
-};
-/* Predicts the token at canvas position pos from its logits row and its
- * confidence under `remask` (RANDOM: a uniform draw); EOS gets -inf when
- * EOS_CONFIDENCE_INF is set. Draws are keyed by (seed, r->step, pos, .).
- * False for a non-finite logit row. */
-bool tdiff__predict(tdiff__run *r, int style, int remask, const float *logits, uint32_t pos, int32_t *tok,
-                    double *conf);
-/* Masked, non-fixed positions of [lo, hi) into r->pos (ascending); returns the count. */
-size_t tdiff__collect_masked(tdiff__run *r, size_t lo, size_t hi);
-/* Fraction of the generated region still masked. */
-float tdiff__masked_fraction(const tdiff__run *r);
+/* ---- graph-based samplers (graph.c): D3PM and SEDD ------------------------- */
 
-/* ---- strategies ------------------------------------------------------------ */
-tdiff_status tdiff__strategy_masked(tdiff__run *r);       /* llada, dream, threshold, factor, compat */
-tdiff_status tdiff__strategy_maskgit(tdiff__run *r);
-tdiff_status tdiff__strategy_mask_predict(tdiff__run *r);
-tdiff_status tdiff__strategy_mdlm(tdiff__run *r);
-tdiff_status tdiff__strategy_d3pm(tdiff__run *r);
-tdiff_status tdiff__strategy_first_hitting(tdiff__run *r);
-tdiff_status tdiff__strategy_sedd(tdiff__run *r);
-tdiff_status tdiff__strategy_embedding(tdiff__run *r); /* embedding.c */
-
-/* Graph-based samplers (d3pm.c): r->pos[0..na) = the region's masked positions;
- * *absorbing tells the transition's kind; for a uniform graph each of them gets a
- * uniform allowed token (the prior), drawn at (seed, 0, pos, DRAW_INIT). */
+/* r->pos[0..*na) = the region's masked positions; *absorbing tells the
+ * transition's kind; for a uniform graph each of them gets a uniform allowed
+ * token (the prior), drawn at (seed, 0, pos, DRAW_INIT). */
 tdiff_status tdiff__graph_prior(tdiff__run *r, size_t *na, bool *absorbing);
-/* Inverse-CDF sample from float weights w[0..V) with banned ids zeroed, except
- * the mask when keep_mask (SEDD: staying masked is a state). */
-size_t tdiff__sample_allowed(const tdiff_sampler *s, const float *w, double u, bool keep_mask);
-
-/* ---- the built-in denoiser (model_denoiser.c) ---------------------------- */
-/* Makes sure s->denoiser exists and accepts n tokens. */
-tdiff_status tdiff__sampler_ensure_denoiser(tdiff_sampler *s, size_t n);
-
-/* ---- soft masking (softmask.c) ---- */
-/* Allocates the run's soft-mask lists when the sampler has a soft-mask handle. */
-tdiff_status tdiff__run_softmask_alloc(tdiff__run *r);
-void tdiff__run_softmask_free(tdiff__run *r);
-/* Checks that the chosen strategy can take soft-masked inputs. */
-tdiff_status tdiff__sampler_softmask_check(tdiff_sampler *s);
-/* One network evaluation with soft-masked inputs (CFG included) into r->logits. */
-tdiff_status tdiff__run_logits_softmask(tdiff__run *r, size_t na, float t);
-int tdiff__sampler_model_logits(void *ctx, const int32_t *tokens, size_t n, float t, const uint32_t *positions,
-                                size_t n_positions, float *logits);
+/* Draws a token from the weights w[0..V) restricted to allowed tokens (the mask
+ * also allowed when keep_mask: in the absorbing graph it is a state). Fails with
+ * a message when no allowed token has weight. */
+tdiff_status tdiff__graph_sample(tdiff__run *r, const float *w, uint32_t pos, bool keep_mask, int32_t *tok);
 
 #endif

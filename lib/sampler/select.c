@@ -26,23 +26,9 @@ size_t tdiff__select_sampled(const double *conf, size_t na, size_t k, double alg
     for (size_t i = 0; i < na; i++)
         w[i] = (mx == -INFINITY || conf[i] == -INFINITY) ? 0.0 : exp(conf[i] / alg_temp - mx);
     for (size_t j = 0; j < k; j++) {
-        double total = 0.0;
-        for (size_t i = 0; i < na; i++)
-            total += w[i];
-        size_t pick = na;
-        if (total > 0.0) {
-            double target = tdiff__rng_uniform_double(seed, step, TDIFF__POS_GLOBAL, (uint32_t)j) * total;
-            double acc = 0.0;
-            for (size_t i = 0; i < na; i++) {
-                if (w[i] <= 0.0)
-                    continue;
-                acc += w[i];
-                pick = i;
-                if (target < acc)
-                    break;
-            }
-        } else {
-            /* only zero weights remain: the lowest slot not yet taken */
+        double u = tdiff__rng_uniform_double(seed, step, TDIFF__POS_GLOBAL, (uint32_t)j);
+        size_t pick = tdiff__rng_categorical(w, na, u);
+        if (pick == na) /* only zero weights remain: the lowest slot not yet taken */
             for (size_t i = 0; i < na && pick == na; i++) {
                 bool taken = false;
                 for (size_t q = 0; q < j; q++)
@@ -50,7 +36,6 @@ size_t tdiff__select_sampled(const double *conf, size_t na, size_t k, double alg
                 if (!taken)
                     pick = i;
             }
-        }
         sel[j] = (uint32_t)pick;
         w[pick] = 0.0;
     }

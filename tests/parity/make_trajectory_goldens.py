@@ -278,7 +278,9 @@ def run_masked_soft(g, c, canvas, seed, mg):
 def run_mdlm_soft(g, c, canvas, seed, mg):
     """MDLM ddpm: t_i = 1 + i (eps - 1)/steps, move chance (1 - 1e-3) t, q(v) =
     p(v)(m_t - m_s), q(mask) = m_s, exponential race argmax q(v)/(-log u_v);
-    a final arg-max pass at t = eps. The network is told t."""
+    a final arg-max pass at t = eps. The network is told the total noise
+    sigma_bar(t) = -log1p(-(1 - 1e-3) t), what MDLM's backbone receives
+    (diffusion.py, _process_sigma with time conditioning)."""
     E = reference.tensor(g, 'token_embd.weight').numpy()
     sm, x, steps, eps = c['softmask'], list(canvas), c['steps'], c['eps']
     dt = (1.0 - eps) / steps
@@ -290,9 +292,9 @@ def run_mdlm_soft(g, c, canvas, seed, mg):
         last = i == steps
         t = eps if last else 1.0 + i * (eps - 1.0) / steps
         inp = masked_inputs(E, x, prev, sm, lams)
-        logits = net(g, x, t=f32(t), embd=inp)
-        prev = {p: logits[p] for p in act}
         mt, ms = (1.0 - 1e-3) * t, (1.0 - 1e-3) * (t - dt)
+        logits = net(g, x, t=f32(-math.log1p(-mt)), embd=inp)
+        prev = {p: logits[p] for p in act}
         conf, new = [math.nan] * len(x), {}
         for p in act:
             r = allowed(logits[p])

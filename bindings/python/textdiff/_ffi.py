@@ -209,6 +209,9 @@ PROTOTYPES = {
     'tdiff_sampler_get_int': (S, [handle, enum, i64_p]),
     'tdiff_sampler_get_float': (S, [handle, enum, f64_p]),
     'tdiff_sampler_param_bounds': (S, [enum, f64_p, f64_p, f64_p]),
+    'tdiff_sampler_param_name': (c_char_p, [enum]),
+    'tdiff_sampler_param_from_name': (S, [c_char_p, POINTER(c_int)]),
+    'tdiff_sampler_param_is_int': (c_int, [enum]),
     'tdiff_strategy_from_name': (S, [c_char_p, int_p]),
     'tdiff_remasking_from_name': (S, [c_char_p, int_p]),
     'tdiff_strategy_name': (c_char_p, [c_int]),
@@ -230,6 +233,7 @@ PROTOTYPES = {
     'tdiff_sampler_progress': (S, [handle, int_p, size_p, size_p]),
     'tdiff_sampler_cancel': (S, [handle]),
     'tdiff_sampler_result': (S, [handle, i32_p, c_size_t, size_p]),
+    'tdiff_sampler_interrupt': (None, [handle]),
 }
 
 

@@ -200,6 +200,7 @@ class SamplerParam(enum.IntEnum):
     CLAMP = 19
     GAUSS_SCHEDULE = 20
     DDIM = 21
+    SUBS = 22
     TEMPERATURE = 30
     TOP_P = 31
     CFG_SCALE = 32
@@ -211,6 +212,7 @@ class SamplerParam(enum.IntEnum):
     STAT_STEPS = 101
     STAT_FORWARD_SECONDS = 102
     STAT_TOTAL_SECONDS = 103
+    STAT_REUSED = 104
 
 
 class GenState(enum.IntEnum):
@@ -226,4 +228,4 @@ SAMPLER_FLOAT_PARAMS = frozenset({SamplerParam.TEMPERATURE, SamplerParam.TOP_P, 
                                   SamplerParam.EPS, SamplerParam.STAT_FORWARD_SECONDS,
                                   SamplerParam.STAT_TOTAL_SECONDS})
 SAMPLER_STATS = (SamplerParam.STAT_FORWARD_PASSES, SamplerParam.STAT_STEPS, SamplerParam.STAT_FORWARD_SECONDS,
-                 SamplerParam.STAT_TOTAL_SECONDS)
+                 SamplerParam.STAT_TOTAL_SECONDS, SamplerParam.STAT_REUSED)

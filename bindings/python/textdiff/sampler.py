@@ -350,6 +350,12 @@ class Sampler(Handle):
         """Abandons the generation in progress (TextdiffError STATE when there is none)."""
         check(C.tdiff_sampler_cancel(self.handle), 'tdiff_sampler_cancel', self.last_error)
 
+    def interrupt(self):
+        """Asks the call running on this sampler (generate, infill, step, step_for) to stop: the one
+        method that may be called from another thread while that call runs (it raises TextdiffError
+        ABORTED there, and the generation ends). Cleared when the next generation begins."""
+        C.tdiff_sampler_interrupt(self.handle)
+
     def result(self):
         """The result of a finished generation, as generate() or infill() would return it;
         the sampler is idle again."""

@@ -243,11 +243,11 @@ static void test_gumbel_mean_is_euler_gamma(void **state)
 static void test_categorical_chi_square(void **state)
 {
     (void)state;
-    const float w[5] = {1, 0, 2, 3, 4};
+    const double w[5] = {1, 0, 2, 3, 4};
     const int n = 100000;
     int counts[6] = {0};
     for (int i = 0; i < n; i++)
-        counts[tdiff__rng_categorical(w, 5, 3, 0, (uint32_t)i, 0)]++;
+        counts[tdiff__rng_categorical(w, 5, tdiff__rng_uniform_double(3, 0, (uint32_t)i, 0))]++;
     assert_int_equal(counts[1], 0);
     assert_int_equal(counts[5], 0);
     double chi2 = 0;
@@ -264,15 +264,26 @@ static void test_categorical_chi_square(void **state)
 static void test_categorical_rejects_bad_weights(void **state)
 {
     (void)state;
-    const float zero[3] = {0, 0, 0};
-    const float neg[3] = {1, -1, 1};
-    const float bad[3] = {1, NAN, 1};
-    const float inf[3] = {1, INFINITY, 1};
-    assert_int_equal(tdiff__rng_categorical(zero, 3, 1, 0, 0, 0), 3);
-    assert_int_equal(tdiff__rng_categorical(neg, 3, 1, 0, 0, 0), 3);
-    assert_int_equal(tdiff__rng_categorical(bad, 3, 1, 0, 0, 0), 3);
-    assert_int_equal(tdiff__rng_categorical(inf, 3, 1, 0, 0, 0), 3);
-    assert_int_equal(tdiff__rng_categorical(zero, 0, 1, 0, 0, 0), 0);
+    const double zero[3] = {0, 0, 0};
+    const double neg[3] = {1, -1, 1};
+    const double bad[3] = {1, NAN, 1};
+    const double inf[3] = {1, INFINITY, 1};
+    assert_int_equal(tdiff__rng_categorical(zero, 3, 0.5), 3);
+    assert_int_equal(tdiff__rng_categorical(neg, 3, 0.5), 3);
+    assert_int_equal(tdiff__rng_categorical(bad, 3, 0.5), 3);
+    assert_int_equal(tdiff__rng_categorical(inf, 3, 0.5), 3);
+    assert_int_equal(tdiff__rng_categorical(zero, 0, 0.5), 0);
+}
+
+static void test_categorical_never_returns_a_zero_weight_when_rounding_runs_out(void **state)
+{
+    (void)state;
+    /* u just below 1 with weights whose float64 sum rounds below the target:
+     * the last NON-ZERO weight is taken, never the zero-weight tail. */
+    const double w[4] = {0.1, 0.2, 0.7, 0.0};
+    assert_int_equal(tdiff__rng_categorical(w, 4, 1.0 - 0x1p-53), 2);
+    const double lead[3] = {0.0, 1.0, 0.0};
+    assert_int_equal(tdiff__rng_categorical(lead, 3, 0x1p-60), 1);
 }
 
 int main(void)
@@ -294,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_gumbel_mean_is_euler_gamma),
         cmocka_unit_test(test_categorical_chi_square),
         cmocka_unit_test(test_categorical_rejects_bad_weights),
+        cmocka_unit_test(test_categorical_never_returns_a_zero_weight_when_rounding_runs_out),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

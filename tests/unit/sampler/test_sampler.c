@@ -103,7 +103,7 @@ static void apply_kv(tdiff_sampler *s, golden *g, const char *k, const char *v)
         for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
             if (strcmp(k, map[i].key))
                 continue;
-            if (tdiff__sampler_param_is_int(map[i].param) == 1)
+            if (tdiff_sampler_param_is_int(map[i].param) == 1)
                 assert_int_equal(tdiff_sampler_set_int(s, map[i].param, strtoll(v, NULL, 10)), TDIFF_OK);
             else
                 assert_int_equal(tdiff_sampler_set_float(s, map[i].param, strtod(v, NULL)), TDIFF_OK);
