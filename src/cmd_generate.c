@@ -54,6 +54,7 @@ static void usage(FILE *f, int infill)
                "  --prompt-ids 1,2,3    the prompt as raw token ids, used as given (no BOS)\n"
                "  --compat llamacpp     llama-diffusion-cli semantics (docs/sampling.md)\n"
                "  --eos-inf             EOS predictions get confidence -inf   --no-cut (keep text after EOS)\n"
+               "  --no-subs             llada/dream: the mask token may be predicted, as their reference code\n"
                "  --json                one JSON object: tokens, text, forward passes, timings\n"
                "  --show                animate the canvas on the terminal as masks resolve (stdout a tty;\n"
                "                        otherwise plain output)   --show-delay MS (default 40 per step)\n"
@@ -272,7 +273,7 @@ static int run(int argc, char **argv, int infill)
     tdiff_scheduler *sched = NULL;
     tdiff_transition *tr = NULL;
     tdiff_softmask *softmask = NULL;
-    int json = 0, cut = 1, eos_inf = 0, show = 0;
+    int json = 0, cut = 1, eos_inf = 0, show = 0, subs = 1;
     long show_delay = 40;
     const char *trace_path = NULL;
     FILE *trace = NULL;
@@ -305,6 +306,8 @@ static int run(int argc, char **argv, int infill)
             cut = 0;
         } else if (!strcmp(a, "--eos-inf")) {
             eos_inf = 1;
+        } else if (!strcmp(a, "--no-subs")) {
+            subs = 0;
         } else if (!strcmp(a, "--show")) {
             show = 1;
         } else if (!strcmp(a, "--clamp") || !strcmp(a, "--ddim")) {
@@ -358,6 +361,7 @@ static int run(int argc, char **argv, int infill)
     }
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, cut);
     tdiff_sampler_set_int(s, TDIFF_SAMPLER_EOS_CONFIDENCE_INF, eos_inf);
+    tdiff_sampler_set_int(s, TDIFF_SAMPLER_SUBS, subs);
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err))
         tok = NULL; /* ids still work; text output is then omitted */
     int32_t mask = -1;

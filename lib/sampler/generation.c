@@ -31,26 +31,6 @@ typedef struct tdiff__gen {
     double active_s;           /* time spent inside begin/step calls */
 } tdiff__gen;
 
-/* ---- re-entry ------------------------------------------------------------------- */
-
-tdiff_status tdiff__sampler_check_reentry(tdiff_sampler *s, const char *call)
-{
-    if (s->in_callback)
-        return tdiff__fail(&s->env, TDIFF_E_STATE,
-                           "%s: not allowed inside the step callback (return non-zero from it to stop the run)", call);
-    return TDIFF_OK;
-}
-
-tdiff_status tdiff__sampler_check_idle(tdiff_sampler *s, const char *call)
-{
-    tdiff_status st = tdiff__sampler_check_reentry(s, call);
-    if (st)
-        return st;
-    if (s->gen)
-        return tdiff__fail(&s->env, TDIFF_E_STATE, "%s: a generation is begun (cancel it or take its result)", call);
-    return TDIFF_OK;
-}
-
 /* ---- run buffers ------------------------------------------------------------------ */
 
 static void run_free(tdiff__run *r)

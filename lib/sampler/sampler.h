@@ -12,6 +12,8 @@
  *   eval.c               THE evaluation seam: every network call of every strategy
  *   net.c                the network behind it: the built-in denoiser or callbacks
  *   predict.c select.c graph.c   decision math shared by the strategies
+ *   params.c guard.c     the bottom: the parameter table; which calls are
+ *                        allowed when (re-entry from the callback, setters idle)
  *
  * A strategy never calls back up: it runs one step when generation.c asks and
  * says whether more are needed; generation.c runs the after-step hook (history,

@@ -2,7 +2,7 @@
 """test_trace.py TEXTDIFF -- `textdiff generate --trace FILE.json` writes valid
 JSON with one entry per sampler step, each step's canvas is the previous one
 plus its recorded changes, and the tokens committed (or revised) step by step
-add up to exactly the generated tokens (stdlib only). Exit 77 (skip) without
+add up to exactly the generated tokens (stdlib only). Fails without
 the llama.cpp fixture."""
 import json
 import os
@@ -13,8 +13,8 @@ import tempfile
 exe = sys.argv[1]
 model = os.path.join(os.environ.get("TDIFF_FIXTURES", "tests/fixtures"), "llada-tiny.gguf")
 if not os.path.exists(model):
-    print("skip: no fixture", model)
-    sys.exit(77)
+    print("error: no fixture", model)
+    sys.exit(1)
 
 failures = 0
 
