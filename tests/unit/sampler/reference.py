@@ -506,7 +506,7 @@ def sample_allowed(w, banned, u, keep_mask=False):
     for v in range(V):
         if v not in banned:
             total += float(w[v])
-    target, acc, last = u * total, 0.0, 0
+    target, acc, last = u * total, 0.0, None
     for v in range(V):
         if v in banned or not w[v] > 0:
             continue
@@ -514,6 +514,7 @@ def sample_allowed(w, banned, u, keep_mask=False):
         last = v
         if target < acc:
             return v
+    assert last is not None, 'no allowed token has weight'
     return last
 
 
