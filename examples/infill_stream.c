@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     }
     struct viewer v = {NULL, -1};
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err) != TDIFF_OK ||
-        tdiff_model_special_token(model, TDIFF_SPECIAL_MASK, &v.mask) != TDIFF_OK ||
+        tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &v.mask) != TDIFF_OK ||
         tdiff_sampler_create(model, NULL, &sampler, err, sizeof err) != TDIFF_OK) {
         fprintf(stderr, "setup failed: %s\n", err);
         goto out;

@@ -22,8 +22,24 @@
  *    of threads. Every other handle (scheduler, sampler, ...) belongs to one thread
  *    at a time ("one context per thread").
  *  - Enumerations have explicit values that are never renumbered; retired values
- *    stay reserved.
- *  - API inside #ifdef TDIFF_EXPERIMENTAL is not covered by the ABI guarantee.
+ *    stay reserved. Every parameter has a snake_case name (tdiff_<object>_param_name,
+ *    _param_from_name), and error messages name parameters by it.
+ *  - Renamed functions keep their old name for one release, marked
+ *    TDIFF_DEPRECATED (a compiler warning names the replacement); CHANGELOG.md
+ *    lists them under "Deprecated".
+ *
+ * Experimental API (TDIFF_EXPERIMENTAL). Research-grade functions -- the Gaussian
+ * diffusion helpers, the transition internals and SEDD steps, the training
+ * objectives -- are declared only when TDIFF_EXPERIMENTAL is defined before this
+ * header is included, the way zstd fences its ZSTD_STATIC_LINKING_ONLY section:
+ *
+ *     #define TDIFF_EXPERIMENTAL
+ *     #include <libtextdiff.h>
+ *
+ * They are exported, documented and tested like the rest, but they are NOT covered
+ * by the ABI guarantee: their signatures and behaviour may change in any release,
+ * and the ABI baseline (lib/abi) leaves them out. A program that must keep running
+ * against later libtextdiff.so.0 builds without rebuilding does not define it.
  */
 #ifndef LIBTEXTDIFF_H
 #define LIBTEXTDIFF_H
@@ -41,6 +57,15 @@ extern "C" {
 #  define TDIFF_API __attribute__((visibility("default")))
 #else
 #  define TDIFF_API
+#endif
+
+/* Marks a function kept for one release under its old name; msg names the new one. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define TDIFF_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define TDIFF_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define TDIFF_DEPRECATED(msg)
 #endif
 
 /* ======================================================================== */
@@ -177,8 +202,6 @@ TDIFF_API void tdiff_philox4x32(const uint32_t counter[4], const uint32_t key[2]
  * keyed by (seed, step, position, draw). */
 TDIFF_API double tdiff_rng_uniform(uint64_t seed, uint32_t step, uint32_t position, uint32_t draw);
 
-/* ---- module sections: each module documents its own API below ---- */
-
 /* ======================================================================== */
 /* Models (GGUF files)                                                        */
 /* ======================================================================== */
@@ -236,7 +259,10 @@ TDIFF_API void tdiff_model_free(tdiff_model *model);
  * the file has none); NULL when model is NULL. */
 TDIFF_API const char *tdiff_model_architecture(const tdiff_model *model);
 
-/* Hyper-parameters for tdiff_model_get_int / tdiff_model_get_float. */
+/* Hyper-parameters for tdiff_model_get_int / tdiff_model_get_float. They are
+ * read-only properties of the file: they have names (tdiff_model_param_name) but
+ * no bounds or defaults, and nothing sets them. The name of each is the enum
+ * suffix in lower case ("n_vocab", "rope_base"). */
 typedef enum tdiff_model_param {
     TDIFF_MODEL_N_VOCAB = 1,        /* int: vocabulary size (token list length)      */
     TDIFF_MODEL_N_CTX = 2,          /* int: trained context length                   */
@@ -266,7 +292,18 @@ typedef enum tdiff_model_param {
 TDIFF_API tdiff_status tdiff_model_get_int(const tdiff_model *model, tdiff_model_param param, int64_t *out);
 TDIFF_API tdiff_status tdiff_model_get_float(const tdiff_model *model, tdiff_model_param param, double *out);
 
-/* Sum of the element counts of all tensors. TDIFF_E_INVALID_ARGUMENT on NULL. */
+/* The snake_case name of a parameter ("n_vocab", "norm_eps"); "unknown" for a value
+ * outside the enum. Static storage, never NULL. */
+TDIFF_API const char *tdiff_model_param_name(tdiff_model_param param);
+/* The parameter with that exact name into *out. TDIFF_OK; TDIFF_E_NOT_FOUND for an
+ * unknown name; TDIFF_E_INVALID_ARGUMENT when name or out is NULL. */
+TDIFF_API tdiff_status tdiff_model_param_from_name(const char *name, tdiff_model_param *out);
+
+/* Number of weights: the sum of the element counts of all tensors (not the
+ * hyper-parameters above). TDIFF_E_INVALID_ARGUMENT on NULL. */
+TDIFF_API tdiff_status tdiff_model_weight_count(const tdiff_model *model, uint64_t *out);
+/* Deprecated name of tdiff_model_weight_count (removed after 0.2). */
+TDIFF_DEPRECATED("use tdiff_model_weight_count")
 TDIFF_API tdiff_status tdiff_model_param_count(const tdiff_model *model, uint64_t *out);
 
 /* Vocabulary size (length of tokenizer.ggml.tokens; 0 when the file has no token
@@ -286,6 +323,10 @@ typedef enum tdiff_special_token {
 /* The id of a special token (tokenizer.ggml.<x>_token_id, checked < vocab size at
  * load). TDIFF_E_NOT_FOUND when the file has none; TDIFF_E_INVALID_ARGUMENT on
  * NULL or an unknown `which`. */
+TDIFF_API tdiff_status tdiff_model_special_id(const tdiff_model *model, tdiff_special_token which,
+                                              int32_t *out_id);
+/* Deprecated name of tdiff_model_special_id (removed after 0.2). */
+TDIFF_DEPRECATED("use tdiff_model_special_id")
 TDIFF_API tdiff_status tdiff_model_special_token(const tdiff_model *model, tdiff_special_token which,
                                                  int32_t *out_id);
 
@@ -368,8 +409,6 @@ TDIFF_API size_t tdiff_model_tensor_count(const tdiff_model *model);
 TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t i, char *name_buf, size_t cap,
                                                size_t *needed, int *out_type, int *out_n_dims, int64_t out_ne[4]);
 
-/* @@MODEL@@ */
-
 /* ======================================================================== */
 /* Tokenizer: text <-> token ids, configured from tokenizer.ggml.* metadata  */
 /* ======================================================================== */
@@ -393,11 +432,14 @@ TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t 
  */
 typedef struct tdiff_tokenizer tdiff_tokenizer;
 
-typedef enum tdiff_tokenizer_kind {
+/* Tokenizer kinds. The enum has no typedef: the plain name belongs to the function
+ * tdiff_tokenizer_kind below, so the type is written `enum tdiff_tokenizer_kind`
+ * (as llama.h's enum llama_vocab_type / llama_vocab_type()). */
+enum tdiff_tokenizer_kind {
     TDIFF_TOKENIZER_BPE = 1,        /* "gpt2": byte-level BPE          */
     TDIFF_TOKENIZER_WORDPIECE = 2,  /* "bert"                          */
     TDIFF_TOKENIZER_SPM = 3         /* "llama": SentencePiece BPE      */
-} tdiff_tokenizer_kind;
+};
 
 /* Flags of tdiff_tokenizer_tokenize. */
 #define TDIFF_TOKENIZE_ADD_SPECIAL 1u    /* add BOS/EOS as tokenizer.ggml.add_bos_token /
@@ -502,12 +544,13 @@ TDIFF_API tdiff_status tdiff_tokenizer_vocab_size(const tdiff_tokenizer *tok, si
 TDIFF_API tdiff_status tdiff_tokenizer_special_id(const tdiff_tokenizer *tok, tdiff_special_token which,
                                                   int32_t *out_id);
 /* The kind; 0 for NULL. */
-TDIFF_API tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok);
+TDIFF_API enum tdiff_tokenizer_kind tdiff_tokenizer_kind(const tdiff_tokenizer *tok);
+/* Deprecated name of tdiff_tokenizer_kind (removed after 0.2). */
+TDIFF_DEPRECATED("use tdiff_tokenizer_kind")
+TDIFF_API enum tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok);
 /* 1 when id is a control, user-defined or unknown token (what special parsing
  * matches), else 0 (also for NULL or an id out of range). */
 TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id);
-
-/* @@TOKENIZER@@ */
 
 /* ======================================================================== */
 /* Denoiser: the network (token ids -> logits)                              */
@@ -545,7 +588,9 @@ typedef enum tdiff_attention {
     TDIFF_ATTENTION_SPANS = 4         /* internal use (planned diffusion); not settable */
 } tdiff_attention;
 
-/* Parameters (tdiff_denoiser_set_int / get_int). Read-only ones fail to set. */
+/* Parameters (tdiff_denoiser_set_int / get_int); names are the enum suffixes in
+ * lower case ("attention", "block_length"). Read-only ones fail to set and have no
+ * bounds. */
 typedef enum tdiff_denoiser_param {
     TDIFF_DENOISER_ATTENTION = 1,     /* tdiff_attention; default: the model's (full unless the file says causal) */
     TDIFF_DENOISER_BLOCK_LENGTH = 2,  /* >= 1; used by BLOCK_CAUSAL; default 32 (reason: LLaDA's default block)   */
@@ -612,6 +657,22 @@ TDIFF_API tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t
 TDIFF_API tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param param, int64_t value);
 /* Reads a parameter into *out. TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL, unknown). */
 TDIFF_API tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_param param, int64_t *out);
+/*
+ * Inclusive bounds and default of a settable parameter (no handle needed; every
+ * pointer may be NULL): ATTENTION [1, 3] (FULL..BLOCK_CAUSAL), default FULL;
+ * BLOCK_LENGTH [1, 1048576], default 32. The defaults are the library's: a model
+ * file may choose its own (attention.causal, tdiff.attention.block_length), which
+ * tdiff_denoiser_get_int reads from a handle. TDIFF_E_INVALID_ARGUMENT for an
+ * unknown or read-only parameter (N_VOCAB, N_EMBD, MAX_LEN, N_THREADS,
+ * TIME_CONDITIONED, SHIFT_LOGITS).
+ */
+TDIFF_API tdiff_status tdiff_denoiser_param_bounds(tdiff_denoiser_param param, double *min, double *max,
+                                                   double *default_value);
+/* The snake_case name of a parameter; "unknown" for a value outside the enum. Static. */
+TDIFF_API const char *tdiff_denoiser_param_name(tdiff_denoiser_param param);
+/* The parameter with that exact name. TDIFF_OK; TDIFF_E_NOT_FOUND (unknown name);
+ * TDIFF_E_INVALID_ARGUMENT (name or out NULL). */
+TDIFF_API tdiff_status tdiff_denoiser_param_from_name(const char *name, tdiff_denoiser_param *out);
 
 /* The last error message of this handle ("" when none). Valid until the next
  * call on the handle. NULL handle: a static "invalid handle" text. */
@@ -681,6 +742,7 @@ TDIFF_API tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32
  */
 typedef struct tdiff_softmask tdiff_softmask;
 
+/* Parameters; names are the enum suffixes in lower case ("top_k", "raw_s", "s"). */
 typedef enum tdiff_softmask_param {
     TDIFF_SOFTMASK_TOP_K = 1,       /* int, 1..64, default 3 (model key tdiff.softmask.k)              */
     TDIFF_SOFTMASK_RAW_S = 2,       /* float, finite or -inf (s = 0); default logit(0.25) = -1.0986     */
@@ -715,6 +777,21 @@ TDIFF_API tdiff_status tdiff_softmask_set_int(tdiff_softmask *sm, tdiff_softmask
 TDIFF_API tdiff_status tdiff_softmask_get_int(const tdiff_softmask *sm, tdiff_softmask_param p, int64_t *out);
 TDIFF_API tdiff_status tdiff_softmask_set_float(tdiff_softmask *sm, tdiff_softmask_param p, double value);
 TDIFF_API tdiff_status tdiff_softmask_get_float(const tdiff_softmask *sm, tdiff_softmask_param p, double *out);
+/*
+ * Inclusive bounds and default of a settable parameter (no handle needed; every
+ * pointer may be NULL): TOP_K [1, 64], default 3; RAW_S [-inf, DBL_MAX] (-inf
+ * means s = 0), default -1.0986; RAW_C and RAW_A [-DBL_MAX, DBL_MAX] (finite),
+ * defaults 0.5413 and 4.9932 -- the values tdiff_softmask_create uses without a
+ * model (a model file's tdiff.softmask.* keys replace them). TDIFF_E_INVALID_ARGUMENT
+ * for an unknown or read-only parameter (S, C, A, FROM_MODEL).
+ */
+TDIFF_API tdiff_status tdiff_softmask_param_bounds(tdiff_softmask_param p, double *min, double *max,
+                                                   double *default_value);
+/* The snake_case name of a parameter; "unknown" for a value outside the enum. Static. */
+TDIFF_API const char *tdiff_softmask_param_name(tdiff_softmask_param p);
+/* The parameter with that exact name. TDIFF_OK; TDIFF_E_NOT_FOUND (unknown name);
+ * TDIFF_E_INVALID_ARGUMENT (name or out NULL). */
+TDIFF_API tdiff_status tdiff_softmask_param_from_name(const char *name, tdiff_softmask_param *out);
 
 /*
  * One masked position: from its previous-step logits (n_vocab floats; -inf
@@ -764,11 +841,9 @@ TDIFF_API tdiff_status tdiff_softmask_build(tdiff_softmask *sm, const int32_t *t
  * "invalid handle" text. */
 TDIFF_API const char *tdiff_softmask_last_error(const tdiff_softmask *sm);
 
-/* @@DENOISER@@ */
-
 /* ======================================================================== */
-/* Schedules, forward noise, transition matrices, NELBO (lib/schedule,      */
-/* lib/noise, lib/transition; the math is in docs/algorithms.md)            */
+/* Schedules, forward noise, transition matrices (lib/schedule, lib/noise, */
+/* lib/transition; the math is in docs/algorithms.md)                       */
 /* ======================================================================== */
 
 /*
@@ -780,9 +855,9 @@ TDIFF_API const char *tdiff_softmask_last_error(const tdiff_softmask *sm);
 /* ---- the scheduler handle ---------------------------------------------- */
 
 /*
- * A noise schedule plus the scratch and allocator the noise, Gaussian and NELBO
- * functions below use. Owned by one thread at a time; create one per thread.
- * It is cheap (no large allocations until a function needs scratch).
+ * A noise schedule (and the allocator the training objectives take their scratch
+ * from). Owned by one thread at a time; create one per thread. It is cheap (no
+ * large allocations until a function needs scratch).
  */
 typedef struct tdiff_scheduler tdiff_scheduler;
 
@@ -798,7 +873,8 @@ typedef enum tdiff_schedule_kind {
                                           tdiff_scheduler_spindle_keep                          */
 } tdiff_schedule_kind;
 
-/* Parameters, all real-valued (get/set as double). Values never renumbered. */
+/* Parameters, all real-valued (get/set as double). Values never renumbered. Names
+ * are the enum suffixes in lower case ("eps", "sigma_min", "spindle_lambda"). */
 typedef enum tdiff_scheduler_param {
     TDIFF_SCHEDULER_EPS = 1,            /* log-linear ε, default 1e-3, bounds [0, 0.5]           */
     TDIFF_SCHEDULER_SIGMA_MIN = 2,      /* geometric σmin, default 1e-4, bounds [1e-8, 1e3]      */
@@ -842,9 +918,16 @@ TDIFF_API const char *tdiff_scheduler_last_error(const tdiff_scheduler *s);
 TDIFF_API tdiff_status tdiff_scheduler_set_float(tdiff_scheduler *s, tdiff_scheduler_param p, double value);
 TDIFF_API tdiff_status tdiff_scheduler_get_float(const tdiff_scheduler *s, tdiff_scheduler_param p,
                                                  double *out);
-/* Inclusive bounds of a parameter (no handle needed). TDIFF_E_INVALID_ARGUMENT for an
- * unknown param or NULL outputs. */
-TDIFF_API tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max);
+/* Inclusive bounds and default of a parameter (no handle needed; every pointer may
+ * be NULL). Every scheduler parameter is settable. TDIFF_E_INVALID_ARGUMENT for an
+ * unknown param. */
+TDIFF_API tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max,
+                                                    double *default_value);
+/* The snake_case name of a parameter; "unknown" for a value outside the enum. Static. */
+TDIFF_API const char *tdiff_scheduler_param_name(tdiff_scheduler_param p);
+/* The parameter with that exact name. TDIFF_OK; TDIFF_E_NOT_FOUND (unknown name);
+ * TDIFF_E_INVALID_ARGUMENT (name or out NULL). */
+TDIFF_API tdiff_status tdiff_scheduler_param_from_name(const char *name, tdiff_scheduler_param *out);
 
 /*
  * Continuous time: *out = quantity q at t in [0, 1]. TDIFF_SQ_BETA is invalid here.
@@ -926,81 +1009,39 @@ TDIFF_API tdiff_status tdiff_transfer_mask_predict(size_t n, size_t iter, size_t
 
 /* ---- forward noise on token arrays ------------------------------------- */
 /*
- * Each function writes x_t[0..n) from x_0[0..n) (x_t may equal x_0 exactly). Position
- * i uses Philox draws keyed by (seed, stream, i): the same seed and stream corrupt the
- * same positions whatever the thread count or call split (pass `first_position` to
- * continue a longer array: position i of this call uses counter first_position + i).
- * Use different streams for independent corruptions of the same text.
- * TDIFF_E_INVALID_ARGUMENT for NULL arrays, probabilities outside [0, 1] or NaN,
- * first_position + n > 2^32, token ids out of range (uniform kernel: 0 ≤ x_0 < n_vocab).
- * s is only the context (error text); its schedule is not used.
+ * Pure functions: no handle, no allocation, no error text (the status says what is
+ * wrong). Each writes x_t[0..n) from x_0[0..n) (x_t may equal x_0 exactly; n = 0 does
+ * nothing). Position i uses Philox draws keyed by (seed, stream, first_position + i):
+ * the same seed and stream corrupt the same positions whatever the thread count or
+ * call split (pass `first_position` to continue a longer array). Use different
+ * streams for independent corruptions of the same text.
+ * TDIFF_E_INVALID_ARGUMENT when x0 or xt is NULL, when first_position + n > 2^32
+ * (the RNG's position counter), and for the conditions each function names.
  */
-/* Absorbing: x_t[i] = mask_id with probability 1 − alpha_bar, else x_0[i]. */
-TDIFF_API tdiff_status tdiff_noise_mask(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                        double alpha_bar, int32_t mask_id, uint64_t seed, uint32_t stream,
-                                        uint32_t first_position);
+/* Absorbing: x_t[i] = mask_id with probability 1 − alpha_bar, else x_0[i].
+ * Also TDIFF_E_INVALID_ARGUMENT for alpha_bar outside [0, 1] or NaN. */
+TDIFF_API tdiff_status tdiff_noise_mask(const int32_t *x0, int32_t *xt, size_t n, double alpha_bar, int32_t mask_id,
+                                        uint64_t seed, uint32_t stream, uint32_t first_position);
 /* Uniform (D3PM): with probability 1 − alpha_bar x_t[i] is drawn uniformly from [0, n_vocab)
- * (it may equal x_0[i], as Q̄_t = ᾱI + (1−ᾱ)/V·11ᵀ says). */
-TDIFF_API tdiff_status tdiff_noise_uniform(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                           double alpha_bar, size_t n_vocab, uint64_t seed, uint32_t stream,
-                                           uint32_t first_position);
-/* Per-token absorbing (spindle): x_t[i] = mask_id with probability 1 − keep[i]. */
-TDIFF_API tdiff_status tdiff_noise_per_token(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                             const float *keep, int32_t mask_id, uint64_t seed,
-                                             uint32_t stream, uint32_t first_position);
+ * (it may equal x_0[i], as Q̄_t = ᾱI + (1−ᾱ)/V·11ᵀ says). Also TDIFF_E_INVALID_ARGUMENT
+ * for alpha_bar outside [0, 1] or NaN, n_vocab 0 or above 2^31, a token outside
+ * [0, n_vocab) (xt is then unchanged). */
+TDIFF_API tdiff_status tdiff_noise_uniform(const int32_t *x0, int32_t *xt, size_t n, double alpha_bar,
+                                           size_t n_vocab, uint64_t seed, uint32_t stream, uint32_t first_position);
+/* Per-token absorbing (spindle): x_t[i] = mask_id with probability 1 − keep[i]. Also
+ * TDIFF_E_INVALID_ARGUMENT for keep NULL or a keep[i] outside [0, 1] or NaN (xt is then
+ * unchanged). */
+TDIFF_API tdiff_status tdiff_noise_per_token(const int32_t *x0, int32_t *xt, size_t n, const float *keep,
+                                             int32_t mask_id, uint64_t seed, uint32_t stream,
+                                             uint32_t first_position);
 
-/* ---- Gaussian diffusion on float vectors (Diffusion-LM) ------------------ */
-/*
- * x_t = sqrt(ᾱ)·x_0 + sqrt(1 − ᾱ)·ε, ε ~ N(0, 1) from Philox keyed (seed, stream, i)
- * (element i of the n floats). eps_out (optional, [n]) receives ε.
- * TDIFF_E_INVALID_ARGUMENT for NULL arrays, ᾱ outside [0, 1].
- */
-TDIFF_API tdiff_status tdiff_gauss_noise(tdiff_scheduler *s, const float *x0, float *xt, size_t n,
-                                         double alpha_bar, uint64_t seed, uint32_t stream, float *eps_out);
-/*
- * Posterior q(x_{t−1} | x_t, x_0) = N(c0·x_0 + ct·x_t, var) for ᾱ_t = alpha_bar_t,
- * ᾱ_{t−1} = alpha_bar_prev (0 ≤ ᾱ_t ≤ ᾱ_{t−1} ≤ 1, ᾱ_t < 1), β_t = 1 − ᾱ_t/ᾱ_{t−1}:
- * c0 = sqrt(ᾱ_{t−1})·β_t/(1 − ᾱ_t), ct = sqrt(1 − β_t)·(1 − ᾱ_{t−1})/(1 − ᾱ_t),
- * var = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t). Any output pointer may be NULL. Stateless.
- * TDIFF_E_INVALID_ARGUMENT for values out of range.
- */
-TDIFF_API tdiff_status tdiff_gauss_posterior_coefs(double alpha_bar_t, double alpha_bar_prev, double *c0,
-                                                   double *ct, double *var);
-/* mean[i] = c0·x0[i] + ct·xt[i] (mean may alias either input exactly). *var optional. */
-TDIFF_API tdiff_status tdiff_gauss_posterior_mean(tdiff_scheduler *s, const float *x0, const float *xt,
-                                                  float *mean, size_t n, double alpha_bar_t,
-                                                  double alpha_bar_prev, double *var);
-/* DDPM step: x_prev = posterior mean from the predicted x0 + sqrt(var)·z, z ~ N(0,1)
- * keyed (seed, stream, i). */
-TDIFF_API tdiff_status tdiff_gauss_ddpm_step(tdiff_scheduler *s, const float *x0_pred, const float *xt,
-                                             float *x_prev, size_t n, double alpha_bar_t,
-                                             double alpha_bar_prev, uint64_t seed, uint32_t stream);
-/*
- * DDIM step (Song et al. 2021) from a predicted x0: ε̂ = (x_t − sqrt(ᾱ_t)x̂_0)/sqrt(1 − ᾱ_t),
- * σ = η·sqrt((1 − ᾱ_{t−1})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t−1}),
- * x_prev = sqrt(ᾱ_{t−1})x̂_0 + sqrt(1 − ᾱ_{t−1} − σ²)ε̂ + σz. eta in [0, 1]; eta 0 is
- * deterministic (no draws).
- */
-TDIFF_API tdiff_status tdiff_gauss_ddim_step(tdiff_scheduler *s, const float *x0_pred, const float *xt,
-                                             float *x_prev, size_t n, double alpha_bar_t,
-                                             double alpha_bar_prev, double eta, uint64_t seed,
-                                             uint32_t stream);
-/*
- * Nearest-embedding rounding and clamping (Diffusion-LM): for each of the n vectors
- * x[n, dim], the id v minimising ||x − emb[v]||² over emb[n_vocab, dim] (ties: lowest id),
- * written to ids[n] (optional); clamped[n, dim] (optional, may alias x exactly) gets
- * emb[ids]. Uses the SIMD dot kernel, or cblas_sgemm when n ≥ 16.
- * TDIFF_E_INVALID_ARGUMENT for NULL x/emb, zero sizes, both outputs NULL;
- * TDIFF_E_OUT_OF_MEMORY; TDIFF_E_OVERFLOW.
- */
-TDIFF_API tdiff_status tdiff_embed_nearest(tdiff_scheduler *s, const float *emb, size_t n_vocab, size_t dim,
-                                           const float *x, size_t n, int32_t *ids, float *clamped);
-
-/* ---- discrete transition matrices (D3PM) and SEDD rates ------------------ */
+/* ---- discrete transition matrices (D3PM) ------------------------------------ */
 
 /*
  * Transition matrices Q_t (row-stochastic: Q_t[i, j] = q(x_t = j | x_{t−1} = i)) for
  * t = 1..T and their products Q̄_t = Q_1···Q_t (Q̄_0 = I). Tokens are row vectors.
+ * The handle is what the D3PM and SEDD strategies of the sampler need; its
+ * operations (products, posteriors, SEDD steps) are experimental (below).
  * Immutable after creation: may be shared by threads if the host allocator is
  * thread-safe (calls allocate small scratch), except that the last-error text is
  * racy when shared -- give each thread its own handle to read errors.
@@ -1025,23 +1066,80 @@ typedef enum tdiff_transition_kind {
 TDIFF_API tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
                                                tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
                                                tdiff_transition **out, char *err, size_t err_cap);
+TDIFF_API void tdiff_transition_free(tdiff_transition *tr);
+TDIFF_API const char *tdiff_transition_last_error(const tdiff_transition *tr);
+TDIFF_API size_t tdiff_transition_n_vocab(const tdiff_transition *tr);
+TDIFF_API size_t tdiff_transition_n_steps(const tdiff_transition *tr);
+
+#ifdef TDIFF_EXPERIMENTAL
+
+/* ---- Gaussian diffusion on float vectors (Diffusion-LM) -- experimental ----- */
+/*
+ * Pure functions on float vectors (no handle, no error text). Normal draws come from
+ * Philox keyed (seed, stream, i) for element i, so n ≤ 2^32. Every function returns
+ * TDIFF_E_INVALID_ARGUMENT for a NULL vector, n > 2^32, or ᾱ values outside the
+ * ranges it names.
+ */
+/*
+ * x_t = sqrt(ᾱ)·x_0 + sqrt(1 − ᾱ)·ε, ε ~ N(0, 1) (element i of the n floats).
+ * eps_out (optional, [n]) receives ε. alpha_bar in [0, 1].
+ */
+TDIFF_API tdiff_status tdiff_gauss_noise(const float *x0, float *xt, size_t n, double alpha_bar, uint64_t seed,
+                                         uint32_t stream, float *eps_out);
+/*
+ * Posterior q(x_{t−1} | x_t, x_0) = N(c0·x_0 + ct·x_t, var) for ᾱ_t = alpha_bar_t,
+ * ᾱ_{t−1} = alpha_bar_prev (0 ≤ ᾱ_t ≤ ᾱ_{t−1} ≤ 1, ᾱ_t < 1, ᾱ_{t−1} > 0), β_t = 1 − ᾱ_t/ᾱ_{t−1}:
+ * c0 = sqrt(ᾱ_{t−1})·β_t/(1 − ᾱ_t), ct = sqrt(1 − β_t)·(1 − ᾱ_{t−1})/(1 − ᾱ_t),
+ * var = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t). Any output pointer may be NULL.
+ * TDIFF_E_INVALID_ARGUMENT for values outside those ranges.
+ */
+TDIFF_API tdiff_status tdiff_gauss_posterior_coefs(double alpha_bar_t, double alpha_bar_prev, double *c0,
+                                                   double *ct, double *var);
+/* mean[i] = c0·x0[i] + ct·xt[i] (mean may alias either input exactly). *var optional.
+ * The ᾱ ranges of tdiff_gauss_posterior_coefs. */
+TDIFF_API tdiff_status tdiff_gauss_posterior_mean(const float *x0, const float *xt, float *mean, size_t n,
+                                                  double alpha_bar_t, double alpha_bar_prev, double *var);
+/* DDPM step: x_prev = posterior mean from the predicted x0 + sqrt(var)·z, z ~ N(0,1)
+ * keyed (seed, stream, i). The ᾱ ranges of tdiff_gauss_posterior_coefs. */
+TDIFF_API tdiff_status tdiff_gauss_ddpm_step(const float *x0_pred, const float *xt, float *x_prev, size_t n,
+                                             double alpha_bar_t, double alpha_bar_prev, uint64_t seed,
+                                             uint32_t stream);
+/*
+ * DDIM step (Song et al. 2021) from a predicted x0: ε̂ = (x_t − sqrt(ᾱ_t)x̂_0)/sqrt(1 − ᾱ_t),
+ * σ = η·sqrt((1 − ᾱ_{t−1})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t−1}),
+ * x_prev = sqrt(ᾱ_{t−1})x̂_0 + sqrt(1 − ᾱ_{t−1} − σ²)ε̂ + σz. The ᾱ ranges of
+ * tdiff_gauss_posterior_coefs; eta in [0, 1]; eta 0 is deterministic (no draws).
+ */
+TDIFF_API tdiff_status tdiff_gauss_ddim_step(const float *x0_pred, const float *xt, float *x_prev, size_t n,
+                                             double alpha_bar_t, double alpha_bar_prev, double eta, uint64_t seed,
+                                             uint32_t stream);
+/*
+ * Nearest-embedding rounding and clamping (Diffusion-LM): for each of the n vectors
+ * x[n, dim], the id v minimising ||x − emb[v]||² over emb[n_vocab, dim] (ties: lowest id),
+ * written to ids[n] (optional); clamped[n, dim] (optional, may alias x exactly) gets
+ * emb[ids]. Uses the host's allocator for scratch (host NULL = defaults; a failure is
+ * logged through its log_fn) and the SIMD dot kernel, or cblas_sgemm when n ≥ 16.
+ * TDIFF_E_INVALID_ARGUMENT for a bad host, NULL x/emb, zero sizes, both outputs NULL,
+ * non-finite values (no nearest row); TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA unusable);
+ * TDIFF_E_OUT_OF_MEMORY; TDIFF_E_OVERFLOW.
+ */
+TDIFF_API tdiff_status tdiff_embed_nearest(const tdiff_host *host, const float *emb, size_t n_vocab, size_t dim,
+                                           const float *x, size_t n, int32_t *ids, float *clamped);
+
+/* ---- transition internals and SEDD rates -- experimental -------------------- */
+
 /*
  * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order).
  * DENSE: q holds n_mats·V·V floats, row-major. BANDED: q holds n_mats·V·(2b+1) floats,
  * entry Q[i, j] (|i − j| ≤ b) at [i·(2b+1) + (j − i + b)]; entries falling outside
  * 0..V−1 must be 0. Validated: finite, non-negative, every row sums to 1 within
  * tolerance (|sum − 1| ≤ tol, tol in [0, 1e-2]; 1e-5 is a good value for float rows).
- * Copied. TDIFF_E_INVALID_ARGUMENT names the first bad matrix/row in the message
- * (only retrievable through the handle, so on failure it is also logged to host).
+ * Copied. TDIFF_E_INVALID_ARGUMENT names the first bad matrix/row in the message.
  */
 TDIFF_API tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab,
                                                     size_t n_steps, size_t bandwidth, const float *q,
                                                     size_t n_mats, double tol, const tdiff_host *host,
                                                     tdiff_transition **out, char *err, size_t err_cap);
-TDIFF_API void tdiff_transition_free(tdiff_transition *tr);
-TDIFF_API const char *tdiff_transition_last_error(const tdiff_transition *tr);
-TDIFF_API size_t tdiff_transition_n_vocab(const tdiff_transition *tr);
-TDIFF_API size_t tdiff_transition_n_steps(const tdiff_transition *tr);
 
 /*
  * out[n, V] = p[n, V]·Q_t (cumulative = 0) or p·Q̄_t (cumulative = 1): the distribution
@@ -1065,7 +1163,9 @@ TDIFF_API tdiff_status tdiff_transition_matrix(tdiff_transition *tr, size_t t, i
  * With p0 one-hot at x_0 this is the exact posterior q(x_{t−1} | x_t, x_0) (Bayes' rule);
  * with p0 = p̃(x_0 | x_t) it is p_θ(x_{t−1} | x_t). 1 ≤ t ≤ T. p0 rows must be
  * non-negative; a row whose product is all zero (x_t impossible under p0) gives
- * TDIFF_E_INVALID_ARGUMENT naming the position.
+ * TDIFF_E_INVALID_ARGUMENT naming the position. (The D3PM reference code instead
+ * works in log space with a 1e-6 floor, where no x_t is impossible; the D3PM loss
+ * tdiff_objective_d3pm_loss follows the reference, docs/algorithms.md.)
  */
 TDIFF_API tdiff_status tdiff_transition_posterior(tdiff_transition *tr, size_t t, const int32_t *xt,
                                                   const float *p0, size_t n, float *out);
@@ -1093,7 +1193,22 @@ TDIFF_API tdiff_status tdiff_transition_sedd_analytic(tdiff_transition *tr, cons
                                                       const float *score, size_t n, double dsigma,
                                                       int drop_mask, float *out);
 
-/* ---- NELBO: scoring text under a masked-diffusion denoiser -------------- */
+#endif /* TDIFF_EXPERIMENTAL */
+
+#ifdef TDIFF_EXPERIMENTAL
+
+/* ======================================================================== */
+/* Training objectives (lib/objective) -- experimental                      */
+/* ======================================================================== */
+
+/*
+ * Likelihood bounds of a text under a denoiser: the masked-diffusion NELBO (MDLM,
+ * SEDD-absorb, LLaDA) and D3PM's discrete-time bound (docs/algorithms.md). They read
+ * the schedule (a scheduler) or the transition matrices (a transition handle) and use
+ * that handle's allocator for scratch; the handle is only read, never changed. On
+ * failure the reason in words is copied into (err, err_cap) (may be NULL / 0; "" on
+ * success) and logged through the handle's host.
+ */
 
 /*
  * A denoiser given as a callback: fills logits[n, n_vocab] (row-major) for the
@@ -1134,13 +1249,13 @@ typedef enum tdiff_nelbo_method {
  * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW, or the callback's
  * error (a negative tdiff_status is returned as is, anything else non-zero as
  * TDIFF_E_ABORTED; message "denoiser callback failed"). A NaN or +inf logit, or a row
- * that is −inf everywhere but the mask, gives TDIFF_E_INVALID_ARGUMENT. The callback
- * must not call back into this scheduler.
+ * that is −inf everywhere but the mask, gives TDIFF_E_INVALID_ARGUMENT.
  */
-TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+TDIFF_API tdiff_status tdiff_objective_nelbo(const tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
                                              const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
                                              tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
-                                             double *nelbo, double *per_token, double *std_error);
+                                             double *nelbo, double *per_token, double *std_error, char *err,
+                                             size_t err_cap);
 
 /*
  * The same bound under a model's network: the denoiser d supplies the logits
@@ -1148,35 +1263,61 @@ TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_f
  * n must be ≤ TDIFF_DENOISER_MAX_LEN. Time-conditioned models receive the scheduler's
  * total noise σ̄(t) = −ln ᾱ(t) (what SEDD and MDLM condition on; capped at 1e4 where
  * ᾱ = 0), other models ignore it. mask_id is the model's mask token
- * (tdiff_model_special_token(model, TDIFF_SPECIAL_MASK, ...)). Cost: one forward pass
- * per evaluation (n_samples). A denoiser error is returned with its message copied into
- * this scheduler's last error. s and d are used by this thread only for the call.
+ * (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, ...)). Cost: one forward pass
+ * per evaluation (n_samples). A denoiser error is returned with its message
+ * ("denoiser: ...") in err. s and d are used by this thread only for the call.
  */
+TDIFF_API tdiff_status tdiff_objective_nelbo_denoiser(const tdiff_scheduler *s, tdiff_denoiser *d,
+                                                      const int32_t *tokens, size_t n, int32_t mask_id,
+                                                      tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
+                                                      double *nelbo, double *per_token, double *std_error,
+                                                      char *err, size_t err_cap);
+
+/*
+ * D3PM's discrete-time variational bound (nats) of tokens[0..n) for a UNIFORM or
+ * ABSORBING transition handle tr (T = its n_steps), computed as D3PM's reference code
+ * computes it (google-research d3pm, diffusion_categorical.py; docs/algorithms.md):
+ *   L = Σ_{t=2}^{T} E KL(q(x_{t−1}|x_t,x_0) ‖ p_θ(x_{t−1}|x_t)) + E[−log p̃(x_0|x_1)] + KL(q(x_T|x_0) ‖ prior),
+ * p̃ = softmax(logits) of the callback (told t/T; all n_vocab entries, the mask included).
+ * Both posteriors are the reference's log-space form
+ *   softmax(log(Q_t[:, x_t] + 1e-6) + log(r·Q̄_{t−1} + 1e-6)),
+ * r = one-hot x_0 for q and r = p̃ for p_θ, so no x_t is impossible under the model.
+ * The t = 1 term reads p̃(x_0|x_1) directly, not through the posterior (+inf when the
+ * network gives the true token a −inf logit there).
+ * Estimated with n_samples draws of t uniform in 1..T (each term is T × the per-t value)
+ * and x_t ~ q(x_t|x_0) by Philox from seed; the prior term is computed exactly: uniform
+ * prior for UNIFORM, the point mass on the mask for ABSORBING, with D3PM's 1e-6 inside
+ * its logarithms (so ᾱ_T > 0 gives a large finite value, not +inf).
+ * Every token must be < n_vocab. Outputs (optional) as tdiff_objective_nelbo;
+ * *std_error is that of the sampled part. Callback calls: n_samples.
+ * TDIFF_E_INVALID_ARGUMENT (also for a NaN or +inf logit, or a row of −inf),
+ * TDIFF_E_UNSUPPORTED (other kinds), TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW, or the
+ * callback's error.
+ */
+TDIFF_API tdiff_status tdiff_objective_d3pm_loss(const tdiff_transition *tr, tdiff_denoise_fn fn, void *user_data,
+                                                 const int32_t *tokens, size_t n, size_t n_samples, uint64_t seed,
+                                                 double *nelbo, double *per_token, double *std_error, char *err,
+                                                 size_t err_cap);
+
+/* Deprecated names of the objectives (removed after 0.2): the same computations,
+ * with the error text written into the handle's last error (tdiff_scheduler_last_error,
+ * tdiff_transition_last_error) instead of a caller buffer. */
+TDIFF_DEPRECATED("use tdiff_objective_nelbo")
+TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+                                             const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
+                                             tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
+                                             double *nelbo, double *per_token, double *std_error);
+TDIFF_DEPRECATED("use tdiff_objective_nelbo_denoiser")
 TDIFF_API tdiff_status tdiff_scheduler_nelbo_denoiser(tdiff_scheduler *s, tdiff_denoiser *d, const int32_t *tokens,
                                                       size_t n, int32_t mask_id, tdiff_nelbo_method method,
                                                       size_t n_samples, uint64_t seed, double *nelbo,
                                                       double *per_token, double *std_error);
-
-/*
- * D3PM's discrete-time variational bound (nats) of tokens[0..n) for a UNIFORM or
- * ABSORBING transition handle tr (T = its n_steps), with the x0-parameterised reverse
- * step p_θ(x_{t−1}|x_t) ∝ Q_t[:, x_t] ⊙ (p̃·Q̄_{t−1}), p̃ = softmax(logits) of the callback
- * (told t/T; all n_vocab entries, the mask included, as D3PM does):
- *   L = Σ_{t=2}^{T} E KL(q(x_{t−1}|x_t,x_0) ‖ p_θ) + E[−log p_θ(x_0|x_1)] + KL(q(x_T|x_0) ‖ prior).
- * Estimated with n_samples draws of t uniform in 1..T (each term is T × the per-t value)
- * and x_t ~ q(x_t|x_0) by Philox from seed; the prior term is computed exactly: uniform
- * prior for UNIFORM, the point mass on the mask for ABSORBING, with D3PM's 1e-6 inside
- * the logarithms of that term only (so ᾱ_T > 0 gives a large finite value, not +inf).
- * Every token must be < n_vocab. Outputs (optional) as tdiff_scheduler_nelbo;
- * *std_error is that of the sampled part. Callback calls: n_samples.
- * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_UNSUPPORTED (other kinds), TDIFF_E_OUT_OF_MEMORY,
- * TDIFF_E_OVERFLOW, or the callback's error.
- */
+TDIFF_DEPRECATED("use tdiff_objective_d3pm_loss")
 TDIFF_API tdiff_status tdiff_transition_d3pm_loss(tdiff_transition *tr, tdiff_denoise_fn fn, void *user_data,
                                                   const int32_t *tokens, size_t n, size_t n_samples, uint64_t seed,
                                                   double *nelbo, double *per_token, double *std_error);
 
-/* @@SCHEDULE@@ */
+#endif /* TDIFF_EXPERIMENTAL */
 
 /* ======================================================================== */
 /* Sampler: turns a denoiser into text                                       */

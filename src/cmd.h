@@ -22,7 +22,6 @@ int cmd_generate(int argc, char **argv);
 int cmd_infill(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
-/* @@COMMAND_DECLS@@ */
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */

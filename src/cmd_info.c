@@ -182,7 +182,7 @@ static void print_special(const tdiff_model *m)
               {TDIFF_SPECIAL_CLS, "cls"}};
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) {
         int32_t id;
-        if (tdiff_model_special_token(m, sp[i].w, &id) != TDIFF_OK)
+        if (tdiff_model_special_id(m, sp[i].w, &id) != TDIFF_OK)
             continue;
         char text[128];
         size_t need = 0;
@@ -232,7 +232,7 @@ int cmd_info(int argc, char **argv)
     tdiff_model_get_int(m, TDIFF_MODEL_N_TENSORS, &nt);
     tdiff_model_get_int(m, TDIFF_MODEL_N_META, &nm);
     tdiff_model_get_int(m, TDIFF_MODEL_ALIGNMENT, &align);
-    tdiff_model_param_count(m, &params);
+    tdiff_model_weight_count(m, &params);
     tdiff_model_vocab_size(m, &vocab);
     const char *arch = tdiff_model_architecture(m);
     printf("file               %s\n", path);

@@ -149,7 +149,7 @@ int cmd_score(int argc, char **argv)
         goto done;
     }
     int32_t mask;
-    if (tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK) {
+    if (tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK) {
         fprintf(stderr, "textdiff score: %s has no mask token: not a masked diffusion model\n", model_path);
         goto done;
     }
@@ -187,10 +187,10 @@ int cmd_score(int argc, char **argv)
     for (size_t w0 = 0, k = 0; w0 < n_ids; w0 += window, k++) {
         size_t n = n_ids - w0 < window ? n_ids - w0 : window;
         double nats, se;
-        st = tdiff_scheduler_nelbo_denoiser(s, d, ids + w0, n, mask, method, samples, (uint64_t)seed + k, &nats, NULL,
-                                            &se);
+        st = tdiff_objective_nelbo_denoiser(s, d, ids + w0, n, mask, method, samples, (uint64_t)seed + k, &nats, NULL,
+                                            &se, err, sizeof err);
         if (st != TDIFF_OK) {
-            fprintf(stderr, "textdiff score: %s\n", tdiff_scheduler_last_error(s));
+            fprintf(stderr, "textdiff score: %s\n", err);
             goto done;
         }
         total += nats;

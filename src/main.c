@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 
+/* One line per subcommand, in help order. */
 static const struct tool_command commands[] = {
     {"version", "print library version and SIMD variant", cmd_version},
     {"tokenize", "print the token ids of a text", cmd_tokenize},
@@ -16,7 +17,6 @@ static const struct tool_command commands[] = {
     {"infill", "fill [MASK:n] holes in a text", cmd_infill},
     {"info", "show a model's architecture, sizes, hyper-parameters, tokens", cmd_info},
     {"score", "NELBO (nats/token) and perplexity bound of a text file", cmd_score},
-    /* @@COMMANDS@@ -- one line per subcommand, in help order */
 };
 
 static void usage(FILE *f)

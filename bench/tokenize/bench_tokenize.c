@@ -41,7 +41,7 @@ static char *read_all(const char *path, size_t *len)
     return b;
 }
 
-static const char *kind_name(tdiff_tokenizer_kind k)
+static const char *kind_name(enum tdiff_tokenizer_kind k)
 {
     return k == TDIFF_TOKENIZER_BPE ? "bpe" : k == TDIFF_TOKENIZER_WORDPIECE ? "wordpiece" : "spm";
 }
@@ -75,7 +75,7 @@ static int bench_model(const char *path, const char *text, size_t len, int reps)
         best_dec = t2 - t1 < best_dec ? t2 - t1 : best_dec;
     }
     printf("%-40s %-9s %8zu tokens %5.2f B/token  tokenize %6.1f MB/s (wall %6.1f)  detokenize %6.1f MB/s%s\n",
-           path, kind_name(tdiff_tokenizer_get_kind(tok)), n, (double)len / (double)(n ? n : 1),
+           path, kind_name(tdiff_tokenizer_kind(tok)), n, (double)len / (double)(n ? n : 1),
            1e-6 * (double)len / best_enc, 1e-6 * (double)len / best_wall, 1e-6 * (double)len / best_dec,
            back_len == len && !memcmp(back, text, len) ? "" : "  (not lossless)");
     free(ids);

@@ -52,13 +52,26 @@ void tdiff__log(const tdiff__env *env, tdiff_log_level level, const char *fmt, .
     ;
 /* Copies a message into a caller's (buf, cap); safe with buf NULL or cap 0. */
 void tdiff__copy_message(char *buf, size_t cap, const char *msg);
-/* The end of every public creator: on failure copies env's last error (or the
- * status's text when there is none) into the caller's (err, err_cap); on success
- * leaves an empty string there. Returns st. */
+/* The end of every public creator (and of every call that reports through a
+ * caller's (err, err_cap), as the objectives): on failure copies env's last error
+ * (or the status's text when there is none) into (err, err_cap); on success leaves
+ * an empty string there. Returns st. */
 tdiff_status tdiff__creator_result(const tdiff__env *env, tdiff_status st, char *err, size_t err_cap);
 
 /* Seconds on a monotonic clock (an arbitrary origin): for durations only. */
 double tdiff__clock_s(void);
+
+/* A parameter's snake_case name ("block_length"), one row of a module's table. */
+typedef struct tdiff__name {
+    int value;
+    const char *name;
+} tdiff__name;
+/* The name of `value` in table[0..n), or "unknown". Static storage. */
+const char *tdiff__name_of(const tdiff__name *table, size_t n, int value);
+/* The value named `name` (exact spelling): TDIFF_OK, TDIFF_E_NOT_FOUND, or
+ * TDIFF_E_INVALID_ARGUMENT when name or out is NULL. */
+tdiff_status tdiff__value_of(const tdiff__name *table, size_t n, const char *name, int *out);
+#define TDIFF__COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Checked arithmetic: return false on overflow (and leave *out unspecified). */
 static inline bool tdiff__mul_size(size_t a, size_t b, size_t *out)

@@ -275,25 +275,78 @@ tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t *tokens, 
     return tdiff__denoiser_forward(d, tokens, n, positions, n_positions, t, logits, logits_cap);
 }
 
+static const tdiff__name param_names[] = {
+    {TDIFF_DENOISER_ATTENTION, "attention"},
+    {TDIFF_DENOISER_BLOCK_LENGTH, "block_length"},
+    {TDIFF_DENOISER_N_VOCAB, "n_vocab"},
+    {TDIFF_DENOISER_N_EMBD, "n_embd"},
+    {TDIFF_DENOISER_MAX_LEN, "max_len"},
+    {TDIFF_DENOISER_N_THREADS, "n_threads"},
+    {TDIFF_DENOISER_TIME_CONDITIONED, "time_conditioned"},
+    {TDIFF_DENOISER_SHIFT_LOGITS, "shift_logits"},
+};
+
+const char *tdiff_denoiser_param_name(tdiff_denoiser_param param)
+{
+    return tdiff__name_of(param_names, TDIFF__COUNT(param_names), (int)param);
+}
+
+tdiff_status tdiff_denoiser_param_from_name(const char *name, tdiff_denoiser_param *out)
+{
+    int v;
+    tdiff_status st = tdiff__value_of(param_names, TDIFF__COUNT(param_names), name, out ? &v : NULL);
+    if (st == TDIFF_OK)
+        *out = (tdiff_denoiser_param)v;
+    return st;
+}
+
+/* Bounds and library defaults of the settable parameters (reasons in the header). */
+static bool settable(tdiff_denoiser_param p, int64_t *lo, int64_t *hi, int64_t *def)
+{
+    switch (p) {
+    case TDIFF_DENOISER_ATTENTION:
+        *lo = TDIFF_ATTENTION_FULL, *hi = TDIFF_ATTENTION_BLOCK_CAUSAL, *def = TDIFF_ATTENTION_FULL;
+        return true;
+    case TDIFF_DENOISER_BLOCK_LENGTH:
+        *lo = 1, *hi = DN_MAX_LEN, *def = DN_DEFAULT_BLOCK;
+        return true;
+    default:
+        return false;
+    }
+}
+
+tdiff_status tdiff_denoiser_param_bounds(tdiff_denoiser_param param, double *min, double *max, double *default_value)
+{
+    int64_t lo, hi, def;
+    if (!settable(param, &lo, &hi, &def))
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (min)
+        *min = (double)lo;
+    if (max)
+        *max = (double)hi;
+    if (default_value)
+        *default_value = (double)def;
+    return TDIFF_OK;
+}
+
 tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param param, int64_t value)
 {
     if (!d)
         return TDIFF_E_INVALID_ARGUMENT;
-    switch (param) {
-    case TDIFF_DENOISER_ATTENTION:
-        if (value < TDIFF_ATTENTION_FULL || value > TDIFF_ATTENTION_BLOCK_CAUSAL)
-            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "attention %lld is not 1..3", (long long)value);
+    const char *name = tdiff_denoiser_param_name(param);
+    int64_t lo, hi, def;
+    if (!settable(param, &lo, &hi, &def))
+        return strcmp(name, "unknown") == 0
+                   ? tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "unknown denoiser parameter %d", (int)param)
+                   : tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s is read-only", name);
+    if (value < lo || value > hi)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s: %lld is outside [%lld, %lld]", name,
+                           (long long)value, (long long)lo, (long long)hi);
+    if (param == TDIFF_DENOISER_ATTENTION)
         d->attention = (int)value;
-        return TDIFF_OK;
-    case TDIFF_DENOISER_BLOCK_LENGTH:
-        if (value < 1 || value > (int64_t)DN_MAX_LEN)
-            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "block length %lld is outside 1..%u",
-                               (long long)value, DN_MAX_LEN);
+    else
         d->block_len = (size_t)value;
-        return TDIFF_OK;
-    default:
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "parameter %d is unknown or read-only", (int)param);
-    }
+    return TDIFF_OK;
 }
 
 tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_param param, int64_t *out)

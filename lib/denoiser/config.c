@@ -396,7 +396,7 @@ tdiff_status tdiff__dn_configure(tdiff_denoiser *d)
     if ((st = check_config(d)) != TDIFF_OK)
         return st;
     if (d->cfg.block_len == 0)
-        d->cfg.block_len = 32;  /* LLaDA's default block length */
+        d->cfg.block_len = DN_DEFAULT_BLOCK;
     size_t nvec = vector_floats(m);
     if (nvec) {
         d->vec_store = tdiff__calloc(&d->env, nvec, sizeof(float));

@@ -23,6 +23,10 @@
 #include "model/model.h"
 #include "simd/simd.h"
 
+/* Block length of BLOCK_CAUSAL attention when the file names none (reason: LLaDA's
+ * default block). */
+#define DN_DEFAULT_BLOCK 32
+
 typedef enum dn_norm { DN_NORM_RMS = 1, DN_NORM_LAYER = 2 } dn_norm;
 typedef enum dn_ffn { DN_FFN_SWIGLU = 1, DN_FFN_GELU = 2, DN_FFN_GELU_TANH = 3 } dn_ffn;
 

@@ -2,14 +2,15 @@
  * nearest.c -- nearest-embedding rounding and clamping (Diffusion-LM): for each
  * vector x the token v minimising ||x − e_v||² = ||e_v||² − 2·x·e_v + ||x||².
  * Small batches use the SIMD dot kernel per pair; n ≥ 16 vectors use cblas_sgemm
- * on tiles of ROW_TILE vectors × VOCAB_TILE embeddings (1 MiB of scratch).
+ * on tiles of ROW_TILE vectors × VOCAB_TILE embeddings (1 MiB of scratch). A pure
+ * function apart from the host's allocator and log.
  */
 #include <cblas.h>
 #include <math.h>
 #include <limits.h>
 #include <string.h>
 
-#include "schedule/schedule.h"
+#include "core/core.h"
 #include "simd/simd.h"
 
 #define GEMM_MIN_ROWS 16   /* the project's rule: M ≥ 16 goes through sgemm */
@@ -25,12 +26,14 @@ static void consider(float score, size_t v, float *best, size_t *best_v)
     }
 }
 
-tdiff_status tdiff_embed_nearest(tdiff_scheduler *s, const float *emb, size_t n_vocab, size_t dim, const float *x,
-                                 size_t n, int32_t *ids, float *clamped)
+tdiff_status tdiff_embed_nearest(const tdiff_host *host, const float *emb, size_t n_vocab, size_t dim,
+                                 const float *x, size_t n, int32_t *ids, float *clamped)
 {
-    if (!s)
-        return TDIFF_E_INVALID_ARGUMENT;
-    tdiff__env *env = &s->env;
+    tdiff__env env_store;
+    tdiff__env *env = &env_store; /* allocator, SIMD table, and where a failure is logged */
+    tdiff_status st = tdiff__env_init(env, host);
+    if (st != TDIFF_OK)
+        return st;
     if (!emb || !x || n_vocab == 0 || dim == 0 || n == 0 || (!ids && !clamped))
         return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NULL input, zero size, or no output requested");
     if (n_vocab > (size_t)INT32_MAX || dim > (size_t)INT_MAX)
@@ -77,7 +80,6 @@ tdiff_status tdiff_embed_nearest(tdiff_scheduler *s, const float *emb, size_t n_
             }
         }
     }
-    tdiff_status st = TDIFF_OK;
     for (size_t i = 0; i < n; i++) {
         if (best_v[i] >= n_vocab) { /* every score was NaN: x or emb holds NaN */
             st = tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "vector %zu or the embeddings are not finite", i);

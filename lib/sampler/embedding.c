@@ -180,8 +180,8 @@ static tdiff_status emb_step(tdiff__run *r, void *state, bool *stepped, bool *do
     tdiff__clear_confidence(r);
     for (size_t j = 0; j < e->na; j++)
         r->conf_out[e->pos[j]] = (float)e->conf[j];
-    if (e->clamp && (st = tdiff_embed_nearest(e->sched, e->E, V, dim, e->x0, e->na, NULL, e->x0)))
-        return tdiff__fail(&s->env, st, "clamping: %s", tdiff_scheduler_last_error(e->sched));
+    if (e->clamp && (st = tdiff_embed_nearest(&s->env.host, e->E, V, dim, e->x0, e->na, NULL, e->x0)))
+        return tdiff__fail(&s->env, st, "clamping: %s", tdiff_status_string(st));
     for (size_t j = 0; j < e->na; j++) {
         tdiff__embedding_gauss_step(e->xe + (size_t)e->pos[j] * dim, e->x0 + j * dim, dim, e->ab[k], e->ab[k - 1],
                                     e->ddim, r->seed, (uint32_t)r->step + 1u, e->pos[j]);

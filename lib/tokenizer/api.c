@@ -375,11 +375,16 @@ tdiff_status tdiff_tokenizer_special_id(const tdiff_tokenizer *tok, tdiff_specia
     return TDIFF_OK;
 }
 
-tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok)
+enum tdiff_tokenizer_kind tdiff_tokenizer_kind(const tdiff_tokenizer *tok)
 {
     if (!tok)
-        return (tdiff_tokenizer_kind)0;
-    return (tdiff_tokenizer_kind)tok->kind;
+        return (enum tdiff_tokenizer_kind)0;
+    return (enum tdiff_tokenizer_kind)tok->kind;
+}
+
+enum tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok)
+{
+    return tdiff_tokenizer_kind(tok);
 }
 
 int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id)

@@ -365,3 +365,28 @@ size_t tdiff_transition_n_steps(const tdiff_transition *tr)
 {
     return tr ? tr->T : 0;
 }
+
+const tdiff__env *tdiff__transition_env(const tdiff_transition *tr)
+{
+    return &tr->env;
+}
+
+tdiff_transition_kind tdiff__transition_kind(const tdiff_transition *tr)
+{
+    return tr->kind;
+}
+
+int32_t tdiff__transition_mask(const tdiff_transition *tr)
+{
+    return tr->mask;
+}
+
+double tdiff__transition_alpha_bar(const tdiff_transition *tr, size_t t)
+{
+    return tr->abar[t];
+}
+
+void tdiff__transition_set_error(tdiff_transition *tr, const char *msg)
+{
+    tdiff__copy_message(tr->env.last_error, sizeof tr->env.last_error, msg);
+}

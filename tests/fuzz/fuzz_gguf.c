@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)tdiff_model_vocab_size(m, &nv);
     for (int w = TDIFF_SPECIAL_BOS; w <= TDIFF_SPECIAL_CLS; w++) {
         int32_t id;
-        if (tdiff_model_special_token(m, (tdiff_special_token)w, &id) == TDIFF_OK && (size_t)id >= nv)
+        if (tdiff_model_special_id(m, (tdiff_special_token)w, &id) == TDIFF_OK && (size_t)id >= nv)
             abort(); /* special ids are below the vocabulary size */
     }
     walk_meta(m);

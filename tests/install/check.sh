@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # check.sh BUILD_DIR -- installs the build into a scratch prefix with
 # `meson install --destdir`, then compiles the examples/ consumers using only
-# `pkg-config --cflags --libs textdiff` from that prefix and runs them. Also checks
-# the exported symbols (tdiff_* only) and the SONAME.
+# `pkg-config --cflags --libs textdiff` from that prefix and runs them -- without
+# TDIFF_EXPERIMENTAL (as users copy them) and with it (tests/install/experimental.c
+# uses the experimental API). Also checks the exported symbols (tdiff_* only) and
+# the SONAME.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,8 +46,23 @@ for ex in generate infill_stream game_npc; do
 done
 # shellcheck disable=SC2046
 c++ -std=c++11 -Wall -Wextra -Werror -I"$root/examples" "$root/examples/cpp_generate.cpp" $(pkg-config --cflags --libs textdiff) -o "$work/cpp_generate"
+# The experimental API (TDIFF_EXPERIMENTAL): the installed header compiles with the
+# macro defined, in C and C++, and declares the experimental functions only then.
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -DTDIFF_EXPERIMENTAL "$root/examples/hello.c" $(pkg-config --cflags --libs textdiff) -o "$work/hello_exp"
+# shellcheck disable=SC2046
+c++ -std=c++11 -Wall -Wextra -Werror -DTDIFF_EXPERIMENTAL "$root/examples/hello.cpp" $(pkg-config --cflags --libs textdiff) -o "$work/hello_cpp_exp"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -DTDIFF_EXPERIMENTAL "$root/tests/install/experimental.c" $(pkg-config --cflags --libs textdiff) -o "$work/experimental"
+# shellcheck disable=SC2046
+if cc -std=c11 -Wall -Wextra -Werror "$root/tests/install/experimental.c" $(pkg-config --cflags --libs textdiff) -o "$work/experimental_off" 2>/dev/null; then
+  echo "without TDIFF_EXPERIMENTAL the installed header still declares the experimental API"; exit 1
+fi
 export LD_LIBRARY_PATH="$dest$libdir"
 "$work/hello"
 "$work/hello_cpp"
 "$work/hello_static" >/dev/null
+"$work/hello_exp" >/dev/null
+"$work/hello_cpp_exp" >/dev/null
+"$work/experimental"
 echo "install + pkg-config consumers: ok"

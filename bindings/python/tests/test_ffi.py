@@ -73,7 +73,7 @@ HANDLES = {'tdiff_model', 'tdiff_tokenizer', 'tdiff_denoiser', 'tdiff_scheduler'
 
 def expected_ctype(ctype, is_return=False):
     """The ctypes type a C type must be declared as (the binding's conventions)."""
-    t = ctype.replace('const ', '').strip()
+    t = ctype.replace('const ', '').replace('enum ', '').strip()
     stars = t.count('*')
     base = t.replace('*', '').strip()
     if stars == 0:

@@ -33,14 +33,18 @@ def test_hyper_parameters_are_the_fixture_readme_values(model):
     assert model.n_vocab == 2048 and model.get('n_embd') == 64 and model.get(textdiff.ModelParam.N_LAYER) == 2
     # parameter count from the tensor table of the README: 21/27 tensors of known shapes
     n = sum(int(np.prod(t['shape'])) for t in model.tensors())
-    assert model.param_count == n
+    assert model.weight_count == n
+    with pytest.deprecated_call():  # the 0.1 name, kept one release
+        assert model.param_count == n
 
 
 def test_special_tokens(model):
     assert model.bos_id == 2046 and model.eos_id == 2046 and model.mask_id == 2047
-    assert model.special_token('pad') is None and model.special_token(textdiff.Special.UNK) is None
+    assert model.special_id('pad') is None and model.special_id(textdiff.Special.UNK) is None
     with pytest.raises(ValueError):
-        model.special_token('nonsense')
+        model.special_id('nonsense')
+    with pytest.deprecated_call():  # the 0.1 name, kept one release
+        assert model.special_token('mask') == 2047
 
 
 def test_metadata_equals_an_independent_reader(model_path, gguf):
@@ -185,7 +189,7 @@ def test_info_equals_the_tool(model, model_path, tool):
     summary = dict(re.split(r'\s{2,}', line.strip(), maxsplit=1) for line in out.split('\n\n')[0].splitlines())
     hp = model.hparams
     assert summary['architecture'] == model.architecture
-    assert summary['parameters'].split()[0] == str(model.param_count)
+    assert summary['parameters'].split()[0] == str(model.weight_count)
     for label, key in (('context length', 'n_ctx'), ('hidden size', 'n_embd'), ('layers', 'n_layer'),
                        ('feed-forward', 'n_ff'), ('heads', 'n_head'), ('kv heads', 'n_head_kv'),
                        ('vocabulary', 'n_vocab')):

@@ -17,7 +17,7 @@ from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
 from ._errors import TextdiffError, Status, check
-from ._util import ERR_CAP, enum_value, read_bytes
+from ._util import ERR_CAP, deprecated, enum_value, param_from_name, param_name, read_bytes
 from .constants import MODEL_FLOAT_PARAMS, MetaType, ModelParam, Special
 
 C = _ffi.C
@@ -128,32 +128,54 @@ class Model(Handle):
         return v.value
 
     @property
-    def param_count(self):
+    def weight_count(self):
+        """Number of weights (the element counts of all tensors)."""
         v = ctypes.c_uint64()
-        check(C.tdiff_model_param_count(self.handle, ctypes.byref(v)), 'tdiff_model_param_count')
+        check(C.tdiff_model_weight_count(self.handle, ctypes.byref(v)), 'tdiff_model_weight_count')
         return v.value
 
-    def special_token(self, which):
+    @property
+    def param_count(self):
+        """Deprecated: weight_count (a count of weights, not of hyper-parameters)."""
+        deprecated('Model.param_count', 'Model.weight_count')
+        return self.weight_count
+
+    @staticmethod
+    def param_name(param):
+        """The library's name of a hyper-parameter ("n_vocab"); read-only, so no bounds."""
+        return param_name('tdiff_model_param_name', ModelParam, param, 'model parameter')
+
+    @staticmethod
+    def param_from_name(name):
+        """The ModelParam the library names `name`."""
+        return param_from_name('tdiff_model_param_from_name', ModelParam, name)
+
+    def special_id(self, which):
         """Id of a special token (Special member or name: 'bos', 'eos', 'mask', ...), None if absent."""
         w = enum_value(Special, which, 'special token')
         v = ctypes.c_int32()
-        st = C.tdiff_model_special_token(self.handle, w, ctypes.byref(v))
+        st = C.tdiff_model_special_id(self.handle, w, ctypes.byref(v))
         if st == Status.NOT_FOUND:
             return None
-        check(st, 'tdiff_model_special_token')
+        check(st, 'tdiff_model_special_id')
         return v.value
+
+    def special_token(self, which):
+        """Deprecated: special_id."""
+        deprecated('Model.special_token', 'Model.special_id')
+        return self.special_id(which)
 
     @property
     def mask_id(self):
-        return self.special_token(Special.MASK)
+        return self.special_id(Special.MASK)
 
     @property
     def eos_id(self):
-        return self.special_token(Special.EOS)
+        return self.special_id(Special.EOS)
 
     @property
     def bos_id(self):
-        return self.special_token(Special.BOS)
+        return self.special_id(Special.BOS)
 
     # ---------------------------------------------------------- metadata
 
@@ -281,8 +303,8 @@ class Model(Handle):
 
     def score(self, tokens, **kw):
         """NELBO of a token sequence (or a str, tokenized without special tokens) under this
-        model: see textdiff.scheduler.score for the options. Returns a Score."""
-        from .scheduler import score
+        model: see textdiff.objective.score for the options. Returns a Score."""
+        from .objective import score
         return score(self, tokens, **kw)
 
     def sampler(self, **params):

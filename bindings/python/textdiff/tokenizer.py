@@ -95,7 +95,7 @@ class Tokenizer(Handle):
 
     @property
     def kind(self):
-        return TokenizerKind(C.tdiff_tokenizer_get_kind(self.handle))
+        return TokenizerKind(C.tdiff_tokenizer_kind(self.handle))
 
     def is_special(self, token_id):
         return bool(C.tdiff_tokenizer_is_special(self.handle, int(token_id)))

@@ -119,8 +119,8 @@ static void test_unknown_architecture_loads_with_generic_fields_only(void **stat
     double d;
     assert_int_equal(tdiff_model_get_float(m, TDIFF_MODEL_NORM_EPS, &d), TDIFF_E_NOT_FOUND);
     int32_t id = 0;
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_PAD, &id), TDIFF_E_NOT_FOUND);
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_CLS, &id), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_PAD, &id), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_CLS, &id), TDIFF_OK);
     assert_int_equal(id, 2);
     char s[8];
     size_t need = 0;

@@ -344,7 +344,7 @@ static void test_special_ids_include_the_mask_token(void **state)
     size_t v;
     assert_int_equal(tdiff_tokenizer_vocab_size(f.tok, &v), TDIFF_OK);
     assert_int_equal(v, 2048);
-    assert_int_equal(tdiff_tokenizer_get_kind(f.tok), TDIFF_TOKENIZER_BPE);
+    assert_int_equal(tdiff_tokenizer_kind(f.tok), TDIFF_TOKENIZER_BPE);
     assert_true(tdiff_tokenizer_is_special(f.tok, 2047));
     assert_false(tdiff_tokenizer_is_special(f.tok, 116));
     tok_close(&f);

@@ -1,7 +1,8 @@
 /*
  * nelbo.c -- the masked-diffusion negative ELBO of a text under a denoiser given
  * as a callback (MDLM / SEDD-absorb / LLaDA's bound), SUBS parameterisation:
- * the mask logit is −∞ and only masked positions are scored.
+ * the mask logit is −∞ and only masked positions are scored. The schedule is
+ * read through lib/schedule's accessors; the handle is never written.
  *
  * Estimators (docs/algorithms.md, "NELBO"):
  *   ANTITHETIC, STRATIFIED  E_t[ w(t)·Σ_{i masked} −log p(x_0^i | x_t) ],
@@ -16,12 +17,14 @@
 #include <string.h>
 
 #include "core/rng.h"
-#include "schedule.h"
+#include "objective/objective.h"
+#include "schedule/schedule.h"
 
 #define T_MIN 1e-6 /* t is clamped here: w(t) ~ 1/t and ᾱ'(0) must stay finite */
 
 typedef struct nelbo_ctx {
-    tdiff_scheduler *s;
+    const tdiff_scheduler *s;
+    tdiff__env *env;               /* the call's copy: allocator, log, message */
     tdiff_denoise_fn fn;
     void *ud;
     const int32_t *x0;
@@ -37,7 +40,7 @@ static tdiff_status masked_nll(nelbo_ctx *c, double t, double *out)
 {
     tdiff_status st = c->fn(c->ud, c->xt, c->n, (float)t, c->logits);
     if (st != TDIFF_OK)
-        return tdiff__fail(&c->s->env, st < 0 ? st : TDIFF_E_ABORTED, "denoiser callback failed (%d)", (int)st);
+        return tdiff__fail(c->env, st < 0 ? st : TDIFF_E_ABORTED, "denoiser callback failed (%d)", (int)st);
     double total = 0.0;
     for (size_t i = 0; i < c->n; i++) {
         if (c->xt[i] != c->mask)
@@ -48,12 +51,12 @@ static tdiff_status masked_nll(nelbo_ctx *c, double t, double *out)
             if ((int32_t)j == c->mask)
                 continue;
             if (isnan(row[j]) || row[j] == INFINITY)
-                return tdiff__fail(&c->s->env, TDIFF_E_INVALID_ARGUMENT, "logit [%zu, %zu] is not finite", i, j);
+                return tdiff__fail(c->env, TDIFF_E_INVALID_ARGUMENT, "logit [%zu, %zu] is not finite", i, j);
             if (row[j] > mx)
                 mx = row[j];
         }
         if (mx == -INFINITY)
-            return tdiff__fail(&c->s->env, TDIFF_E_INVALID_ARGUMENT, "all logits of position %zu are -inf", i);
+            return tdiff__fail(c->env, TDIFF_E_INVALID_ARGUMENT, "all logits of position %zu are -inf", i);
         double z = 0.0;
         for (size_t j = 0; j < c->V; j++)
             if ((int32_t)j != c->mask)
@@ -67,8 +70,7 @@ static tdiff_status masked_nll(nelbo_ctx *c, double t, double *out)
 /* Continuous-time estimator with the given t for evaluation k. */
 static tdiff_status sample_at(nelbo_ctx *c, uint64_t seed, uint32_t k, double t, double *out)
 {
-    tdiff_scheduler *s = c->s;
-    double keep = tdiff__sched_alpha_bar(s, t);
+    double keep = tdiff__sched_alpha_bar(c->s, t);
     size_t masked = 0;
     for (size_t i = 0; i < c->n; i++) {
         bool m = tdiff__rng_uniform_double(seed, k, (uint32_t)i, 0) < 1.0 - keep;
@@ -79,14 +81,11 @@ static tdiff_status sample_at(nelbo_ctx *c, uint64_t seed, uint32_t k, double t,
         *out = 0.0;
         return TDIFF_OK;
     }
-    double w;
-    tdiff_status st = tdiff_scheduler_eval(s, TDIFF_SQ_ELBO_WEIGHT, t, &w);
+    double nll;
+    tdiff_status st = masked_nll(c, t, &nll);
     if (st != TDIFF_OK)
         return st;
-    double nll;
-    if ((st = masked_nll(c, t, &nll)) != TDIFF_OK)
-        return st;
-    *out = w * nll;
+    *out = tdiff__sched_elbo_weight(c->s, t) * nll;
     return TDIFF_OK;
 }
 
@@ -170,39 +169,48 @@ static tdiff_status quadrature(nelbo_ctx *c, size_t n_samples, uint64_t seed, ui
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data, const int32_t *tokens,
-                                   size_t n, size_t n_vocab, int32_t mask_id, tdiff_nelbo_method method,
-                                   size_t n_samples, uint64_t seed, double *nelbo, double *per_token,
-                                   double *std_error)
+/* Every check of tdiff_objective_nelbo before it allocates. */
+static tdiff_status check_args(tdiff__env *env, const tdiff_scheduler *s, tdiff_denoise_fn fn, const int32_t *tokens,
+                               size_t n, size_t n_vocab, int32_t mask_id, tdiff_nelbo_method method, size_t n_samples)
 {
     if (!s)
-        return TDIFF_E_INVALID_ARGUMENT;
-    tdiff__env *env = &s->env;
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NELBO: NULL scheduler");
     if (!fn || !tokens || n == 0 || n_vocab < 2 || n_samples == 0)
-        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NULL callback/tokens, n == 0, n_vocab < 2 or n_samples 0");
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
+                           "NELBO: NULL callback/tokens, n == 0, n_vocab < 2 or n_samples 0");
     if (mask_id < 0 || (size_t)mask_id >= n_vocab)
-        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "mask_id %d is outside [0, %zu)", (int)mask_id, n_vocab);
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NELBO: mask_id %d is outside [0, %zu)", (int)mask_id,
+                           n_vocab);
     if (method < TDIFF_NELBO_ANTITHETIC || method > TDIFF_NELBO_QUADRATURE)
-        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "unknown NELBO method %d", (int)method);
-    if (s->kind == TDIFF_SCHEDULE_SPINDLE)
-        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "the NELBO needs a shared schedule, not spindle");
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NELBO: unknown method %d", (int)method);
+    if (tdiff_scheduler_kind(s) == TDIFF_SCHEDULE_SPINDLE)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NELBO: needs a shared schedule, not spindle");
     if (n >= UINT32_MAX || n_samples >= UINT32_MAX / 2)
-        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "n or n_samples exceeds the RNG counter range");
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NELBO: n or n_samples exceeds the RNG counter range");
     for (size_t i = 0; i < n; i++)
         if (tokens[i] < 0 || (size_t)tokens[i] >= n_vocab || tokens[i] == mask_id)
-            return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "token %d at %zu is out of range or the mask",
+            return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "NELBO: token %d at %zu is out of range or the mask",
                                (int)tokens[i], i);
+    return TDIFF_OK;
+}
+
+static tdiff_status nelbo(tdiff__env *env, const tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+                          const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id, tdiff_nelbo_method method,
+                          size_t n_samples, uint64_t seed, double *nelbo_out, double *per_token, double *std_error)
+{
+    tdiff_status st = check_args(env, s, fn, tokens, n, n_vocab, mask_id, method, n_samples);
+    if (st != TDIFF_OK)
+        return st;
     size_t nv;
     if (!tdiff__mul_size(n, n_vocab, &nv))
-        return tdiff__fail(env, TDIFF_E_OVERFLOW, "n * n_vocab overflows");
-    nelbo_ctx c = {.s = s, .fn = fn, .ud = user_data, .x0 = tokens, .n = n, .V = n_vocab, .mask = mask_id};
+        return tdiff__fail(env, TDIFF_E_OVERFLOW, "NELBO: n * n_vocab overflows");
+    nelbo_ctx c = {.s = s, .env = env, .fn = fn, .ud = user_data, .x0 = tokens, .n = n, .V = n_vocab, .mask = mask_id};
     c.xt = tdiff__calloc(env, n, sizeof *c.xt);
     c.logits = tdiff__calloc(env, nv, sizeof *c.logits);
     uint32_t *perm = method == TDIFF_NELBO_QUADRATURE ? tdiff__calloc(env, n, sizeof *perm) : NULL;
-    tdiff_status st;
     double total = 0.0, se = 0.0;
     if (!c.xt || !c.logits || (method == TDIFF_NELBO_QUADRATURE && !perm))
-        st = tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "out of memory for %zu x %zu logits", n, n_vocab);
+        st = tdiff__fail(env, TDIFF_E_OUT_OF_MEMORY, "NELBO: out of memory for %zu x %zu logits", n, n_vocab);
     else if (method == TDIFF_NELBO_QUADRATURE)
         st = quadrature(&c, n_samples, seed, perm, &total);
     else
@@ -212,11 +220,23 @@ tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void
     tdiff__free(env, perm);
     if (st != TDIFF_OK)
         return st;
-    if (nelbo)
-        *nelbo = total;
+    if (nelbo_out)
+        *nelbo_out = total;
     if (per_token)
         *per_token = total / (double)n;
     if (std_error)
         *std_error = se;
     return TDIFF_OK;
+}
+
+tdiff_status tdiff_objective_nelbo(const tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+                                   const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
+                                   tdiff_nelbo_method method, size_t n_samples, uint64_t seed, double *nelbo_out,
+                                   double *per_token, double *std_error, char *err, size_t err_cap)
+{
+    tdiff__env env;
+    tdiff__objective_env(&env, s ? tdiff__scheduler_env(s) : NULL);
+    tdiff_status st = nelbo(&env, s, fn, user_data, tokens, n, n_vocab, mask_id, method, n_samples, seed, nelbo_out,
+                            per_token, std_error);
+    return tdiff__creator_result(&env, st, err, err_cap);
 }
