@@ -282,6 +282,20 @@ void tdiff__scheduler_set_error(tdiff_scheduler *s, const char *msg)
     tdiff__copy_message(s->env.last_error, sizeof s->env.last_error, msg);
 }
 
+/* Names of the quantities, for messages ("beta is not defined in continuous time"). */
+static const tdiff__name quantity_names[] = {
+    {TDIFF_SQ_ALPHA_BAR, "alpha_bar"},     {TDIFF_SQ_SIGMA_BAR, "sigma_bar"},     {TDIFF_SQ_SIGMA_RATE, "sigma_rate"},
+    {TDIFF_SQ_ALPHA_BAR_RATE, "alpha_bar_rate"}, {TDIFF_SQ_ELBO_WEIGHT, "elbo_weight"}, {TDIFF_SQ_BETA, "beta"},
+};
+
+static tdiff_status bad_quantity(tdiff_scheduler *s, tdiff_schedule_quantity q, const char *where)
+{
+    const char *name = tdiff__name_of(quantity_names, TDIFF__COUNT(quantity_names), (int)q);
+    if (strcmp(name, "unknown") == 0)
+        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "unknown quantity %d", (int)q);
+    return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "%s is not defined in %s time", name, where);
+}
+
 tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q, double t, double *out)
 {
     if (!s)
@@ -313,7 +327,7 @@ tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q,
     case TDIFF_SQ_BETA:
         break;
     }
-    return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "quantity %d is not defined in continuous time", (int)q);
+    return bad_quantity(s, q, "continuous");
 }
 
 tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quantity q, size_t step,
@@ -332,8 +346,7 @@ tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quanti
         return TDIFF_OK;
     }
     if (q != TDIFF_SQ_ALPHA_BAR && q != TDIFF_SQ_SIGMA_BAR)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "quantity %d is not defined in discrete time",
-                           (int)q);
+        return bad_quantity(s, q, "discrete");
     double a = 1.0;
     for (size_t k = 1; k <= step; k++)
         a *= 1.0 - tdiff__sched_beta(s, k, n_steps);

@@ -200,6 +200,11 @@ static void test_parameters_are_bounded_and_round_trip(void **state)
     assert_int_equal(tdiff_scheduler_param_bounds((tdiff_scheduler_param)0, &lo, &hi, NULL), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval(s, TDIFF_SQ_ALPHA_BAR, 1.5, &v), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval(s, TDIFF_SQ_BETA, 0.5, &v), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "beta is not defined in continuous time");
+    assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ELBO_WEIGHT, 1, 4, &v), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "elbo_weight is not defined in discrete time");
+    assert_int_equal(tdiff_scheduler_eval(s, (tdiff_schedule_quantity)9, 0.5, &v), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "unknown quantity 9");
     assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_BETA, 0, 4, &v), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ALPHA_BAR, 5, 4, &v), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ALPHA_BAR, 0, 0, &v), TDIFF_E_INVALID_ARGUMENT);
