@@ -301,31 +301,34 @@ tdiff_status tdiff_denoiser_param_from_name(const char *name, tdiff_denoiser_par
 }
 
 /* Bounds and library defaults of the settable parameters (reasons in the header). */
-static bool settable(tdiff_denoiser_param p, int64_t *lo, int64_t *hi, int64_t *def)
+static const struct settable_param {
+    tdiff_denoiser_param p;
+    int64_t lo, hi, def;
+} settable_params[] = {
+    {TDIFF_DENOISER_ATTENTION, TDIFF_ATTENTION_FULL, TDIFF_ATTENTION_BLOCK_CAUSAL, TDIFF_ATTENTION_FULL},
+    {TDIFF_DENOISER_BLOCK_LENGTH, 1, DN_MAX_LEN, DN_DEFAULT_BLOCK},
+};
+
+/* The row of a settable parameter; NULL for read-only and unknown ones. */
+static const struct settable_param *settable(tdiff_denoiser_param p)
 {
-    switch (p) {
-    case TDIFF_DENOISER_ATTENTION:
-        *lo = TDIFF_ATTENTION_FULL, *hi = TDIFF_ATTENTION_BLOCK_CAUSAL, *def = TDIFF_ATTENTION_FULL;
-        return true;
-    case TDIFF_DENOISER_BLOCK_LENGTH:
-        *lo = 1, *hi = DN_MAX_LEN, *def = DN_DEFAULT_BLOCK;
-        return true;
-    default:
-        return false;
-    }
+    for (size_t i = 0; i < TDIFF__COUNT(settable_params); i++)
+        if (settable_params[i].p == p)
+            return &settable_params[i];
+    return NULL;
 }
 
 tdiff_status tdiff_denoiser_param_bounds(tdiff_denoiser_param param, double *min, double *max, double *default_value)
 {
-    int64_t lo, hi, def;
-    if (!settable(param, &lo, &hi, &def))
+    const struct settable_param *sp = settable(param);
+    if (!sp)
         return TDIFF_E_INVALID_ARGUMENT;
     if (min)
-        *min = (double)lo;
+        *min = (double)sp->lo;
     if (max)
-        *max = (double)hi;
+        *max = (double)sp->hi;
     if (default_value)
-        *default_value = (double)def;
+        *default_value = (double)sp->def;
     return TDIFF_OK;
 }
 
@@ -334,14 +337,14 @@ tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param para
     if (!d)
         return TDIFF_E_INVALID_ARGUMENT;
     const char *name = tdiff_denoiser_param_name(param);
-    int64_t lo, hi, def;
-    if (!settable(param, &lo, &hi, &def))
+    const struct settable_param *sp = settable(param);
+    if (!sp)
         return strcmp(name, "unknown") == 0
                    ? tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "unknown denoiser parameter %d", (int)param)
                    : tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s is read-only", name);
-    if (value < lo || value > hi)
+    if (value < sp->lo || value > sp->hi)
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s: %lld is outside [%lld, %lld]", name,
-                           (long long)value, (long long)lo, (long long)hi);
+                           (long long)value, (long long)sp->lo, (long long)sp->hi);
     if (param == TDIFF_DENOISER_ATTENTION)
         d->attention = (int)value;
     else
