@@ -365,7 +365,7 @@ static int run(int argc, char **argv, int infill)
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err))
         tok = NULL; /* ids still work; text output is then omitted */
     int32_t mask = -1;
-    if (tdiff_model_special_token(model, TDIFF_SPECIAL_MASK, &mask)) {
+    if (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &mask)) {
         fprintf(stderr, "textdiff: the model has no mask token\n");
         rc = 1;
         goto done;

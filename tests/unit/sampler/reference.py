@@ -467,15 +467,16 @@ def run_mdlm(c, x, fixed, region_start):
     return x
 
 
-def d3pm_posterior(kind, T, t, x, p0):
-    """x0-parameterised reverse step with the linear (D3PM absorbing) schedule
-    beta_s = 1/(T-s+1), abar_t = prod (1 - beta_s): out ∝ Q_t[:, x] * (p0 Qbar_{t-1})."""
+def d3pm_posterior_logits(kind, T, t, x, p0):
+    """The reference's x0-parameterised reverse step (diffusion_categorical.py,
+    q_posterior_logits with x_start_logits) on the linear (D3PM absorbing) schedule
+    beta_s = 1/(T-s+1), abar_t = prod (1 - beta_s), in log space with its 1e-6 floor:
+    log(Q_t[:, x] + 1e-6) + log(p0 Qbar_{t-1} + 1e-6)."""
     beta = [0.0] + [1.0 / (T - s + 1) for s in range(1, T + 1)]
     abar = [1.0]
     for s_ in range(1, T + 1):
         abar.append(abar[-1] * (1.0 - beta[s_]))
     b, a = beta[t], abar[t - 1]
-    p = [float(v) for v in p0]
     if kind == "uniform":
         col = [b / V] * V
         col[x] += 1.0 - b
@@ -486,17 +487,31 @@ def d3pm_posterior(kind, T, t, x, p0):
         col = [0.0] * V
         col[x] = 1.0 - b
     total = 0.0
-    for q in p:
+    for q in p0:
         total += q
-    cum = [a * q for q in p]
+    cum = [a * q for q in p0]
     if kind == "uniform":
         cum = [q + (1.0 - a) / V * total for q in cum]
     else:
         cum[MASK] += (1.0 - a) * total
-    z = 0.0
-    for j in range(V):
-        z += col[j] * cum[j]
-    return np.array([col[j] * cum[j] / z for j in range(V)], dtype=np.float32)
+    return [math.log(col[j] + 1e-6) + math.log(cum[j] + 1e-6) for j in range(V)]
+
+
+def sample_weights(w, u):
+    """Inverse CDF over non-negative weights with target u * total (zero weights never chosen)."""
+    total = 0.0
+    for q in w:
+        total += q
+    target, acc, last = u * total, 0.0, None
+    for i, q in enumerate(w):
+        if q <= 0.0:
+            continue
+        acc += q
+        last = i
+        if target < acc:
+            return i
+    assert last is not None, 'no allowed token has weight'
+    return last
 
 
 def sample_allowed(w, banned, u, keep_mask=False):
@@ -519,7 +534,10 @@ def sample_allowed(w, banned, u, keep_mask=False):
 
 
 def run_d3pm(c, x, fixed, region_start):
-    """Ancestral sampling t = T..1; prior: the mask (absorbing) or a uniform allowed token."""
+    """Ancestral sampling t = T..1 as the reference's p_sample: for t > 1 a draw from
+    softmax of the floored log posterior (restricted to allowed tokens; the absorbing
+    graph keeps the mask as a state), at t = 1 the arg-max of p~(x0 | x1) itself.
+    Prior: the mask (absorbing) or a uniform allowed token."""
     n, seed, T, kind = len(x), c["seed"], c["steps"], c["d3pm_kind"]
     region = [p for p in range(region_start, n) if x[p] == MASK and not fixed[p]]
     if kind == "uniform":
@@ -531,10 +549,15 @@ def run_d3pm(c, x, fixed, region_start):
         logits = net(x)
         new = {}
         for p in region:
-            p0 = np.array(softmax(prepare(logits[p], c["banned"])), dtype=np.float32)
-            post = d3pm_posterior(kind, T, t, x[p], p0)
-            # absorbing: staying masked is a state (the posterior's mask mass); uniform: no mask state
-            new[p] = sample_allowed(post, c["banned"], uniform1(seed, i, p, DRAW_SAMPLE), keep_mask=kind == "absorbing")
+            p0 = softmax(prepare(logits[p], c["banned"]))
+            if t == 1:
+                new[p] = argmax(p0)
+                continue
+            w = d3pm_posterior_logits(kind, T, t, x[p], p0)
+            for v in range(V):
+                if (v in c["banned"] or v == MASK) and not (kind == "absorbing" and v == MASK):
+                    w[v] = -math.inf
+            new[p] = sample_weights(softmax(w), uniform1(seed, i, p, DRAW_SAMPLE))
         for p in region:
             x[p] = new[p]
     return x

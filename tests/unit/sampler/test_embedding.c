@@ -166,7 +166,7 @@ static void run_infill(tdiff_model *m, tdiff_host *host, int threads, int clamp,
     size_t n = infill_canvas(m, c);
     const int32_t banned = 5;
     assert_int_equal(tdiff_sampler_set_banned(s, &banned, 1), TDIFF_OK);
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     for (size_t i = 0; i < n; i++)
         if (c[i] < 0)
             c[i] = mask;
@@ -235,7 +235,7 @@ static void test_refusals(void **state)
     const int32_t prompt[2] = {116, 468};
     tdiff_sampler *s = fixture_sampler(m, &host, 1, 0, 0, 0.0);
     int32_t mask;
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_CLAMP, 2), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_sampler_set_float(s, TDIFF_SAMPLER_CFG_SCALE, 1.0), TDIFF_OK);
@@ -395,7 +395,7 @@ static void test_bundled_model_recovers_text_from_noise(void **state)
     tdiff_sampler *s = fixture_sampler(m, &host, 1, 0, 0, 1.0);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 40), TDIFF_OK);
     int32_t canvas[64], out[64], mask;
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     memcpy(canvas, w, n * sizeof *w);
     for (size_t i = 8; i < 13; i++)
         canvas[i] = mask;
