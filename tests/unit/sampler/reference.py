@@ -367,6 +367,8 @@ def run_masked(c, x, fixed, region_start):
                             pr = float(np.float32(np.float32(1.0) - s / t))
                         else:
                             pr = 1.0
+                    if i == spb - 1:  # the block's last step reveals what is left (llama.cpp's may not)
+                        pr = 1.0
                     chosen = [p for p in cands if uniform1(seed, step, p, DRAW_REVEAL) < pr]
                 elif strategy == "threshold":
                     o = sorted(cands, key=lambda q: (-conf[q], q))
@@ -711,6 +713,8 @@ CASES = [
     ("dream_sampled_t", dict(strategy="dream", prompt=P, gen=16, steps=8, temp=0.8, topp=0.9, topk=10, seed=5)),
     ("dream_alg_temp", dict(strategy="dream", prompt=P, gen=16, steps=8, temp=0.5, alg_temp=0.3, seed=9)),
     ("dream_origin", dict(strategy="dream", remask="origin", prompt=P, gen=16, steps=8, temp=1.0, seed=21)),
+    ("compat_origin_blocks", dict(strategy="llada", remask="origin", prompt=P, gen=32, steps=8, block=16, temp=0.0,
+                                  topk=1, compat=1, seed=10)),  # without the last-step rule: 6 masks left
     ("dream_eps", dict(strategy="dream", prompt=P, gen=32, steps=10, eps=0.05)),
     ("threshold_0_9", dict(strategy="threshold", prompt=P, gen=16, block=8)),
     ("threshold_0_5_gumbel", dict(strategy="threshold", prompt=P, gen=16, threshold=0.5, temp=1.0, seed=4)),

@@ -217,6 +217,25 @@ static void test_fixture_infill_keeps_context_and_is_deterministic(void **state)
     tdiff_model_free(m);
 }
 
+/* The setup is linear in the step count: a million steps begin and take a step at
+ * once (the schedule used to be rebuilt from scratch for every step: O(T^2), hours). */
+static void test_a_million_steps_begin_at_once(void **state)
+{
+    (void)state;
+    tdiff_model *m = load_tiny(NULL);
+    tdiff_sampler *s = fixture_sampler(m, NULL, 1, 0, 0, 0.0);
+    const int32_t prompt[2] = {116, 468};
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 1 << 20), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_begin(s, prompt, 2), TDIFF_OK);
+    int done = 1;
+    assert_int_equal(tdiff_sampler_step(s, &done), TDIFF_OK);
+    assert_int_equal(done, 0);
+    assert_int_equal(tdiff_sampler_cancel(s), TDIFF_OK);
+    tdiff_sampler_free(s);
+    tdiff_model_free(m);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -424,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_gauss_steps_match_float64_recomputation),
         cmocka_unit_test(test_fixture_infill_keeps_context_and_is_deterministic),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_a_million_steps_begin_at_once),
         cmocka_unit_test(test_incremental_and_abort),
         cmocka_unit_test(test_pinned_tokens_same_on_every_isa),
         cmocka_unit_test(test_bundled_model_recovers_text_from_noise),
