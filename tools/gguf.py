@@ -9,8 +9,10 @@ Value types (GGUF numbers): U8 I8 U16 I16 U32 I32 F32 BOOL STRING ARRAY U64 I64 
 Tensor types (ggml numbers): GGML_F32=0 GGML_F16=1 GGML_Q4_0=2 GGML_Q8_0=8 GGML_BF16=30.
 
 Writer(alignment=32, version=3)
-    .add(key, value, vtype=None)          scalar; vtype inferred when None:
-                                          str->STRING, bool->BOOL, int->U32 (I32 if < 0), float->F32
+    .add(key, value, vtype=None, replace=False)
+                                          scalar; vtype inferred when None:
+                                          str->STRING, bool->BOOL, int->U32 (I32 if < 0), float->F32;
+                                          replace: a repeated key keeps its place, new value
     .add_array(key, values, elem_type)    array of one element type (STRING for str lists)
     .add_tensor(name, values, ttype=GGML_F32)
                                           values: numpy array, numpy shape order (outermost
@@ -18,7 +20,11 @@ Writer(alignment=32, version=3)
                                           F16/BF16/Q8_0/Q4_0 are converted/quantised here
                                           (ggml's reference quantisers).
     .add_raw_tensor(name, ttype, ne, data) exact bytes with ne (innermost first)
-    .to_bytes() -> bytes ; .write(path)
+    .add_tensor_stream(name, ttype, ne, nbytes, chunks)
+                                          data produced while writing: chunks() yields
+                                          bytes whose lengths add up to nbytes (converters
+                                          stream checkpoints through this, one slice at a time)
+    .to_bytes() -> bytes ; .write(path)   write() holds one streamed chunk at a time
     The alignment key general.alignment is written (as U32) only when alignment != 32
     or when added explicitly with .add().
 
@@ -120,6 +126,15 @@ def dequantize_q4_0(b, n):
     return (np.concatenate([lo, hi], axis=1) * d).reshape(-1)
 
 
+def tensor_nbytes(ttype, ne):
+    """Bytes of a tensor of ggml type ttype with dims ne (any order)."""
+    be, bb = BLOCK[ttype]
+    n = int(np.prod(ne, dtype=np.int64))
+    if (ne[0] if len(ne) else 1) % be:
+        raise ValueError('%s rows need a multiple of %d values' % (TYPE_NAMES[ttype], be))
+    return n // be * bb
+
+
 def encode_tensor(values, ttype):
     x = np.asarray(values)
     if ttype == GGML_F32:
@@ -167,7 +182,7 @@ class Writer:
         self.alignment = alignment
         self.version = version
         self.kv = []        # (key, bytes of type + value)
-        self.tensors = []   # (name, ttype, ne, data)
+        self.tensors = []   # (name, ttype, ne, data: bytes, or (nbytes, chunks) when streamed)
         self._keys = set()
         if alignment != 32:
             self.add('general.alignment', alignment, U32)
@@ -177,15 +192,19 @@ class Writer:
             raise ValueError('duplicate key %s' % key)
         self._keys.add(key)
 
-    def add(self, key, value, vtype=None):
+    def add(self, key, value, vtype=None, replace=False):
+        """replace=True: a key already present takes the new value in its old place
+        (gguf-py's rule for a repeated key); otherwise a repeated key is an error."""
         vtype = _infer(value) if vtype is None else vtype
-        if key == 'general.alignment' and key in self._keys:
-            self.kv = [kv for kv in self.kv if kv[0] != key]
-            self._keys.discard(key)
-        self._key(key)
+        body = struct.pack('<I', vtype) + _pack_scalar(vtype, value)
         if key == 'general.alignment':
             self.alignment = int(value)
-        self.kv.append((key, struct.pack('<I', vtype) + _pack_scalar(vtype, value)))
+            replace = True
+        if replace and key in self._keys:
+            self.kv = [(k, body if k == key else b) for k, b in self.kv]
+            return
+        self._key(key)
+        self.kv.append((key, body))
 
     def add_array(self, key, values, elem_type):
         self._key(key)
@@ -206,10 +225,17 @@ class Writer:
     def add_raw_tensor(self, name, ttype, ne, data):
         self.tensors.append((name, ttype, list(ne), bytes(data)))
 
+    def add_tensor_stream(self, name, ttype, ne, nbytes, chunks):
+        self.tensors.append((name, ttype, list(ne), (int(nbytes), chunks)))
+
     def _pad(self, n):
         return (-n) % self.alignment
 
-    def to_bytes(self):
+    @staticmethod
+    def _size(data):
+        return data[0] if isinstance(data, tuple) else len(data)
+
+    def _header(self):
         out = bytearray(b'GGUF' + struct.pack('<IQQ', self.version, len(self.tensors), len(self.kv)))
         for key, body in self.kv:
             out += _pack_str(key) + body
@@ -217,15 +243,33 @@ class Writer:
         for name, ttype, ne, data in self.tensors:
             out += _pack_str(name) + struct.pack('<I', len(ne)) + struct.pack('<%dq' % len(ne), *ne)
             out += struct.pack('<IQ', ttype, offset)
-            offset += len(data) + self._pad(len(data))
+            offset += self._size(data) + self._pad(self._size(data))
         out += b'\0' * self._pad(len(out))
-        for _, _, _, data in self.tensors:
-            out += data + b'\0' * self._pad(len(data))
         return bytes(out)
+
+    def _data(self):
+        """Yields the data section piece by piece (streamed tensors one chunk at a time)."""
+        for name, _, _, data in self.tensors:
+            if isinstance(data, tuple):
+                n, chunks = data
+                got = 0
+                for c in chunks():
+                    got += len(c)
+                    yield c
+                if got != n:
+                    raise ValueError('tensor %s: %d bytes produced, %d announced' % (name, got, n))
+                yield b'\0' * self._pad(n)
+            else:
+                yield data + b'\0' * self._pad(len(data))
+
+    def to_bytes(self):
+        return self._header() + b''.join(self._data())
 
     def write(self, path):
         with open(path, 'wb') as f:
-            f.write(self.to_bytes())
+            f.write(self._header())
+            for piece in self._data():
+                f.write(piece)
 
 
 # ---------------------------------------------------------------- reader
