@@ -79,6 +79,15 @@ def test_bad_ids_raise_invalid_argument(model):
     assert e.value.status == Status.INVALID_ARGUMENT
 
 
+def test_out_of_range_ids_are_named_with_the_call(model):
+    with pytest.raises(TextdiffError) as e:
+        model.detokenize([999999])
+    assert str(e.value) == ('tdiff_tokenizer_detokenize: invalid argument: id 999999 at index 0 is outside the '
+                            'vocabulary [0, 2048)')
+    with pytest.raises(TextdiffError, match=r'^tdiff_tokenizer_token_text: .*id -3 at index 0'):
+        model.tokenizer.token_text(-3)
+
+
 def test_tokenizer_outlives_its_model(model_path):
     m = textdiff.Model(model_path)
     tok = m.tokenizer

@@ -7,7 +7,8 @@ called with ctypes' guessed (int) types. A function the table names but the load
 library lacks (an older libtextdiff) is simply absent from `C`.
 
 Library lookup order: $TEXTDIFF_LIB (a path; failing to load it is an error, not a
-reason to try something else), the installed SONAME libtextdiff.so.0 (dynamic linker
+reason to try something else), the copy `pip install` put in the package
+(textdiff/libtextdiff.so.0), the installed SONAME libtextdiff.so.0 (dynamic linker
 search path, then ctypes.util.find_library), then the build tree build/lib/ of the
 repository this file sits in.
 """
@@ -262,6 +263,11 @@ def _repo_build_lib():
     return os.path.join(here, os.pardir, os.pardir, os.pardir, 'build', 'lib', 'libtextdiff.so')
 
 
+def _bundled():
+    """The library setup.py copied into the installed package, if any."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
+
+
 def _load():
     env = os.environ.get('TEXTDIFF_LIB')
     if env:
@@ -270,7 +276,8 @@ def _load():
         except OSError as e:
             raise OSError('TEXTDIFF_LIB=%s cannot be loaded: %s' % (env, e)) from e
     tried = []
-    candidates = [SONAME]
+    candidates = [_bundled()] if os.path.isfile(_bundled()) else []
+    candidates.append(SONAME)
     found = ctypes.util.find_library('textdiff')
     if found:
         candidates.append(found)
@@ -280,7 +287,8 @@ def _load():
             return ctypes.CDLL(name), name
         except OSError as e:
             tried.append('%s (%s)' % (name, e))
-    raise OSError('libtextdiff not found; set TEXTDIFF_LIB to its path. Tried: ' + '; '.join(tried))
+    raise OSError('libtextdiff not found: build it (meson compile -C build) and reinstall the package, install '
+                  'it (meson install), or set TEXTDIFF_LIB to its path. Tried: ' + '; '.join(tried))
 
 
 class _Functions:

@@ -311,8 +311,15 @@ class Model(Handle):
         from .sampler import Sampler
         return Sampler(self, **params)
 
-    def generate(self, prompt, **params):
-        """Text generated after the prompt (str) with a fresh Sampler set up by **params."""
+    def generate(self, prompt, callback=None, **params):
+        """The text generated after `prompt`, in one call: a fresh Sampler set up by
+        **params (the sampler parameters by name, as Sampler.set takes them: steps,
+        gen_length, block_length, temperature, strategy, remasking, seed, ...; defaults
+        as `textdiff generate`), the prompt tokenized with BOS as the model says (a str)
+        or taken as ids (a list), the new ids detokenized (special tokens skipped).
+        callback(step, n_steps, canvas, confidence) -> stop? as for Sampler.generate.
+        Example: m.generate("It is a truth", steps=32, gen_length=32, seed=1)."""
         from .sampler import Sampler
         with Sampler(self, **params) as s:
-            return self.detokenize(s.generate(self.tokenize(prompt)))
+            ids = self.tokenize(prompt) if isinstance(prompt, (str, bytes)) else prompt
+            return self.detokenize(s.generate(ids, callback=callback))

@@ -9,7 +9,7 @@ import ctypes
 from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
-from ._errors import Status, check
+from ._errors import Status, TextdiffError, check
 from ._util import ERR_CAP, enum_value, ids_array, ptr, read_bytes
 from .constants import (DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZE_PARSE_SPECIAL, Special,
                         TokenizerKind)
@@ -49,9 +49,18 @@ class Tokenizer(Handle):
         check(st, 'tdiff_tokenizer_tokenize')
         return list(ids[:n.value])
 
+    def _in_vocab(self, ids, fname):
+        """The C tokenizer keeps no error text: name the offending id here."""
+        n = self.n_vocab
+        for i, v in enumerate(ids.tolist() if hasattr(ids, 'tolist') else ids):
+            if not 0 <= int(v) < n:
+                raise TextdiffError(Status.INVALID_ARGUMENT, 'id %d at index %d is outside the vocabulary [0, %d)'
+                                    % (int(v), i, n), fname)
+
     def detokenize_bytes(self, ids, render_special=False):
         """The bytes of ids (may be invalid UTF-8 where ids cut a character)."""
         a = ids_array(ids, 'ids')
+        self._in_vocab(a, 'tdiff_tokenizer_detokenize')
         flags = DETOKENIZE_RENDER_SPECIAL if render_special else 0
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_detokenize(self.handle, ptr(a, ctypes.c_int32), a.size,
                                                                        flags, b, c, n),
@@ -63,11 +72,13 @@ class Tokenizer(Handle):
 
     def token_piece(self, token_id):
         """The bytes token_id stands for (special tokens as their text)."""
+        self._in_vocab([token_id], 'tdiff_tokenizer_token_piece')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_token_piece(self.handle, int(token_id), b, c, n),
                           'tdiff_tokenizer_token_piece', first_cap=64)
 
     def token_text(self, token_id):
         """The token's text as stored in the vocabulary (e.g. 'Ġthe')."""
+        self._in_vocab([token_id], 'tdiff_tokenizer_token_text')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_token_text(self.handle, int(token_id), b, c, n),
                           'tdiff_tokenizer_token_text', first_cap=64).decode('utf-8', 'replace')
 
@@ -112,6 +123,7 @@ class TokenStream:
         C.tdiff_token_stream_init(ctypes.byref(self._state))
 
     def piece(self, token_id):
+        self._tok._in_vocab([token_id], 'tdiff_tokenizer_stream_piece')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_stream_piece(self._tok.handle, ctypes.byref(self._state),
                                                                          int(token_id), self._flags, b, c, n),
                           'tdiff_tokenizer_stream_piece', first_cap=64)
