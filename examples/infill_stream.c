@@ -3,7 +3,7 @@
  * a hole is fixed, the hole is filled, and after every step the callback
  * prints the canvas so you can watch the refinement (masks shown as "_").
  *
- *   cc infill_stream.c $(pkg-config --cflags --libs textdiff) -o infill_stream
+ *   cc infill_stream.c $(pkg-config --cflags --libs libtextdiff) -o infill_stream
  *   ./infill_stream model.gguf
  */
 #include <stdio.h>

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${TDIFF_JOBS:-2}
 
-./scripts/setup-deps.sh || { echo "setup-deps failed"; echo "stages: 0 passed, 1 failed"; exit 1; }
+./scripts/setup-deps.sh test || { echo "setup-deps failed"; echo "stages: 0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0

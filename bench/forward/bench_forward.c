@@ -280,12 +280,34 @@ static double one_gemm_pass(const shape *s, const layout *lay, float *x, float *
     return t;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_forward [options]\n"
+               "Times the denoiser's forward pass on a random LLaDA-shaped model (F32 and F16 weights)\n"
+               "against the same matrix products done by one cblas_sgemm each.\n"
+               "  --threads N   threads (default 2)          --len N    tokens per forward (default 256)\n"
+               "  --reps N      interleaved runs, best kept (default 5)\n"
+               "  --type T      f32|f16|both (default both)\n"
+               "  --layers N    1..64 (default 12)            --embd N   hidden size (default 768)\n"
+               "  --heads N     (default 12)                  --ff N     feed-forward size (default 2048)\n"
+               "  --vocab N     (default 32000)\n"
+               "  -h, --help    this text\n");
+}
+
 int main(int argc, char **argv)
 {
-    shape s = {12, 768, 12, 2048, 32000, 256, 2, 5};
+    shape s = {12, 768, 12, 2048, 32000, 256, 2, 5};  /* keep usage() in step with these defaults */
     const char *type = "both";
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i];
+        if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench_forward: %s needs a value (--help lists the options)\n", k);
+            return 2;
+        }
         long v = strtol(argv[i + 1], NULL, 10);
         if (!strcmp(k, "--threads")) s.threads = (int)v;
         else if (!strcmp(k, "--len")) s.len = (size_t)v;
@@ -297,8 +319,8 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--vocab")) s.vocab = (size_t)v;
         else if (!strcmp(k, "--type")) type = argv[i + 1];
         else {
-            fprintf(stderr, "usage: bench_forward [--threads N] [--len N] [--reps N] [--type f32|f16|both] "
-                            "[--layers N<=64] [--embd N] [--heads N] [--ff N] [--vocab N]\n");
+            fprintf(stderr, "bench_forward: unknown option '%s'\n", k);
+            usage(stderr);
             return 2;
         }
     }

@@ -21,17 +21,34 @@ static int fail(const char *what, tdiff_status st, const char *msg)
     return 1;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_generate MODEL.gguf [options]\n"
+               "Times whole generations (forward passes vs the sampler's own work) per step count.\n"
+               "  --gen N          tokens to generate (default 256)   --block B  block length (default 32)\n"
+               "  --threads T      (default 2)                        --prompt N prompt tokens (default 16)\n"
+               "  --steps a,b      step counts to time (default 256,64)\n"
+               "  --temperature T  (default 0)                        --strategy S (default llada)\n"
+               "  -h, --help       this text\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_generate MODEL.gguf [--gen N] [--block B] [--threads T] [--steps a,b] "
-                        "[--prompt N] [--temperature T] [--strategy S]\n");
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+    if (argc < 2 || argv[1][0] == '-') {
+        usage(stderr);
         return 2;
     }
-    long gen = 256, block = 32, threads = 2, n_prompt = 16;
+    long gen = 256, block = 32, threads = 2, n_prompt = 16;  /* keep usage() in step */
     double temp = 0.0;
     const char *steps_list = "256,64", *strategy = "llada";
-    for (int i = 2; i + 1 < argc; i += 2) {
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return fprintf(stderr, "bench_generate: %s needs a value\n", argv[i]), 2;
         if (!strcmp(argv[i], "--gen"))
             gen = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--block"))
@@ -47,7 +64,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--strategy"))
             strategy = argv[i + 1];
         else
-            return fprintf(stderr, "bench_generate: unknown option %s\n", argv[i]), 2;
+            return fprintf(stderr, "bench_generate: unknown option '%s' (--help lists them)\n", argv[i]), 2;
     }
     tdiff_model *m;
     char err[256];

@@ -88,6 +88,12 @@ static int bench_model(const char *path, const char *text, size_t len, int reps)
 int main(int argc, char **argv)
 {
     int reps = 3, i = 1;
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: bench_tokenize [--reps N] TEXT_FILE MODEL.gguf...\n"
+               "Tokenizes TEXT_FILE with each model's tokenizer: MB/s to ids and back, one thread, CPU\n"
+               "time, best of N runs (default 3).\n");
+        return 0;
+    }
     if (i + 1 < argc && !strcmp(argv[i], "--reps")) {
         reps = atoi(argv[i + 1]);
         i += 2;
