@@ -552,6 +552,47 @@ TDIFF_API enum tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokeniz
  * matches), else 0 (also for NULL or an id out of range). */
 TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id);
 
+/*
+ * Chat templates. A model's tokenizer.chat_template is recognised by its content,
+ * as llama.cpp does (no Jinja engine): the families
+ *   "content"  the message contents back to back (the llama.cpp-written fixtures);
+ *   "chatml"   <|im_start|>ROLE\nCONTENT<|im_end|>\n ..., with the template's literal
+ *              default system prompt when the first message is not "system"
+ *              (Dream, Qwen2); also what a file without a template gets, as in llama.cpp;
+ *   "llama3"   <|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|> ... (LLaDA).
+ * tdiff_tokenizer_apply_chat renders messages into the text llama.cpp's
+ * llama-diffusion-cli builds for them (its Jinja rendering, then: a leading BOS
+ * text dropped when the tokenizer adds BOS, a trailing EOS text when it adds EOS).
+ * Tokenize that text with TDIFF_TOKENIZE_ADD_SPECIAL | TDIFF_TOKENIZE_PARSE_SPECIAL
+ * to get llama.cpp's prompt tokens.
+ */
+typedef struct tdiff_chat_message {
+    const char *role;     /* "system", "user", "assistant", ...: NUL-terminated UTF-8 */
+    const char *content;  /* NUL-terminated UTF-8 */
+} tdiff_chat_message;
+
+/* Flag of tdiff_tokenizer_apply_chat: end with the assistant's header, so that
+ * the model writes the answer (llama-diffusion-cli always sets it). */
+#define TDIFF_CHAT_ADD_ASSISTANT 1u
+
+/*
+ * Writes the chat text of messages[0..n_messages) into buf[0..cap) (not
+ * NUL-terminated). *out_len gets the bytes written, or needed on
+ * TDIFF_E_BUFFER_TOO_SMALL (pass cap 0, buf may be NULL, to ask for the size).
+ * Returns TDIFF_OK, TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_INVALID_ARGUMENT (NULLs, no
+ * messages, a NULL role or content, unknown flags), TDIFF_E_UNSUPPORTED (the
+ * model's template is none of the families above: tdiff_tokenizer_chat_format
+ * gives NULL), TDIFF_E_OUT_OF_MEMORY.
+ */
+TDIFF_API tdiff_status tdiff_tokenizer_apply_chat(const tdiff_tokenizer *tok, const tdiff_chat_message *messages,
+                                                  size_t n_messages, uint32_t flags, char *buf, size_t cap,
+                                                  size_t *out_len);
+
+/* The family of the model's chat template: "content", "chatml" or "llama3"; NULL
+ * when the template is not one this library renders (or tok is NULL). The string
+ * is static. */
+TDIFF_API const char *tdiff_tokenizer_chat_format(const tdiff_tokenizer *tok);
+
 /* ======================================================================== */
 /* Denoiser: the network (token ids -> logits)                              */
 /* ======================================================================== */

@@ -15,7 +15,9 @@ a float64 PyTorch forward pass written from the original projects' model code:
          tied to the word embeddings
 The chat prompts are rendered with jinja2 from the templates the checkpoints carry,
 with the inputs llama.cpp's llama-diffusion-cli gives its template (messages,
-bos_token/eos_token = the texts of the file's BOS/EOS tokens, add_generation_prompt).
+bos_token/eos_token = the texts of the file's BOS/EOS tokens, add_generation_prompt),
+then post-processed as its common/chat.cpp does (a leading BOS text dropped when the
+tokenizer adds BOS): "prompt" is the text llama.cpp tokenizes (add + parse special).
 
 Writes data/<case>.npy (float32 [N, V] logits) and data/goldens.json (per case:
 token ids, sigma, the sha256 of every weight file; chat: rendered prompts).
@@ -207,7 +209,15 @@ def chat_goldens(d, case):
     # the texts of the converted file's BOS/EOS ids (what llama.cpp hands its template)
     bos = tc.get('bos_token') or names[cfg['bos_token_id']]
     eos = tc.get('eos_token') or names[cfg['eos_token_id']]
-    return [{'messages': m, 'prompt': render(tc['chat_template'], bos, eos, m)} for m in CHATS]
+    # llama.cpp's post-processing (common/chat.cpp): the BOS text goes when the tokenizer adds
+    # BOS itself (LLaDA files say add_bos_token = true), the EOS text likewise (none says so here)
+    add_bos = case.startswith('llada')
+    out = []
+    for m in CHATS:
+        text = render(tc['chat_template'], bos, eos, m)
+        prompt = text[len(bos):] if add_bos and text.startswith(bos) else text
+        out.append({'messages': m, 'rendered': text, 'prompt': prompt})
+    return out
 
 
 def main():

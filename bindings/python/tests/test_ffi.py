@@ -65,7 +65,7 @@ SCALARS = {
     'uint64_t': ctypes.c_uint64, 'uint8_t': ctypes.c_uint8, 'char': ctypes.c_char,
 }
 STRUCTS = {'tdiff_token_stream': _ffi.TokenStream, 'tdiff_denoise_callbacks': _ffi.DenoiseCallbacks,
-           'tdiff_host': _ffi.Host}
+           'tdiff_host': _ffi.Host, 'tdiff_chat_message': _ffi.ChatMessage}
 CALLBACKS = {'tdiff_step_fn': _ffi.STEP_FN, 'tdiff_denoise_fn': _ffi.DENOISE_FN}
 HANDLES = {'tdiff_model', 'tdiff_tokenizer', 'tdiff_denoiser', 'tdiff_scheduler', 'tdiff_transition',
            'tdiff_sampler', 'tdiff_softmask'}
@@ -162,10 +162,10 @@ def test_callback_prototypes_match_the_header_typedefs():
 
 
 def test_struct_layouts_match_the_header():
-    """Field names and order of tdiff_host, tdiff_token_stream, tdiff_denoise_callbacks."""
+    """Field names and order of tdiff_host, tdiff_token_stream, tdiff_denoise_callbacks, tdiff_chat_message."""
     src = header_text()
     for cname, cls in (('tdiff_host', _ffi.Host), ('tdiff_token_stream', _ffi.TokenStream),
-                       ('tdiff_denoise_callbacks', _ffi.DenoiseCallbacks)):
+                       ('tdiff_denoise_callbacks', _ffi.DenoiseCallbacks), ('tdiff_chat_message', _ffi.ChatMessage)):
         body = re.search(r'typedef struct %s \{(.*?)\} %s;' % (cname, cname), src, flags=re.S).group(1)
         body = re.sub(r'/\*.*?\*/', ' ', body, flags=re.S)
         names = []

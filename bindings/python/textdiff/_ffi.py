@@ -66,6 +66,11 @@ class TokenStream(Structure):
     _fields_ = [('pending', c_uint8 * 4), ('n_pending', c_uint32), ('n_emitted', c_uint64)]
 
 
+class ChatMessage(Structure):
+    """tdiff_chat_message: a role and its content (NUL-terminated UTF-8)."""
+    _fields_ = [('role', c_char_p), ('content', c_char_p)]
+
+
 class DenoiseCallbacks(Structure):
     """tdiff_denoise_callbacks (struct_size first, so the library can tell versions apart)."""
     _fields_ = [('struct_size', c_size_t), ('user_data', c_void_p), ('logits', LOGITS_FN),
@@ -131,6 +136,8 @@ PROTOTYPES = {
     'tdiff_tokenizer_kind': (enum, [handle]),
     'tdiff_tokenizer_get_kind': (enum, [handle]),  # deprecated name of tdiff_tokenizer_kind
     'tdiff_tokenizer_is_special': (c_int, [handle, c_int32]),
+    'tdiff_tokenizer_apply_chat': (S, [handle, POINTER(ChatMessage), c_size_t, c_uint32, char_buf, c_size_t, size_p]),
+    'tdiff_tokenizer_chat_format': (c_char_p, [handle]),
     # denoiser
     'tdiff_denoiser_create': (S, [handle, c_size_t, c_int, host, handle_out, char_buf, c_size_t]),
     'tdiff_denoiser_free': (None, [handle]),

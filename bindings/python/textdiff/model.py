@@ -311,15 +311,20 @@ class Model(Handle):
         from .sampler import Sampler
         return Sampler(self, **params)
 
-    def generate(self, prompt, callback=None, **params):
+    def generate(self, prompt, callback=None, chat=False, system=None, **params):
         """The text generated after `prompt`, in one call: a fresh Sampler set up by
         **params (the sampler parameters by name, as Sampler.set takes them: steps,
         gen_length, block_length, temperature, strategy, remasking, seed, ...; defaults
         as `textdiff generate`), the prompt tokenized with BOS as the model says (a str)
         or taken as ids (a list), the new ids detokenized (special tokens skipped).
+        chat=True: the prompt is the user's message, put through the model's chat
+        template (with a `system` message when given), as `textdiff generate --chat`.
         callback(step, n_steps, canvas, confidence) -> stop? as for Sampler.generate.
         Example: m.generate("It is a truth", steps=32, gen_length=32, seed=1)."""
         from .sampler import Sampler
         with Sampler(self, **params) as s:
-            ids = self.tokenize(prompt) if isinstance(prompt, (str, bytes)) else prompt
+            if chat:
+                ids = self.tokenizer.chat_ids(([('system', system)] if system else []) + [('user', prompt)])
+            else:
+                ids = self.tokenize(prompt) if isinstance(prompt, (str, bytes)) else prompt
             return self.detokenize(s.generate(ids, callback=callback))

@@ -11,8 +11,8 @@ from ._handle import Handle
 from ._host import HOST_P
 from ._errors import Status, TextdiffError, check
 from ._util import ERR_CAP, enum_value, ids_array, ptr, read_bytes
-from .constants import (DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZE_PARSE_SPECIAL, Special,
-                        TokenizerKind)
+from .constants import (CHAT_ADD_ASSISTANT, DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZE_PARSE_SPECIAL,
+                        Special, TokenizerKind)
 
 C = _ffi.C
 
@@ -81,6 +81,38 @@ class Tokenizer(Handle):
         self._in_vocab([token_id], 'tdiff_tokenizer_token_text')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_token_text(self.handle, int(token_id), b, c, n),
                           'tdiff_tokenizer_token_text', first_cap=64).decode('utf-8', 'replace')
+
+    # ---------------------------------------------------------- chat
+
+    @property
+    def chat_format(self):
+        """The model's chat template family ('content', 'chatml', 'llama3'), None when
+        the template is not one the library renders."""
+        f = C.tdiff_tokenizer_chat_format(self.handle)
+        return f.decode() if f else None
+
+    def apply_chat(self, messages, add_assistant=True):
+        """The chat text of messages ([(role, content)] or [{'role':, 'content':}]) as
+        llama.cpp builds it for the model's template; add_assistant ends it with the
+        assistant's header. Tokenize it with add_special=True, parse_special=True."""
+        pairs = [(m['role'], m['content']) if isinstance(m, dict) else tuple(m) for m in messages]
+        arr = (_ffi.ChatMessage * max(1, len(pairs)))()
+        keep = []  # the encoded strings must outlive the call
+        for i, (role, content) in enumerate(pairs):
+            r, c = role.encode('utf-8'), content.encode('utf-8')
+            if b'\0' in r or b'\0' in c:
+                raise ValueError('apply_chat: message %d holds a NUL character' % i)
+            keep += [r, c]
+            arr[i].role, arr[i].content = r, c
+        flags = CHAT_ADD_ASSISTANT if add_assistant else 0
+        fmt = self.chat_format
+        why = None if fmt else "the model's tokenizer.chat_template is none of the families rendered (content, chatml, llama3)"
+        return read_bytes(lambda b, cap, n: C.tdiff_tokenizer_apply_chat(self.handle, arr, len(pairs), flags, b, cap, n),
+                          'tdiff_tokenizer_apply_chat', first_cap=256, message=why).decode('utf-8', 'replace')
+
+    def chat_ids(self, messages, add_assistant=True):
+        """The prompt ids llama.cpp's llama-diffusion-cli gives the model for messages."""
+        return self.tokenize(self.apply_chat(messages, add_assistant), add_special=True, parse_special=True)
 
     def stream(self, render_special=False):
         """A TokenStream: feed ids one at a time, get whole UTF-8 characters back."""
