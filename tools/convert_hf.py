@@ -268,6 +268,8 @@ def convert_dit(ck, plan, tok, sedd):
     w.add('tdiff.rope.type', 'neox')
     w.add('tdiff.rope.freq_base', 10000.0, gguf.F32)  # DiT's Rotary(base=10000)
     w.add('tdiff.time.type', 'dit')
+    if cfg.get('time_conditioning') is False:  # MDLM's default: the backbone always sees sigma = 0
+        w.add('tdiff.time.conditioning', False)
     if sedd and cfg.get('scale_by_sigma', True):
         w.add('tdiff.time.scale_by_sigma', True)
     w.add('general.file_type', FILE_TYPES[plan.ttype], gguf.U32)

@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 import synth  # noqa: E402
 
 DATA = os.path.join(HERE, 'data')
-SIGMA = 1.3  # the MDLM case's time conditioning value
+SIGMA = 1.3  # the time value the MDLM case is run with
 torch.set_default_dtype(torch.float64)
 
 
@@ -187,8 +187,11 @@ def bert(sd, cfg, tok):
     return F.linear(h, sd[e + 'word_embeddings.weight'], sd[c + 'bias'])
 
 
+# mdlm-owt says time_conditioning = false: MDLM then feeds its backbone sigma = 0 whatever
+# the step's sigma (diffusion.py), so the converted file must ignore the --t the check passes
 FORWARD = {'llada-instruct': llada, 'llada-gqa': llada, 'dream-instruct': dream,
-           'mdlm-owt': lambda sd, cfg, tok: mdlm(sd, cfg, tok, SIGMA), 'bert-mlm': bert}
+           'mdlm-owt': lambda sd, cfg, tok: mdlm(sd, cfg, tok, SIGMA if cfg['time_conditioning'] else 0.0),
+           'bert-mlm': bert}
 
 # Conversations llama-diffusion-cli builds: [system,] user (its -p / --system)
 CHATS = [[('user', 'the cat sat on the mat')],
