@@ -22,12 +22,26 @@ int cmd_generate(int argc, char **argv);
 int cmd_infill(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */
 const char *tool_default_model(void);
 /* The model's vocabulary size (0 when it has no token list). */
 size_t tool_vocab(const tdiff_model *model);
+
+/* msg (a library message, may be NULL) with C API names replaced by what a tool
+ * user does instead (tdiff_sampler_infill -> textdiff infill; others -> "the
+ * library"), into buf. Returns buf. */
+const char *tool_lib_message(char *buf, size_t cap, const char *msg);
+
+/* The whole file, NUL-terminated (malloc'd; *len without the NUL); NULL with
+ * errno set on failure. */
+char *tool_read_file(const char *path, size_t *len);
+
+/* True when a command-line argument names a model rather than a text: it ends
+ * in .gguf or is a readable file. */
+int tool_is_model_path(const char *a);
 
 /* True when s equals "--help" or "-h". */
 int tool_is_help(const char *s);

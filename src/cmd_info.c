@@ -1,4 +1,4 @@
-/* cmd_info.c -- `textdiff info MODEL`: what a GGUF file holds -- architecture,
+/* cmd_info.c -- `textdiff info [MODEL]`: what a GGUF file holds -- architecture,
  * sizes, hyper-parameters, tokenizer, special tokens; --meta and --tensors list
  * every key and tensor. Uses only the public API. */
 #include <inttypes.h>
@@ -10,9 +10,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: textdiff info MODEL.gguf [--meta] [--tensors]\n\n"
+    fprintf(f, "usage: textdiff info [MODEL.gguf] [--meta] [--tensors]\n\n"
                "Loads the model (memory-mapped, validated) and prints its architecture, sizes,\n"
-               "hyper-parameters, tokenizer and special tokens.\n"
+               "hyper-parameters, tokenizer and special tokens. MODEL left out: $TEXTDIFF_MODEL or\n"
+               "the bundled model.\n"
+               "  -m, --model FILE  the model (same as MODEL)\n"
                "  --meta     list every metadata key with its type (and value, for scalars)\n"
                "  --tensors  list every tensor with its type and shape (ggml order, innermost first)\n");
 }
@@ -206,17 +208,20 @@ int cmd_info(int argc, char **argv)
             meta = 1;
         } else if (!strcmp(argv[i], "--tensors")) {
             tensors = 1;
-        } else if (argv[i][0] == '-' || path) {
-            usage(stderr);
+        } else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !path) {
+            path = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "textdiff: info: unknown option '%s' (or it needs a value)\n", argv[i]);
+            return 2;
+        } else if (path) {
+            fprintf(stderr, "textdiff: info: one model at a time ('%s' is a second)\n", argv[i]);
             return 2;
         } else {
             path = argv[i];
         }
     }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    if (!path)
+        path = tool_default_model();
     tdiff_model *m = NULL;
     char err[512];
     tdiff_status st = tdiff_model_load_file(path, NULL, &m, err, sizeof err);

@@ -15,7 +15,10 @@ Dream with index files, MDLM, BERT; real-looking config and tokenizer files):
      logits get a loose bound and its blocks must equal ggml's quantiser's;
   5. tokenizer keys: tokens, types, merges, special ids, add_bos, chat template;
   6. memory: converting a 4x deeper checkpoint does not raise the peak resident
-     memory (streaming), with 1 MiB blocks so tensors span many blocks.
+     memory (streaming), with 1 MiB blocks so tensors span many blocks;
+  7. chat: `textdiff tokenize --chat` on the converted LLaDA and Dream files gives
+     llama.cpp's prompt ids for the goldens' conversations; the converter's
+     progress line on a terminal.
 """
 import json
 import os
@@ -71,10 +74,12 @@ BOUND = {'f32': 1e-4, 'bf16': 1e-4, 'f16': 1e-4, 'q8_0': 0.15}
 failures = []
 
 
-def check(ok, what):
+def check(ok, what, detail=''):
     print('%-4s %s' % ('ok' if ok else 'FAIL', what))
     if not ok:
         failures.append(what)
+        if detail:
+            print('     ' + detail)
 
 
 def run(cmd, **kw):
@@ -172,6 +177,42 @@ def quantized_weights(case, f32_file, q8_file):
     check(ok, '%s q8_0: types as llama.cpp picks them, blocks equal to ggml\'s quantiser' % case)
 
 
+def chat_prompts(exe, case, model):
+    """`textdiff tokenize --chat` (the tool's chat path) gives the ids of the prompt
+    text jinja2 rendered from the carried template with llama.cpp's inputs and
+    post-processing (make_goldens.py), tokenized as llama.cpp does (add + parse special)."""
+    for g in GOLD['cases'][case]['chat']:
+        msgs = dict(g['messages'])
+        args = ['--system', msgs['system']] if 'system' in msgs else []
+        got = run([exe, 'tokenize', model, '--chat'] + args + [msgs['user']]).strip()
+        want = run([exe, 'tokenize', model, '--parse-special', g['prompt']]).strip()
+        check(got == want and len(want.split(',')) > 10,
+              '%s: chat prompt ids equal llama.cpp\'s for %d message(s)' % (case, len(g['messages'])))
+
+
+def converter_progress(d, tmp):
+    """On a terminal the converter shows tensors done, values/s and time left."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, CONVERT, d, '-o', os.path.join(tmp, 'progress.gguf'), '--block-mib', '0.01'],
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b''
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    p.wait(timeout=120)
+    os.close(master)
+    text = err.decode(errors='replace')
+    check(p.returncode == 0 and 'tensor ' in text and 'Mvalues/s' in text and ' left' in text,
+          'convert on a terminal: tensors, speed, time left', repr(text[-200:]))
+
+
 def peak_mib(cmd):
     """The converter's own report of its peak resident memory (VmHWM, MiB)."""
     out = run(cmd)
@@ -206,6 +247,8 @@ def main():
             layout(case, g)
             tokenizer_keys(case, d, g)
             compare(case, 'f32', logits(exe, out, case, tmp, 'f32'), ref)
+            if 'chat' in gold:
+                chat_prompts(exe, case, out)
             if case in ('llada-instruct', 'dream-instruct'):
                 f32_file = out
                 for t in ('bf16', 'f16', 'q8_0'):
@@ -213,6 +256,7 @@ def main():
                     compare(case, t, logits(exe, out, case, tmp, t), ref)
                 quantized_weights(case, f32_file, out)
         memory(tmp)
+        converter_progress(os.path.join(tmp, 'wide16'), tmp)
     if failures:
         print('%d check(s) failed' % len(failures))
         return 1
