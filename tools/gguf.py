@@ -60,12 +60,14 @@ TYPE_NAMES = {GGML_F32: 'F32', GGML_F16: 'F16', GGML_BF16: 'BF16', GGML_Q8_0: 'Q
 # ---------------------------------------------------------------- conversions
 
 def f32_to_bf16(x):
-    """Round to nearest even, as ggml; NaN stays a quiet NaN."""
-    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    nan = (u & 0x7fffffff) > 0x7f800000
-    r = ((u + 0x7fff + ((u >> 16) & 1)) >> 16) & 0xffff
-    r = np.where(nan, (u >> 16) | 64, r)
-    return r.astype(np.uint16)
+    """Round to nearest even, as ggml; NaN stays a quiet NaN. uint32 arithmetic: only
+    NaN bit patterns can wrap around, and those are replaced."""
+    u = np.ascontiguousarray(x, dtype=np.float32).reshape(-1).view(np.uint32)
+    r = (u + (np.uint32(0x7fff) + ((u >> 16) & np.uint32(1)))) >> 16
+    nan = (u & np.uint32(0x7fffffff)) > np.uint32(0x7f800000)
+    if nan.any():
+        r = np.where(nan, (u >> 16) | np.uint32(64), r)
+    return r.astype(np.uint16).reshape(np.shape(x))
 
 
 def bf16_to_f32(h):
@@ -79,16 +81,18 @@ def _round_away(v):
 
 
 def quantize_q8_0(x):
-    """ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x * (1/d))."""
+    """ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x * (1/d)). The float32
+    product is rounded half away from zero in float64, where adding 0.5 is exact."""
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 32)
-    amax = np.max(np.abs(x), axis=1)
+    amax = np.abs(x).max(axis=1)
     d = (amax / np.float32(127)).astype(np.float32)
     with np.errstate(divide='ignore'):
         idv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
-    q = _round_away((x * idv[:, None]).astype(np.float32)).astype(np.int8)
-    out = np.zeros((x.shape[0], 34), dtype=np.uint8)
+    v = (x * idv[:, None]).astype(np.float64)
+    v += np.copysign(0.5, v)
+    out = np.empty((x.shape[0], 34), dtype=np.uint8)
     out[:, :2] = d.astype(np.float16).view(np.uint8).reshape(-1, 2)
-    out[:, 2:] = q.view(np.uint8)
+    out[:, 2:] = v.astype(np.int8).view(np.uint8)  # truncation toward zero completes roundf
     return out.tobytes()
 
 
