@@ -196,7 +196,7 @@ int cmd_chat(int argc, char **argv)
     size_t keep = c.n; /* the system message survives /reset */
     int tty = isatty(0);
     if (tty)
-        fprintf(stderr, "textdiff chat: %s (template %s); /reset forgets, /exit or an empty line quits\n", path,
+        fprintf(stderr, "textdiff: chat with %s (template %s); /reset forgets, /exit or an empty line quits\n", path,
                 format);
     rc = 0;
     for (int first = 1;; first = 0) {

@@ -239,6 +239,9 @@ int gen_opts_parse(int argc, char **argv, int mode, gen_opts *o)
         if (a[0] != '-' || !a[1]) { /* positional (or "-") */
             if (!o->model && tool_is_model_path(a) && !(mode == GEN_INFILL && o->text)) {
                 o->model = a;
+            } else if (o->model && tool_is_model_path(a) && strcmp(a, o->model)) {
+                fprintf(stderr, "textdiff: %s: two models given ('%s' and '%s')\n", cmd, o->model, a);
+                return 2;
             } else if (mode == GEN_INFILL && !o->text) {
                 o->text = a;
             } else if (mode == GEN_INFILL) {

@@ -133,13 +133,20 @@ def main():
     (k1, in1, out1, c1, _, f1), (k2, in2, out2, c2, _, f2) = rows[0], rows[-1]
     per = lambda v1, v2: (v2 - v1) / (k2 - k1)  # noqa: E731
     full = lambda v1, v2: v1 + (REAL_LAYERS - k1) * per(v1, v2)  # noqa: E731
-    print('\n| LLaDA-8B (32 layers), extrapolated from %d and %d layers | value |' % (k1, k2))
+    # conversion time scales with the values converted: the full model at each run's rate (a
+    # difference of two timings is too noisy on a shared machine)
+    rates = [r[1] / 2 / r[3] for r in rows]  # bf16 values per second
+    values = full(in1, in2) / 2
+    print('\n| LLaDA-8B (32 layers), from %d and %d layers | value |' % (k1, k2))
     print('|---|---|')
     print('| checkpoint (bf16) | %.1f GB |' % (full(in1, in2) / 1e9))
     print('| %s file | %.1f GB |' % (a.outtype.upper(), full(out1, out2) / 1e9))
-    print('| conversion time | %.0f s |' % full(c1, c2))
+    print('| conversion rate | %s M values/s |' % ' and '.join('%.1f' % (r / 1e6) for r in rates))
+    print('| conversion time (8.02 G values at those rates) | %s s |' % ' to '.join(
+        '%.0f' % (values / r) for r in sorted(rates, reverse=True)))
     print('| converter peak memory | %.0f MiB (independent of depth) |' % max(r[4] for r in rows))
-    print('| one forward pass over %d tokens, %d threads | %.1f s |' % (a.canvas, a.threads, full(f1, f2)))
+    print('| one forward pass over %d tokens, %d threads | %.1f s (%.2f s per layer) |' %
+          (a.canvas, a.threads, full(f1, f2), per(f1, f2)))
 
 
 if __name__ == '__main__':
