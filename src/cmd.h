@@ -40,7 +40,7 @@ const char *tool_lib_message(char *buf, size_t cap, const char *msg);
 char *tool_read_file(const char *path, size_t *len);
 
 /* True when a command-line argument names a model rather than a text: it ends
- * in .gguf or is a readable file. */
+ * in .gguf or names a file that starts with the GGUF magic. */
 int tool_is_model_path(const char *a);
 
 /* True when s equals "--help" or "-h". */

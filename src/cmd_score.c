@@ -99,7 +99,7 @@ int cmd_score(int argc, char **argv)
     if (n_pos == 2 && !model_path && !file) {
         model_path = pos[0];
         file = pos[1];
-    } else if (n_pos == 1 && !file) {
+    } else if (n_pos == 1 && !file && !(tool_is_model_path(pos[0]) && !model_path)) {
         file = pos[0];
     } else if (n_pos == 1 && !model_path) {
         model_path = pos[0];

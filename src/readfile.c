@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 
@@ -41,5 +40,12 @@ char *tool_read_file(const char *path, size_t *len)
 int tool_is_model_path(const char *a)
 {
     size_t n = strlen(a);
-    return (n > 5 && !strcmp(a + n - 5, ".gguf")) || access(a, R_OK) == 0;
+    if (n > 5 && !strcmp(a + n - 5, ".gguf"))
+        return 1;
+    char magic[4];
+    FILE *f = fopen(a, "rb");
+    int gguf = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
+    if (f)
+        fclose(f);
+    return gguf;
 }
