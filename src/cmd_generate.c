@@ -83,6 +83,7 @@ static tdiff_status watch(tdiff_sampler *s, const tdiff_tokenizer *tok, const in
     if (st)
         return st;
     size_t n = 0;
+    int state = 0;
     int32_t *canvas = NULL;
     uint8_t *masked = NULL;
     tdiff_sampler_canvas(s, NULL, NULL, NULL, 0, &n);
@@ -116,7 +117,6 @@ static tdiff_status watch(tdiff_sampler *s, const tdiff_tokenizer *tok, const in
     view_end(v, out, *n_out, st);
     tdiff_sampler_set_callback(s, NULL, NULL);
 fail:
-    int state = 0;
     tdiff_sampler_progress(s, &state, NULL, NULL);
     if (state) /* a failing step has already ended the generation; its message stays */
         tdiff_sampler_cancel(s);
