@@ -115,6 +115,59 @@ static void test_env_routes_allocations_to_hooks(void **state)
     assert_int_equal(a.count, before);
 }
 
+/* The test allocator's failure modes: transient fails only the N-th request,
+ * persistent the N-th and every later one; max_bytes refuses large requests;
+ * live and peak bytes follow mallocs, reallocs and frees. */
+static void test_test_allocator_fails_once_or_persistently_and_counts_bytes(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        test_alloc a = {.fail_at = 2, .persistent = mode};
+        tdiff_host host;
+        test_host_init(&host, &a);
+        tdiff__env env;
+        assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+        void *p[4];
+        for (int i = 0; i < 4; i++)
+            p[i] = tdiff__malloc(&env, 8);
+        assert_non_null(p[0]);
+        assert_null(p[1]);
+        if (mode) {
+            assert_null(p[2]);
+            assert_null(p[3]);
+            assert_int_equal(a.failed, 3);
+        } else {
+            assert_non_null(p[2]);
+            assert_non_null(p[3]);
+            assert_int_equal(a.failed, 1);
+        }
+        for (int i = 0; i < 4; i++)
+            tdiff__free(&env, p[i]);
+        assert_int_equal(a.live, 0);
+        assert_int_equal(a.live_bytes, 0);
+    }
+    test_alloc b = {.max_bytes = 100};
+    tdiff_host host;
+    test_host_init(&host, &b);
+    tdiff__env env;
+    assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+    assert_null(tdiff__malloc(&env, 101));
+    char *q = tdiff__malloc(&env, 60);
+    assert_non_null(q);
+    q = tdiff__realloc(&env, q, 100);
+    assert_non_null(q);
+    assert_null(tdiff__realloc(&env, q, 1000)); /* q stays valid */
+    char *r = tdiff__malloc(&env, 10);
+    assert_int_equal(b.live_bytes, 110);
+    assert_int_equal(b.peak_bytes, 110);
+    assert_int_equal(b.largest, 1000);
+    assert_int_equal(b.failed, 2);
+    tdiff__free(&env, q);
+    tdiff__free(&env, r);
+    assert_int_equal(b.live_bytes, 0);
+    assert_int_equal(b.peak_bytes, 110);
+}
+
 struct log_capture {
     int calls;
     tdiff_log_level level;
@@ -296,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_env_rejects_partial_allocator),
         cmocka_unit_test(test_env_rejects_bad_struct_size_and_log_level),
         cmocka_unit_test(test_env_routes_allocations_to_hooks),
+        cmocka_unit_test(test_test_allocator_fails_once_or_persistently_and_counts_bytes),
         cmocka_unit_test(test_fail_records_message_and_logs_at_error),
         cmocka_unit_test(test_copy_message_truncates_safely),
         cmocka_unit_test(test_philox_known_answers),

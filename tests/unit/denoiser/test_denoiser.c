@@ -326,14 +326,18 @@ static void test_create_survives_every_allocation_failure(void **state)
     long needed = f.ta.count - base;
     tdiff_denoiser_free(d);
     assert_true(needed >= 2);
-    for (long k = 1; k <= needed; k++) {
-        f.ta.fail_at = f.ta.count + k;
-        tdiff_denoiser *x = (tdiff_denoiser *)&f;
-        tdiff_status st = tdiff_denoiser_create(f.m, 8, 2, &f.host, &x, NULL, 0);
-        assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
-        assert_null(x);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        f.ta.persistent = mode;
+        for (long k = 1; k <= needed; k++) {
+            f.ta.fail_at = f.ta.count + k;
+            tdiff_denoiser *x = (tdiff_denoiser *)&f;
+            tdiff_status st = tdiff_denoiser_create(f.m, 8, 2, &f.host, &x, NULL, 0);
+            assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
+            assert_null(x);
+        }
     }
     f.ta.fail_at = 0;
+    f.ta.persistent = 0;
     close_model(&f);
 }
 

@@ -595,28 +595,31 @@ static void test_parameters_are_read_from_model_keys(void **state)
     assert_int_equal(ta.live, 0);
 }
 
-/* Every allocation failure during creation gives TDIFF_E_OUT_OF_MEMORY, a NULL
- * handle and no leak; creation then succeeds once nothing fails. */
+/* Every allocation failure during creation (alone, or with every later one:
+ * persistent) gives TDIFF_E_OUT_OF_MEMORY, a NULL handle and no leak; creation
+ * then succeeds once nothing fails. */
 static void test_create_survives_every_allocation_failure(void **state)
 {
     (void)state;
-    long fail_at;
-    for (fail_at = 1; fail_at < 10; fail_at++) {
-        test_alloc ta = {.fail_at = fail_at};
-        tdiff_host host;
-        test_host_init(&host, &ta);
-        tdiff_softmask *sm = NULL;
-        tdiff_status st = tdiff_softmask_create(NULL, 1000, &host, &sm, NULL, 0);
-        if (st == TDIFF_OK) {
-            tdiff_softmask_free(sm);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        long fail_at;
+        for (fail_at = 1; fail_at < 10; fail_at++) {
+            test_alloc ta = {.fail_at = fail_at, .persistent = mode};
+            tdiff_host host;
+            test_host_init(&host, &ta);
+            tdiff_softmask *sm = NULL;
+            tdiff_status st = tdiff_softmask_create(NULL, 1000, &host, &sm, NULL, 0);
+            if (st == TDIFF_OK) {
+                tdiff_softmask_free(sm);
+                assert_int_equal(ta.live, 0);
+                break;
+            }
+            assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
+            assert_null(sm);
             assert_int_equal(ta.live, 0);
-            break;
         }
-        assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
-        assert_null(sm);
-        assert_int_equal(ta.live, 0);
+        assert_true(fail_at > 2);  /* both allocations (handle, scratch) were failed once */
     }
-    assert_true(fail_at > 2);  /* both allocations (handle, scratch) were failed once */
 }
 
 int main(void)

@@ -400,8 +400,9 @@ static void test_bad_arguments_are_rejected(void **state)
     tok_close(&f);
 }
 
-/* Every allocation of a tokenize call may fail: the call then reports
- * TDIFF_E_OUT_OF_MEMORY and leaks nothing (cmocka checks the leaks). */
+/* Every allocation of a tokenize call may fail, alone or with every later one
+ * (persistent): the call then reports TDIFF_E_OUT_OF_MEMORY and leaks nothing
+ * (cmocka checks the leaks). */
 static void test_allocation_failures_are_reported_without_leaks(void **state)
 {
     (void)state;
@@ -409,19 +410,22 @@ static void test_allocation_failures_are_reported_without_leaks(void **state)
     tok_open(&f, GPT2_MODEL, 0);
     const char *text = "Allocation failure test: 12345 caf\xc3\xa9 <|endoftext|>";
     int32_t ids[64];
-    size_t n, failures = 0;
-    for (long k = 1; k < 64; k++) {
-        f.alloc.count = 0;
-        f.alloc.fail_at = k;
-        tdiff_status st = tdiff_tokenizer_tokenize(f.tok, text, strlen(text), TDIFF_TOKENIZE_PARSE_SPECIAL, ids,
-                                                   64, &n);
-        f.alloc.fail_at = 0;
-        if (st == TDIFF_OK)
-            break;
-        assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
-        failures++;
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        size_t n, failures = 0;
+        for (long k = 1; k < 64; k++) {
+            f.alloc.count = 0;
+            f.alloc.fail_at = k;
+            f.alloc.persistent = mode;
+            tdiff_status st = tdiff_tokenizer_tokenize(f.tok, text, strlen(text), TDIFF_TOKENIZE_PARSE_SPECIAL, ids,
+                                                       64, &n);
+            f.alloc.fail_at = 0;
+            if (st == TDIFF_OK)
+                break;
+            assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
+            failures++;
+        }
+        assert_true(failures >= 3);
     }
-    assert_true(failures >= 3);
     tok_close(&f);
 }
 
