@@ -233,7 +233,8 @@ typedef struct tdiff_model tdiff_model;
  * be NULL, err_cap may be 0) receives a message on failure. As with any memory
  * map, the file must not be truncated or rewritten while the model is loaded.
  * Returns TDIFF_OK and *out_model, or: TDIFF_E_INVALID_ARGUMENT (NULL path or
- * out_model, bad host), TDIFF_E_IO (cannot open/stat/map; empty file),
+ * out_model, bad host), TDIFF_E_IO (cannot open/stat/map; empty file; not a
+ * regular file: a FIFO, socket or device is refused without blocking),
  * TDIFF_E_BAD_FORMAT, TDIFF_E_UNSUPPORTED (GGUF version, tensor type),
  * TDIFF_E_OVERFLOW (sizes that do not fit this machine), TDIFF_E_OUT_OF_MEMORY.
  * *out_model is set to NULL on failure.

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -496,6 +499,30 @@ static void test_every_allocation_failure_is_clean(void **state)
     test_free(buf);
 }
 
+/* Finding 3 of issue 22: a FIFO made the load block forever in open(). A FIFO
+ * and a character device are refused at once with TDIFF_E_IO (the alarm turns
+ * a hang into a failure). */
+static void test_fifos_and_devices_are_refused_without_blocking(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tdiff-fifo-XXXXXX", fifo[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/model.gguf", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, "/dev/null"};
+    alarm(20);
+    for (size_t i = 0; i < 2; i++) {
+        tdiff_model *m = (tdiff_model *)&m;
+        char err[256] = "";
+        assert_int_equal(tdiff_model_load_file(paths[i], NULL, &m, err, sizeof err), TDIFF_E_IO);
+        assert_null(m);
+        assert_non_null(strstr(err, "not a regular file"));
+    }
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
+}
+
 /* Architecture rules: each file of data/ breaks exactly one (make_data.py). */
 static void test_architecture_rules(void **state)
 {
@@ -555,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_misaligned_buffer_is_refused_not_misread),
         cmocka_unit_test(test_every_truncation_is_rejected),
         cmocka_unit_test(test_every_allocation_failure_is_clean),
+        cmocka_unit_test(test_fifos_and_devices_are_refused_without_blocking),
         cmocka_unit_test(test_architecture_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
