@@ -894,6 +894,11 @@ TDIFF_API const char *tdiff_softmask_last_error(const tdiff_softmask *sm);
  * alpha_bar(t) ("ᾱ") is the probability that a token is still clean at time t.
  */
 
+/* The most discrete steps any call accepts (tdiff_scheduler_eval_step, transitions,
+ * TDIFF_SAMPLER_STEPS): a step count above it is refused at once with
+ * TDIFF_E_INVALID_ARGUMENT, so no argument makes a call loop or allocate without end. */
+#define TDIFF_MAX_STEPS (1u << 20)
+
 /* ---- the scheduler handle ---------------------------------------------- */
 
 /*
@@ -978,7 +983,8 @@ TDIFF_API tdiff_status tdiff_scheduler_param_from_name(const char *name, tdiff_s
 TDIFF_API tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q, double t,
                                             double *out);
 /*
- * Discrete time: quantity q at step `step` of n_steps (0 ≤ step ≤ n_steps, n_steps ≥ 1).
+ * Discrete time: quantity q at step `step` of n_steps (0 ≤ step ≤ n_steps,
+ * 1 ≤ n_steps ≤ TDIFF_MAX_STEPS; ALPHA_BAR and SIGMA_BAR cost O(step)).
  * β_t = min(1 − ᾱ(t/T)/ᾱ((t−1)/T), max_beta) for COSINE and SQRT (as their sources clip),
  * unclipped for the others (LINEAR gives exactly 1/(T−t+1)); the discrete ᾱ_t is
  * Π_{s≤t} (1 − β_s) computed in double (so ᾱ_0 = 1), the value the transition matrices
@@ -1102,7 +1108,8 @@ typedef enum tdiff_transition_kind {
  * UNIFORM, ABSORBING, GAUSSIAN: β_t for t = 1..n_steps is taken from the scheduler's
  * discrete schedule (tdiff_scheduler_eval_step, TDIFF_SQ_BETA) at creation; mask_id is
  * used by ABSORBING only (0 ≤ mask_id < n_vocab) and ignored otherwise. GAUSSIAN needs
- * n_vocab ≥ 2, β_t > 0. host may be NULL.
+ * n_vocab ≥ 2, β_t > 0. 1 ≤ n_steps ≤ TDIFF_MAX_STEPS. Memory: 2·(n_steps+1) doubles,
+ * GAUSSIAN 2·(n_steps+1)·n_vocab more (built in O(n_steps·n_vocab)). host may be NULL.
  * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW (V·V too large).
  */
 TDIFF_API tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
@@ -1171,7 +1178,8 @@ TDIFF_API tdiff_status tdiff_embed_nearest(const tdiff_host *host, const float *
 /* ---- transition internals and SEDD rates -- experimental -------------------- */
 
 /*
- * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order).
+ * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order);
+ * 1 ≤ n_steps ≤ TDIFF_MAX_STEPS.
  * DENSE: q holds n_mats·V·V floats, row-major. BANDED: q holds n_mats·V·(2b+1) floats,
  * entry Q[i, j] (|i − j| ≤ b) at [i·(2b+1) + (j − i + b)]; entries falling outside
  * 0..V−1 must be 0. Validated: finite, non-negative, every row sums to 1 within

@@ -337,8 +337,9 @@ tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quanti
         return TDIFF_E_INVALID_ARGUMENT;
     if (!out)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "out is NULL");
-    if (n_steps == 0 || step > n_steps)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "step %zu of %zu is out of range", step, n_steps);
+    if (n_steps == 0 || n_steps > TDIFF_MAX_STEPS || step > n_steps)
+        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "step %zu of %zu is out of range (steps 1..%u)", step,
+                           n_steps, TDIFF_MAX_STEPS);
     if (q == TDIFF_SQ_BETA) {
         if (step == 0)
             return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "beta is defined for steps 1..T, not 0");

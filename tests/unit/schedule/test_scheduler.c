@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -303,9 +304,36 @@ static void test_spindle_keeps_frequent_tokens_longer(void **state)
     tdiff_scheduler_free(s);
 }
 
+/* Finding 2 of issue 22: eval_step(ALPHA_BAR, SIZE_MAX, SIZE_MAX) looped over
+ * every step. Step counts above TDIFF_MAX_STEPS are refused at once (the alarm
+ * turns a hang into a failure); the limit itself is served. */
+static void test_huge_step_counts_are_refused_at_once(void **state)
+{
+    (void)state;
+    test_alloc ta = {0};
+    tdiff_host h;
+    tdiff_scheduler *s = make(TDIFF_SCHEDULE_COSINE, &h, &ta);
+    double v = 0.0;
+    const size_t big[][2] = {{SIZE_MAX, SIZE_MAX}, {(size_t)1 << 40, (size_t)1 << 41},
+                             {1, (size_t)TDIFF_MAX_STEPS + 1}};
+    const tdiff_schedule_quantity qs_[] = {TDIFF_SQ_ALPHA_BAR, TDIFF_SQ_SIGMA_BAR, TDIFF_SQ_BETA};
+    alarm(20);
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        for (size_t k = 0; k < 3; k++)
+            assert_int_equal(tdiff_scheduler_eval_step(s, qs_[k], big[i][0], big[i][1], &v),
+                             TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ALPHA_BAR, TDIFF_MAX_STEPS, TDIFF_MAX_STEPS, &v),
+                     TDIFF_OK);
+    assert_true(v >= 0.0 && v < 1e-3); /* the end of the cosine schedule */
+    alarm(0);
+    tdiff_scheduler_free(s);
+    assert_int_equal(ta.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_huge_step_counts_are_refused_at_once),
         cmocka_unit_test(test_linear_schedule_is_one_minus_t_with_exact_betas),
         cmocka_unit_test(test_every_schedule_is_nonincreasing_and_in_unit_interval),
         cmocka_unit_test(test_rates_equal_finite_differences),

@@ -379,6 +379,39 @@ static void test_user_matrices_are_validated(void **state)
     assert_int_equal(tdiff_transition_matrix(f->tr[0], T + 1, 1, small, 4, &need), TDIFF_E_INVALID_ARGUMENT);
 }
 
+/* Finding 2 of issue 22: n_steps = 2^32 asked for a 32 GiB table. Step counts
+ * above TDIFF_MAX_STEPS are refused before anything is allocated, for the
+ * scheduler-built and the caller-matrix transitions. */
+static void test_huge_step_counts_are_refused_before_allocating(void **state)
+{
+    (void)state;
+    test_alloc ta = {.max_bytes = 64u << 20}; /* 64 MiB: the limit's own tables need 16 MiB */
+    tdiff_host h;
+    test_host_init(&h, &ta);
+    tdiff_scheduler *s = NULL;
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, &h, &s, NULL, 0), TDIFF_OK);
+    const size_t steps[] = {(size_t)1 << 32, (size_t)TDIFF_MAX_STEPS + 1, SIZE_MAX};
+    static const float q[2 * 2] = {1, 0, 0, 1};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        tdiff_transition *tr = (tdiff_transition *)&ta;
+        assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, 4, 3, s, steps[i], &h, &tr, NULL, 0),
+                         TDIFF_E_INVALID_ARGUMENT);
+        assert_null(tr);
+        assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, 2, steps[i], 0, q, 1, 0.0, &h, &tr,
+                                                      NULL, 0),
+                         TDIFF_E_INVALID_ARGUMENT);
+        assert_null(tr);
+    }
+    assert_int_equal(ta.failed, 0);
+    tdiff_transition *tr = NULL;
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, 4, 3, s, TDIFF_MAX_STEPS, &h, &tr, NULL, 0),
+                     TDIFF_OK);
+    assert_int_equal(tdiff_transition_n_steps(tr), TDIFF_MAX_STEPS);
+    tdiff_transition_free(tr);
+    tdiff_scheduler_free(s);
+    assert_int_equal(ta.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +423,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_structured_fast_paths_equal_the_dense_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banded_matrices_equal_their_dense_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_matrices_are_validated, setup, teardown),
+        cmocka_unit_test(test_huge_step_counts_are_refused_before_allocating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
