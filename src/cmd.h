@@ -43,6 +43,13 @@ char *tool_read_file(const char *path, size_t *len);
  * in .gguf or names a file that starts with the GGUF magic. */
 int tool_is_model_path(const char *a);
 
+/* Writes s[0..n) into buf[0..cap) (NUL-terminated, cut before an escape that
+ * does not fit) so that a terminal shows it as text and runs nothing: control
+ * bytes (C0, DEL), C1 controls (U+0080..U+009F) and bytes that are not UTF-8
+ * become \xNN, a backslash \\, and a double quote \" when quote is set. Every
+ * string that comes from a file goes through it before it is printed. */
+const char *tool_escape(char *buf, size_t cap, const char *s, size_t n, int quote);
+
 /* True when s equals "--help" or "-h". */
 int tool_is_help(const char *s);
 /* Parses "1,2,3" into ids (cap entries); returns the count or -1 on a parse error/overflow. */

@@ -135,12 +135,36 @@ char *tdiff__strndup(const tdiff__env *env, const char *s, size_t n)
     return d;
 }
 
+/* Messages quote strings from files (keys, tensor names, token texts). So that
+ * a host may print them to a terminal, control bytes (C0, DEL), C1 controls
+ * (U+0080..U+009F) and bytes that are not UTF-8 become '?', in place. */
+static void make_printable(char *msg)
+{
+    unsigned char *s = (unsigned char *)msg;
+    for (size_t i = 0; s[i];) {
+        unsigned char c = s[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                   : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xC0) != 0x80) /* also stops at the NUL */
+                len = 0;
+        if (len == 0 || c < 0x20 || c == 0x7F) {
+            s[i++] = '?';
+            continue;
+        }
+        if (c == 0xC2 && s[i + 1] < 0xA0) /* a C1 control */
+            s[i] = s[i + 1] = '?';
+        i += len;
+    }
+}
+
 static void vlog(const tdiff__env *env, tdiff_log_level level, const char *fmt, va_list ap)
 {
     if (!env->host.log_fn || level > env->host.log_level)
         return;
     char buf[TDIFF__ERR_CAP];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    make_printable(buf);
     env->host.log_fn(env->host.log_user_data, level, buf);
 }
 
@@ -158,6 +182,7 @@ tdiff_status tdiff__fail(tdiff__env *env, tdiff_status status, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(env->last_error, sizeof env->last_error, fmt, ap);
     va_end(ap);
+    make_printable(env->last_error);
     tdiff__log(env, TDIFF_LOG_ERROR, "%s", env->last_error);
     return status;
 }

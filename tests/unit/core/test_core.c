@@ -199,6 +199,21 @@ static void test_fail_records_message_and_logs_at_error(void **state)
     assert_int_equal(cap.calls, 1);
 }
 
+/* Messages quote names from files: terminal controls in them (ESC, BEL, DEL, a
+ * UTF-8 C1 control, a stray byte, a cut character) become '?', in the last error
+ * and in the log; well-formed UTF-8 stays. */
+static void test_messages_carry_no_terminal_controls(void **state)
+{
+    (void)state;
+    struct log_capture cap = {0};
+    tdiff_host host = {.struct_size = sizeof host, .log_fn = capture_log, .log_user_data = &cap};
+    tdiff__env env;
+    assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+    tdiff__fail(&env, TDIFF_E_BAD_FORMAT, "key '%s'", "a\x1b[2J\x07\x7f\xc2\x9b\xff caf\xc3\xa9 \xe2\x82");
+    assert_string_equal(env.last_error, "key 'a?[2J????? caf\xc3\xa9 ?\?'");
+    assert_string_equal(cap.msg, "key 'a?[2J????? caf\xc3\xa9 ?\?'");
+}
+
 static void test_copy_message_truncates_safely(void **state)
 {
     (void)state;
@@ -351,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_env_routes_allocations_to_hooks),
         cmocka_unit_test(test_test_allocator_fails_once_or_persistently_and_counts_bytes),
         cmocka_unit_test(test_fail_records_message_and_logs_at_error),
+        cmocka_unit_test(test_messages_carry_no_terminal_controls),
         cmocka_unit_test(test_copy_message_truncates_safely),
         cmocka_unit_test(test_philox_known_answers),
         cmocka_unit_test(test_uniform_draws_stay_inside_open_interval_with_right_moments),
