@@ -14,6 +14,7 @@
 #include "chat.h"
 #include "cmd.h"
 #include "gen_opts.h"
+#include "infill.h"
 #include "libtextdiff.h"
 #include "progress.h"
 #include "view.h"
@@ -125,37 +126,6 @@ fail:
     return st;
 }
 
-/* ---- infill text: "The [MASK:5] sat" -> ids ---------------------------- */
-
-static long infill_ids(const tdiff_tokenizer *tok, const char *text, int32_t mask, int32_t *ids, size_t cap)
-{
-    size_t n = 0;
-    int first = 1;
-    while (*text) {
-        const char *m = strstr(text, "[MASK:");
-        size_t seg = m ? (size_t)(m - text) : strlen(text);
-        if (seg || first) {
-            size_t got;
-            uint32_t flags = first ? TDIFF_TOKENIZE_ADD_SPECIAL : 0;
-            if (tdiff_tokenizer_tokenize(tok, text, seg, flags, ids + n, cap - n, &got))
-                return -1;
-            n += got;
-        }
-        first = 0;
-        if (!m)
-            break;
-        char *end;
-        long k = strtol(m + 6, &end, 10);
-        if (m[6] < '0' || m[6] > '9' || *end != ']' || k <= 0 || (size_t)k > cap - n) /* digits only */
-            return fprintf(stderr, "textdiff: infill: bad hole '%.12s' (write [MASK:n], n >= 1)\n", m), -1;
-        for (long i = 0; i < k; i++)
-            ids[n++] = mask;
-        text = end + 1;
-    }
-    return (long)n;
-}
-
-
 /* ---- the prompt or canvas as ids ---------------------------------------- */
 
 /* Fills ids from -p/-f/--prompt-ids/the infill text (through the chat template
@@ -186,7 +156,10 @@ static long input_ids(const gen_opts *o, const tdiff_tokenizer *tok, int32_t mas
         text = file_text;
     }
     if (o->mode == GEN_INFILL) {
-        n = infill_ids(tok, text, mask, ids, MAX_IDS);
+        char why[160];
+        n = tool_infill_ids(tok, text, strlen(text), mask, ids, MAX_IDS, why, sizeof why);
+        if (n < 0)
+            fprintf(stderr, "textdiff: infill: %s\n", why);
     } else if (o->chat) {
         n = chat_prompt_ids(tok, o->system, text, ids, MAX_IDS);
     } else {
