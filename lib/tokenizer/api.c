@@ -339,7 +339,8 @@ tdiff_status tdiff_token_stream_flush(tdiff_token_stream *s, char *buf, size_t c
     *out_len = s->n_pending;
     if (s->n_pending > cap)
         return TDIFF_E_BUFFER_TOO_SMALL;
-    memcpy(buf, s->pending, s->n_pending);
+    if (s->n_pending) /* buf may be NULL with nothing to write */
+        memcpy(buf, s->pending, s->n_pending);
     s->n_pending = 0;
     return TDIFF_OK;
 }
