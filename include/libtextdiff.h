@@ -238,6 +238,10 @@ typedef struct tdiff_model tdiff_model;
  * TDIFF_E_BAD_FORMAT, TDIFF_E_UNSUPPORTED (GGUF version, tensor type),
  * TDIFF_E_OVERFLOW (sizes that do not fit this machine), TDIFF_E_OUT_OF_MEMORY.
  * *out_model is set to NULL on failure.
+ * Resource limits (docs/model-format.md): every count in a file is checked
+ * against the bytes that back it before anything is allocated; the model, its
+ * tokenizer and a denoiser together keep at most 8 bytes of heap per file byte
+ * + 1 MiB, plus the denoiser workspace the caller sizes with max_len.
  */
 TDIFF_API tdiff_status tdiff_model_load_file(const char *path, const tdiff_host *host, tdiff_model **out_model,
                                              char *err, size_t err_cap);
