@@ -152,6 +152,8 @@ static void use_denoiser(const tdiff_model *m, fuzz_alloc *a)
     if (logits) {
         tdiff_status st = tdiff_denoiser_forward_t(d, toks, 4, 0.5f, NULL, 0, logits, (size_t)nv * 4);
         FUZZ_CHECK(st == TDIFF_OK || st == TDIFF_E_INVALID_ARGUMENT || st == TDIFF_E_OUT_OF_MEMORY);
+        if (getenv("FUZZ_VERBOSE"))
+            fprintf(stderr, "denoiser: forward %s\n", tdiff_status_string(st));
     }
     free(logits);
     tdiff_denoiser_free(d);
@@ -176,9 +178,13 @@ static void use_sampler(const tdiff_model *m, fuzz_alloc *a)
     }
     int32_t out[4];
     size_t n_out = 0;
+    tdiff_status st = TDIFF_E_INTERNAL;
     if (tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4) == TDIFF_OK &&
-        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 2) == TDIFF_OK &&
-        tdiff_sampler_generate(s, NULL, 0, out, 4, &n_out) == TDIFF_OK) {
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 2) == TDIFF_OK)
+        st = tdiff_sampler_generate(s, NULL, 0, out, 4, &n_out);
+    if (getenv("FUZZ_VERBOSE"))
+        fprintf(stderr, "sampler: generate %s (%s)\n", tdiff_status_string(st), tdiff_sampler_last_error(s));
+    if (st == TDIFF_OK) {
         FUZZ_CHECK(n_out <= 4);
         for (size_t i = 0; i < n_out; i++)
             FUZZ_CHECK(out[i] >= 0 && (size_t)out[i] < nv);
