@@ -322,29 +322,9 @@ static void rig_down(rig *g)
     FUZZ_CHECK(g->alloc.live == 0);
 }
 
-/* Findings reported to the sampler's owner and not fixed yet
- * (tests/fuzz/open/README.md): the property they break is not checked for the
- * settings that trigger them, so the CI pass stays green and keeps exploring.
- * Each returns the finding's number; delete an entry with its fix and move its
- * reproducer from open/ to corpus/. */
-static int known_open(const plan *pl, tdiff_sampler *s)
-{
-    int64_t strategy = 0, remask = 0, compat = 0;
-    tdiff_sampler_get_int(s, TDIFF_SAMPLER_STRATEGY, &strategy);
-    tdiff_sampler_get_int(s, TDIFF_SAMPLER_REMASKING, &remask);
-    tdiff_sampler_get_int(s, TDIFF_SAMPLER_COMPAT, &compat);
-    /* 1: infill with remasking ORIGIN in llama.cpp compat mode leaves masks */
-    if (pl->infill && remask == TDIFF_REMASK_ORIGIN && compat == TDIFF_COMPAT_LLAMACPP)
-        return 1;
-    (void)strategy;
-    return 0;
-}
-
 /* The documented properties of a successful run's tokens. */
 static void check_result(const plan *pl, tdiff_sampler *s, int banned, const int32_t *out, size_t n_out)
 {
-    if (known_open(pl, s))
-        return;
     int64_t cut = 0;
     FUZZ_CHECK(tdiff_sampler_get_int(s, TDIFF_SAMPLER_CUT_AT_EOS, &cut) == TDIFF_OK);
     if (pl->infill)
