@@ -16,8 +16,9 @@
  *    that is too small gives TDIFF_E_BUFFER_TOO_SMALL and the size that is needed.
  *  - Every *_free function accepts NULL.
  *  - No global mutable state: allocator and logging hooks live in the handles
- *    (tdiff_host). The only process-wide datum is the cached CPU feature set,
- *    computed once, thread-safely, and read-only afterwards.
+ *    (tdiff_host). The only process-wide data are the cached CPU feature set and
+ *    the value of TDIFF_FORCE_ISA, each read once, thread-safely, and read-only
+ *    afterwards. The library changes no process-wide setting of any other library.
  *  - Thread safety: a loaded tdiff_model is immutable and may be shared by any number
  *    of threads. Every other handle (scheduler, sampler, ...) belongs to one thread
  *    at a time ("one context per thread").
@@ -134,6 +135,15 @@ typedef void (*tdiff_log_fn)(void *user_data, tdiff_log_level level, const char 
  * any thread that uses the handle.
  *
  * isa: TDIFF_ISA_AUTO (0) or a SIMD variant to *lower* the automatic choice to.
+ * This is how an application chooses the kernels of a handle.
+ *
+ * ignore_env: 0 (the default, and what a NULL host means) lets the environment
+ * variable TDIFF_FORCE_ISA=scalar|avx2|avx512|neon lower the choice further, for
+ * testing and debugging; 1 makes the handle ignore the environment. The variable is
+ * read once per process, at the first handle creation or tdiff_isa_* query. A value
+ * that names no variant, or one this build or CPU cannot run, is ignored with a
+ * TDIFF_LOG_WARN message through the handle's log_fn: the environment can never make
+ * a creation fail. (Appended after isa: a struct_size that ends before it means 0.)
  */
 typedef struct tdiff_host {
     size_t struct_size;
@@ -145,6 +155,7 @@ typedef struct tdiff_host {
     void *log_user_data;
     tdiff_log_level log_level;     /* messages above this level are dropped; 0 = WARN */
     int isa;                       /* a tdiff_isa; 0 = automatic */
+    int ignore_env;                /* 1: TDIFF_FORCE_ISA does not apply to this handle */
 } tdiff_host;
 
 /* ======================================================================== */
@@ -155,25 +166,27 @@ typedef enum tdiff_isa {
     TDIFF_ISA_AUTO = 0,
     TDIFF_ISA_SCALAR = 1,  /* portable C reference kernels        */
     TDIFF_ISA_AVX2 = 2,    /* x86-64 AVX2 + FMA                   */
-    TDIFF_ISA_AVX512 = 3,  /* reserved: x86-64 AVX-512F (not built yet) */
+    TDIFF_ISA_AVX512 = 3,  /* x86-64 AVX-512 F+BW+DQ+VL+VNNI (with AVX2, FMA, F16C) */
     TDIFF_ISA_NEON = 4     /* aarch64 Advanced SIMD               */
 } tdiff_isa;
 
 /*
- * The SIMD variant handles created now use by default: the best one this CPU runs,
- * lowered by the environment variable TDIFF_FORCE_ISA (scalar|avx2|avx512|neon)
- * when set. TDIFF_E_UNSUPPORTED when TDIFF_FORCE_ISA names an unknown variant or one
- * this build or CPU cannot run (it may only lower the choice) -- handle creation
- * then fails the same way, so the mistake cannot go unnoticed.
+ * The SIMD variant handles created now use by default (host NULL): the best one
+ * this CPU runs, lowered by TDIFF_FORCE_ISA when that names a variant this build
+ * and CPU can run (any other value is ignored). TDIFF_E_INVALID_ARGUMENT for NULL.
  */
 TDIFF_API tdiff_status tdiff_isa_active(tdiff_isa *out_isa);
-/* Name of the variant in use by default ("scalar", "avx2", "neon"), as
- * tdiff_isa_active resolves it; "invalid" when TDIFF_FORCE_ISA is unusable. Static. */
+/* Name of the variant in use by default ("scalar", "avx2", "avx512", "neon"), as
+ * tdiff_isa_active resolves it. Static. */
 TDIFF_API const char *tdiff_isa_name(void);
 /* Name of a given variant; "unknown" for values outside the enum. Static. */
 TDIFF_API const char *tdiff_isa_to_string(int isa);
 /* 1 when this build and CPU can run the variant, else 0. */
 TDIFF_API int tdiff_isa_supported(int isa);
+/* The CPU's SIMD features that matter to the variants, as space-separated lower-case
+ * names: "avx2 fma f16c avxvnni avx512f avx512bw avx512dq avx512vl avx512vnni
+ * avx512bf16" or a subset on x86-64, "neon" on aarch64, "" otherwise. Static. */
+TDIFF_API const char *tdiff_isa_cpu_features(void);
 
 /*
  * Runs every kernel of the resolved variant against the scalar reference on
@@ -900,8 +913,8 @@ typedef enum tdiff_schedule_quantity {
 /*
  * Creates a scheduler of the given kind with default parameters. host may be NULL.
  * Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (out NULL, unknown kind, bad host),
- * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA unusable).
- * On failure *out is NULL.
+ * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (host->isa names a variant this machine
+ * cannot run). On failure *out is NULL.
  */
 TDIFF_API tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host,
                                               tdiff_scheduler **out, char *err, size_t err_cap);

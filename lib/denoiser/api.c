@@ -143,7 +143,7 @@ tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = check_create(&env, model, max_len, n_threads, out);
     if (st != TDIFF_OK)

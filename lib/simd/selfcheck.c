@@ -210,7 +210,7 @@ tdiff_status tdiff_isa_self_check(const tdiff_host *host, tdiff_isa *out_isa_che
     if (out_isa_checked)
         *out_isa_checked = TDIFF_ISA_AUTO; /* until a variant has been resolved */
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK)
         return st;
     if (out_isa_checked)

@@ -1,9 +1,9 @@
 /*
  * simd.h -- the kernel table and run-time dispatch.
  *
- * One const table per SIMD variant (scalar reference, AVX2+FMA, NEON; AVX-512 has a
- * reserved slot). CPU features are detected once; a handle captures the table at
- * creation (tdiff__env.k) and calls kernels through it. The scalar table is the
+ * One const table per SIMD variant (scalar reference, AVX2+FMA+F16C, AVX-512, NEON).
+ * CPU features are detected once; a handle captures the table at creation
+ * (tdiff__env.k, bound by tdiff__env_setup) and calls kernels through it. The scalar table is the
  * reference every other variant is tested against (tests/unit/simd).
  *
  * Conventions for every kernel: lengths are element counts, n == 0 is valid and does
@@ -83,8 +83,20 @@ typedef struct tdiff__kernels {
 const tdiff__kernels *tdiff__kernels_for(tdiff_isa isa);
 /* Best variant of this CPU (detected once, thread-safe). */
 tdiff_isa tdiff__isa_best(void);
-/* Resolves a request (0 = auto) against the CPU and TDIFF_FORCE_ISA.
- * TDIFF_E_UNSUPPORTED with a message in msg (cap bytes) when impossible. */
-tdiff_status tdiff__isa_resolve(int requested, tdiff_isa *out, char *msg, size_t cap);
+/* TDIFF_FORCE_ISA as read (once, at the first call: getenv is not safe against a
+ * concurrent setenv, so it is never called again); "" when unset. */
+const char *tdiff__isa_force_env(void);
+/* Resolves a request (0 = auto) against the CPU, lowered by `force` (a variant
+ * name; NULL or "" = none). A request the CPU cannot run is TDIFF_E_UNSUPPORTED,
+ * one outside the enum TDIFF_E_INVALID_ARGUMENT, with the reason in msg (cap
+ * bytes). A `force` that is not a runnable variant is ignored: TDIFF_OK, and msg
+ * says so (msg is "" when there is nothing to say). */
+tdiff_status tdiff__isa_resolve(int requested, const char *force, tdiff_isa *out, char *msg, size_t cap);
+
+struct tdiff__env;
+/* What every handle creator calls first: core's tdiff__env_init, then the kernel
+ * table of the variant that host->isa and (unless host->ignore_env) TDIFF_FORCE_ISA
+ * resolve to. An ignored TDIFF_FORCE_ISA is logged at WARN through the host. */
+tdiff_status tdiff__env_setup(struct tdiff__env *env, const tdiff_host *host);
 
 #endif

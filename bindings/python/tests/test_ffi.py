@@ -276,6 +276,11 @@ def test_isa_queries():
                TEXTDIFF_LIB=_ffi.lib._name)
     r = _run_python('import textdiff; print(textdiff.isa(), int(textdiff.isa_active()))', env, REPO)
     assert r.returncode == 0 and r.stdout.split() == ['scalar', '1'], r.stderr
+    # a value that names no variant is ignored: the environment cannot switch the library off
+    env['TDIFF_FORCE_ISA'] = 'bogus'
+    r = _run_python('import textdiff; print(textdiff.isa())', env, REPO)
+    assert r.returncode == 0 and r.stdout.split() == [textdiff.isa()], r.stderr
+    assert isinstance(textdiff.cpu_features(), str)
 
 
 def test_every_declared_name_is_a_header_function():

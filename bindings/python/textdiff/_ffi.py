@@ -54,7 +54,7 @@ class Host(Structure):
     """tdiff_host: allocator (left NULL = the C library's malloc) and logging hooks."""
     _fields_ = [('struct_size', c_size_t), ('malloc_fn', c_void_p), ('realloc_fn', c_void_p), ('free_fn', c_void_p),
                 ('alloc_user_data', c_void_p), ('log_fn', LOG_FN), ('log_user_data', c_void_p),
-                ('log_level', c_int), ('isa', c_int)]
+                ('log_level', c_int), ('isa', c_int), ('ignore_env', c_int)]
 
 
 host = POINTER(Host)              # const tdiff_host * (see _host.py: the binding's one host)
@@ -83,6 +83,7 @@ PROTOTYPES = {
     'tdiff_isa_name': (c_char_p, []),
     'tdiff_isa_to_string': (c_char_p, [c_int]),
     'tdiff_isa_supported': (c_int, [c_int]),
+    'tdiff_isa_cpu_features': (c_char_p, []),
     'tdiff_isa_self_check': (S, [host, int_p]),
     'tdiff_philox4x32': (None, [u32_p, u32_p, u32_p]),
     'tdiff_rng_uniform': (c_double, [c_uint64, c_uint32, c_uint32, c_uint32]),
