@@ -232,7 +232,8 @@ TDIFF_API double tdiff_rng_uniform(uint64_t seed, uint32_t step, uint32_t positi
  * `general.architecture` loads when the generic checks pass; its hyper-parameter
  * queries then give TDIFF_E_NOT_FOUND except the vocabulary size.
  *
- * Tensor types: F32, F16, BF16, Q8_0, Q4_0; others are rejected
+ * Tensor types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (so Q4_K_M and Q5_K_M
+ * files load); others are rejected
  * (TDIFF_E_UNSUPPORTED, the message names the type number).
  *
  * A loaded model is immutable: every query below may be called from any number

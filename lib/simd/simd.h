@@ -18,19 +18,7 @@
 
 #include "libtextdiff.h"
 
-/* ggml's quantized blocks of 32 weights (GGUF types Q8_0 = 8, Q4_0 = 2).
- * d is an IEEE binary16 scale stored little-endian. */
-#define TDIFF__QK 32
-typedef struct tdiff__block_q8_0 {
-    uint16_t d;
-    int8_t qs[TDIFF__QK];          /* element i = d * qs[i] */
-} tdiff__block_q8_0;               /* 34 bytes */
-typedef struct tdiff__block_q4_0 {
-    uint16_t d;
-    uint8_t qs[TDIFF__QK / 2];     /* element j = d*((qs[j] & 15) - 8), j+16 = d*((qs[j] >> 4) - 8) */
-} tdiff__block_q4_0;               /* 18 bytes */
-_Static_assert(sizeof(tdiff__block_q8_0) == 34, "Q8_0 block must be 34 bytes");
-_Static_assert(sizeof(tdiff__block_q4_0) == 18, "Q4_0 block must be 18 bytes");
+#include "blocks.h"
 
 typedef struct tdiff__kernels {
     tdiff_isa isa;
@@ -73,10 +61,14 @@ typedef struct tdiff__kernels {
     void (*f16_to_f32)(float *y, const uint16_t *x, size_t n);     /* IEEE binary16, all values */
     void (*bf16_to_f32)(float *y, const uint16_t *x, size_t n);
 
-    /* ---- dequantization (ggml block layouts below; n is a multiple of 32,
+    /* ---- dequantization (ggml block layouts of blocks.h; n is a multiple of 32,
      * `blocks` holds n/32 blocks, byte-aligned) ---- */
     void (*dequant_q8_0)(float *y, const void *blocks, size_t n);  /* y = d*q */
     void (*dequant_q4_0)(float *y, const void *blocks, size_t n);  /* y = d*(q-8) */
+    /* K-quants (blocks.h): n a multiple of 256, `blocks` holds n/256 super-blocks. */
+    void (*dequant_q4_k)(float *y, const void *blocks, size_t n);
+    void (*dequant_q5_k)(float *y, const void *blocks, size_t n);
+    void (*dequant_q6_k)(float *y, const void *blocks, size_t n);
 } tdiff__kernels;
 
 /* The table for a variant, or NULL when this build or CPU cannot run it. */
