@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "half.h"
+#include "scalar_gemm.h"
 #include "special.h"
 #include "tables.h"
 
@@ -362,4 +363,11 @@ const tdiff__kernels tdiff__kernels_scalar = {
     .dequant_q4_k = dequant_q4_k,
     .dequant_q5_k = dequant_q5_k,
     .dequant_q6_k = dequant_q6_k,
+    .gemm_group = 1,
+    .gemm_qblock = TDIFF__SCALAR_QBLOCK,
+    .gemm_cols = 1,
+    .pack_f32 = tdiff__scalar_pack_f32,
+    .pack_q8 = tdiff__scalar_pack_q8,
+    .gemm_f32 = tdiff__scalar_gemm_f32,
+    .gemm_q = tdiff__scalar_gemm_q,
 };

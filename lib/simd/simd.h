@@ -69,6 +69,23 @@ typedef struct tdiff__kernels {
     void (*dequant_q4_k)(float *y, const void *blocks, size_t n);
     void (*dequant_q5_k)(float *y, const void *blocks, size_t n);
     void (*dequant_q6_k)(float *y, const void *blocks, size_t n);
+
+    /* ---- matrix products: the micro-kernels gemm.c drives (gemm.h says what
+     * they compute, exactly; every variant gives the same bits). ---- */
+    size_t gemm_group;     /* G: rows per group of packed activations */
+    size_t gemm_qblock;    /* bytes of one (group, 32-column block) of a Q8 pack */
+    size_t gemm_cols;      /* most weight columns a kernel decodes at once */
+    /* Packs row groups [g0, g1) of x [m, K] (row stride ldx); rows >= m are zeros.
+     * F32: [group][K][G] floats. Q8 (K % 32 == 0): gemm_qblock bytes a block. */
+    void (*pack_f32)(float *xp, const float *x, size_t ldx, size_t m, size_t K, size_t g0, size_t g1);
+    void (*pack_q8)(void *xp, const float *x, size_t ldx, size_t m, size_t K, size_t g0, size_t g1);
+    /* y[i * ldy + c] for i < m, c < nc: F32 weights w[c * sn + k * sk]. */
+    void (*gemm_f32)(float *y, size_t ldy, size_t m, const float *xp, size_t K, const float *w, size_t sn,
+                     size_t sk, size_t nc, const float *bias);
+    /* The same for a block type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) of nc rows of row_bytes
+     * each; scratch holds gemm_q_scratch(K) bytes (gemm.h). */
+    void (*gemm_q)(float *y, size_t ldy, size_t m, const void *xp, size_t K, uint32_t type, const void *w,
+                   size_t row_bytes, size_t nc, const float *bias, void *scratch);
 } tdiff__kernels;
 
 /* The table for a variant, or NULL when this build or CPU cannot run it. */

@@ -9,6 +9,7 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VW 16
 typedef __m512 vf;     /* 16 x float      */
@@ -75,5 +76,31 @@ static inline vf vf_from_bf16(const uint16_t *p)
 }
 static inline vf vf_from_i8(const int8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const void *)p))); }
 static inline vf vf_from_u8(const uint8_t *p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const void *)p))); }
+
+/* ---- matrix products (vector_gemm.h) ---- */
+
+#define GEMM_ACC 24   /* float accumulators of a tile (of 32 registers; the rest hold operands) */
+#define GEMM_QACC 16  /* quantised tiles also keep a running integer sum per row group */
+static inline vf vf_bcast(const float *p) { return _mm512_set1_ps(*p); }
+static inline vi vi_load(const int32_t *p) { return _mm512_loadu_si512(p); }
+/* VW lanes of 4 bytes each. */
+typedef __m512i vq;
+static inline vq vq_load(const void *p) { return _mm512_loadu_si512(p); }
+static inline vq vq_bcast(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+/* Weights are stored as w + 128 (an unsigned byte) so that VNNI's unsigned x
+ * signed dot product applies; the kernels start each sum at -128 * sum(x). */
+#define VQ_BIAS 128
+/* acc + sum over each lane's 4 bytes of (stored weight) * x, exactly. */
+static inline vi vq_dot(vi acc, vq w, vq x) { return _mm512_dpbusd_epi32(acc, w, x); }
+
+/* VW int32 values in [-128, 127] stored as bytes. */
+static inline void vi_store_i8(int8_t *p, vi v) { _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v)); }
+
+#include "vec_x86_bytes.h"
 
 #endif

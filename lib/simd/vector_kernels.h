@@ -517,6 +517,8 @@ static void k_dequant_q6_k(float *y, const void *blocks, size_t n)
     }
 }
 
+#include "vector_gemm.h"
+
 const tdiff__kernels TDIFF__VEC_TABLE = {
     .isa = TDIFF__VEC_ISA,
     .name = TDIFF__VEC_NAME,
@@ -543,4 +545,11 @@ const tdiff__kernels TDIFF__VEC_TABLE = {
     .dequant_q4_k = k_dequant_q4_k,
     .dequant_q5_k = k_dequant_q5_k,
     .dequant_q6_k = k_dequant_q6_k,
+    .gemm_group = VW,
+    .gemm_qblock = sizeof(qpack),
+    .gemm_cols = GEMM_ACC > GEMM_QACC ? GEMM_ACC : GEMM_QACC,
+    .pack_f32 = k_pack_f32,
+    .pack_q8 = k_pack_q8,
+    .gemm_f32 = k_gemm_f32,
+    .gemm_q = k_gemm_q,
 };
