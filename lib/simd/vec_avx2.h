@@ -100,6 +100,29 @@ static inline vi vq_dot(vi acc, vq w, vq x)
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
 }
 
+/* Transposes the 8 x 8 matrix whose rows are r[0..8). */
+static inline void vf_transpose(vf r[8])
+{
+    vf t[8], u[8];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    _Pragma("GCC unroll 16")
+    for (int q = 0; q < 2; q++) { /* u[4q + c], 128-bit lane k: column 4k + c of rows 4q..4q+3 */
+        u[4 * q] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+        u[4 * q + 1] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+        u[4 * q + 2] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+        u[4 * q + 3] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+    }
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
 /* VW int32 values in [-128, 127] stored as bytes. */
 static inline void vi_store_i8(int8_t *p, vi v)
 {

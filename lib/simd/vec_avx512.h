@@ -98,6 +98,33 @@ static inline vq vq_bcast(const void *p)
 /* acc + sum over each lane's 4 bytes of (stored weight) * x, exactly. */
 static inline vi vq_dot(vi acc, vq w, vq x) { return _mm512_dpbusd_epi32(acc, w, x); }
 
+/* Transposes the 16 x 16 matrix whose rows are r[0..16). */
+static inline void vf_transpose(vf r[16])
+{
+    vf t[16], u[16];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 8; i++) { /* per 128-bit lane: [a0 b0 a1 b1], [a2 b2 a3 b3] */
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    _Pragma("GCC unroll 16")
+    for (int q = 0; q < 4; q++) { /* u[4q + c], lane k: column 4k + c of rows 4q..4q+3 */
+        u[4 * q] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+        u[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+        u[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+        u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+    }
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < 4; c++) { /* gather lane k of the four row groups */
+        const vf p = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), q = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        const vf a = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), b = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(p, a, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(p, a, 0xDD);
+        r[4 + c] = _mm512_shuffle_f32x4(q, b, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(q, b, 0xDD);
+    }
+}
+
 /* VW int32 values in [-128, 127] stored as bytes. */
 static inline void vi_store_i8(int8_t *p, vi v) { _mm_storeu_si128((__m128i *)p, _mm512_cvtepi32_epi8(v)); }
 

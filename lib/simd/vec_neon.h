@@ -86,6 +86,16 @@ static inline vi vq_dot(vi acc, vq w, vq x)
     return vaddq_s32(acc, vpaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
 }
 
+/* Transposes the 4 x 4 matrix whose rows are r[0..4). */
+static inline void vf_transpose(vf r[4])
+{
+    const float32x4x2_t a = vtrnq_f32(r[0], r[1]), b = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+}
+
 /* VW int32 values in [-128, 127] stored as bytes. */
 static inline void vi_store_i8(int8_t *p, vi v)
 {

@@ -17,6 +17,8 @@
 #include "gemm.h"
 
 #define G VW /* rows per group */
+/* Tile loops run over compile-time counts: unrolled, the accumulators live in registers. */
+#define UNROLL _Pragma("GCC unroll 32")
 
 /* ---- activation packs ---- */
 
@@ -91,40 +93,73 @@ static void k_pack_q8(void *xp, const float *x, size_t ldx, size_t m, size_t K, 
 
 /* ---- float weights ---- */
 
-/* Rows [g0 * G, (g0 + RV) * G) x columns [c0, c0 + NC) of y, over all K. */
-static inline __attribute__((always_inline)) void ftile(const int RV, const int NC, float *y, size_t ldy, size_t m,
-                                                        const float *xp, size_t K, size_t g0, const float *w,
-                                                        size_t sn, size_t sk, size_t c0, size_t nc,
-                                                        const float *bias)
+/* Columns are computed GEMM_SLICE at a time (a multiple of every tile width): the
+ * tiles of a row group write their accumulators as whole vectors into a stage
+ * [GEMM_SLICE][4 G] on the stack, and the stage goes out to y row by row. Writing a
+ * tile's 16 rows straight into y would hit one cache set over and over when
+ * y's row stride is a multiple of 4 KiB (N = 1024, 2048, ...). */
+#define GEMM_SLICE 48
+#define STAGE_LD (4 * G)
+
+/* Rows [g0 G, (g0 + RV) G) x slice columns [c0, c0 + NC), over all K, into stage. */
+static inline __attribute__((always_inline)) void ftile(const int RV, const int NC, float *stage, const float *xp,
+                                                        size_t K, size_t g0, const float *w, size_t sn, size_t sk,
+                                                        size_t c0, size_t ns)
 {
     vf acc[4][GEMM_ACC];
     const float *wc[GEMM_ACC];
+    UNROLL
     for (int c = 0; c < NC; c++) {
-        const size_t cc = c0 + (size_t)c < nc ? c0 + (size_t)c : nc - 1; /* past the end: repeat */
+        const size_t cc = c0 + (size_t)c < ns ? c0 + (size_t)c : ns - 1; /* past the end: repeat */
         wc[c] = w + cc * sn;
+        UNROLL
         for (int r = 0; r < RV; r++)
             acc[r][c] = vf_set1(0.0f);
     }
     const float *xg = xp + g0 * K * G;
     for (size_t k = 0; k < K; k++) {
         vf xv[4];
+        UNROLL
         for (int r = 0; r < RV; r++)
             xv[r] = vf_load(xg + (size_t)r * K * G + k * G);
+        UNROLL
         for (int c = 0; c < NC; c++) {
             const vf wv = vf_bcast(wc[c] + k * sk);
+            UNROLL
             for (int r = 0; r < RV; r++)
                 acc[r][c] = vf_fma(xv[r], wv, acc[r][c]);
         }
     }
-    for (int c = 0; c < NC && c0 + (size_t)c < nc; c++) {
-        const float b = bias ? bias[c0 + (size_t)c] : 0.0f;
-        for (int r = 0; r < RV; r++) {
-            float lane[G];
-            vf_store(lane, acc[r][c]);
-            for (size_t l = 0; l < G; l++) {
-                const size_t i = (g0 + (size_t)r) * G + l;
-                if (i < m)
-                    y[i * ldy + c0 + (size_t)c] = bias ? lane[l] + b : lane[l];
+    UNROLL
+    for (int c = 0; c < NC; c++)
+        UNROLL
+        for (int r = 0; r < RV; r++)
+            vf_store(stage + (c0 + (size_t)c) * STAGE_LD + (size_t)r * G, acc[r][c]);
+}
+
+/* The stage of row groups [g0, g0 + rv) to y (+ bias), rows < m, columns < ns:
+ * G x G blocks transposed in registers, then stored a row at a time. */
+static void write_out(float *y, size_t ldy, size_t m, size_t g0, size_t rv, const float *stage, size_t ns,
+                      const float *bias)
+{
+    for (size_t cb = 0; cb < ns; cb += G) {
+        const size_t nw = ns - cb < G ? ns - cb : G;
+        const vf bv = bias ? ld(bias + cb, nw, 0.0f) : vf_set1(0.0f);
+        for (size_t r = 0; r < rv && (g0 + r) * G < m; r++) {
+            vf v[G];
+            UNROLL
+            for (size_t j = 0; j < G; j++) /* columns past ns were never written: zeros */
+                v[j] = j < nw ? vf_load(stage + (cb + j) * STAGE_LD + r * G) : vf_set1(0.0f);
+            vf_transpose(v);
+            const size_t rows = m - (g0 + r) * G < G ? m - (g0 + r) * G : G;
+            float *yr = y + (g0 + r) * G * ldy + cb;
+            if (rows == G && nw == G) { /* the common case: whole vectors */
+                UNROLL
+                for (size_t l = 0; l < G; l++) /* no bias: acc as is (keeps -0) */
+                    vf_store(yr + l * ldy, bias ? vf_add(v[l], bv) : v[l]);
+            } else {
+                for (size_t l = 0; l < rows; l++)
+                    st(yr + l * ldy, bias ? vf_add(v[l], bv) : v[l], nw);
             }
         }
     }
@@ -133,19 +168,24 @@ static inline __attribute__((always_inline)) void ftile(const int RV, const int 
 static void k_gemm_f32(float *y, size_t ldy, size_t m, const float *xp, size_t K, const float *w, size_t sn,
                        size_t sk, size_t nc, const float *bias)
 {
+    float stage[GEMM_SLICE * STAGE_LD];
     const size_t ng = (m + G - 1) / G;
-    for (size_t g0 = 0; g0 < ng;) {
-        const size_t rv = ng - g0 >= 4 ? 4 : ng - g0;
-        const size_t step = GEMM_ACC / rv;
-        for (size_t c0 = 0; c0 < nc; c0 += step) {
-            switch (rv) {
-            case 4: ftile(4, GEMM_ACC / 4, y, ldy, m, xp, K, g0, w, sn, sk, c0, nc, bias); break;
-            case 3: ftile(3, GEMM_ACC / 3, y, ldy, m, xp, K, g0, w, sn, sk, c0, nc, bias); break;
-            case 2: ftile(2, GEMM_ACC / 2, y, ldy, m, xp, K, g0, w, sn, sk, c0, nc, bias); break;
-            default: ftile(1, GEMM_ACC, y, ldy, m, xp, K, g0, w, sn, sk, c0, nc, bias); break;
+    for (size_t s0 = 0; s0 < nc; s0 += GEMM_SLICE) {
+        const size_t ns = nc - s0 < GEMM_SLICE ? nc - s0 : GEMM_SLICE;
+        const float *ws = w + s0 * sn;
+        for (size_t g0 = 0; g0 < ng;) {
+            const size_t rv = ng - g0 >= 4 ? 4 : ng - g0;
+            for (size_t c0 = 0; c0 < ns; c0 += GEMM_ACC / rv) {
+                switch (rv) {
+                case 4: ftile(4, GEMM_ACC / 4, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
+                case 3: ftile(3, GEMM_ACC / 3, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
+                case 2: ftile(2, GEMM_ACC / 2, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
+                default: ftile(1, GEMM_ACC, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
+                }
             }
+            write_out(y + s0, ldy, m, g0, rv, stage, ns, bias ? bias + s0 : NULL);
+            g0 += rv;
         }
-        g0 += rv;
     }
 }
 
@@ -160,7 +200,7 @@ typedef struct qcols {
 
 static qcols qcols_in(void *scratch, size_t K)
 {
-    const size_t nb = K / 32, cols = GEMM_QACC;
+    const size_t nb = K / 32, cols = GEMM_SLICE;
     qcols q;
     q.sc = scratch;
     q.mn = q.sc + cols * 2 * nb;
@@ -255,90 +295,93 @@ static void decode_row(uint32_t type, const uint8_t *src, size_t K, uint8_t *w, 
 
 enum { QK_PLAIN = 0, QK_MIN = 1, QK_HALVES = 2 };
 
-static inline __attribute__((always_inline)) void qtile(const int RV, const int NC, const int KIND, float *y,
-                                                        size_t ldy, size_t m, const qpack *xp, size_t nb,
-                                                        size_t g0, const qcols *q, size_t K, size_t c0, size_t nc,
-                                                        const float *bias)
+static inline __attribute__((always_inline)) void qtile(const int RV, const int NC, const int KIND, float *stage,
+                                                        const qpack *xp, size_t nb, size_t g0, const qcols *q,
+                                                        size_t K, size_t c0, size_t ns)
 {
     vf acc[4][GEMM_QACC];
     size_t col[GEMM_QACC];
+    UNROLL
     for (int c = 0; c < NC; c++) {
-        col[c] = c0 + (size_t)c < nc ? c0 + (size_t)c : nc - 1; /* decoded column; past the end: repeat */
+        col[c] = c0 + (size_t)c < ns ? c0 + (size_t)c : ns - 1; /* decoded column; past the end: repeat */
+        UNROLL
         for (int r = 0; r < RV; r++)
             acc[r][c] = vf_set1(0.0f);
     }
     for (size_t b = 0; b < nb; b++) {
         const qpack *xb[4];
         vf dx[4];
+        UNROLL
         for (int r = 0; r < RV; r++) {
             xb[r] = xp + (g0 + (size_t)r) * nb + b;
             dx[r] = vf_load(xb[r]->dx);
         }
+        UNROLL
         for (int c = 0; c < NC; c++) {
             const uint8_t *wb = q->w + col[c] * K + 32 * b;
             const float *s = q->sc + col[c] * 2 * nb + 2 * b;
-            for (int h = 0; h < (KIND == QK_HALVES ? 2 : 1); h++) {
+            for (int h = 0; h < (KIND == QK_HALVES ? 2 : 1); h++) { /* a constant once inlined */
                 vi sum[4];
+                UNROLL
                 for (int r = 0; r < RV; r++)
                     sum[r] = vi_load(KIND == QK_HALVES ? xb[r]->start16[h] : xb[r]->start);
                 const int t0 = KIND == QK_HALVES ? 4 * h : 0, t1 = KIND == QK_HALVES ? t0 + 4 : 8;
+                UNROLL
                 for (int t = t0; t < t1; t++) {
                     const vq wv = vq_bcast(wb + 4 * t);
+                    UNROLL
                     for (int r = 0; r < RV; r++)
                         sum[r] = vq_dot(sum[r], wv, vq_load(xb[r]->qs[t]));
                 }
                 const vf sv = vf_set1(s[h]);
+                UNROLL
                 for (int r = 0; r < RV; r++)
                     acc[r][c] = vf_fma(vf_mul(vi_to_vf(sum[r]), dx[r]), sv, acc[r][c]);
             }
             if (KIND == QK_MIN) {
                 const vf mv = vf_set1(q->mn[col[c] * nb + b]);
+                UNROLL
                 for (int r = 0; r < RV; r++)
                     acc[r][c] = vf_fma(vf_load(xb[r]->dxs), mv, acc[r][c]);
             }
         }
     }
-    for (int c = 0; c < NC && c0 + (size_t)c < nc; c++) {
-        const float bv = bias ? bias[c0 + (size_t)c] : 0.0f;
-        for (int r = 0; r < RV; r++) {
-            float lane[G];
-            vf_store(lane, acc[r][c]);
-            for (size_t l = 0; l < G; l++) {
-                const size_t i = (g0 + (size_t)r) * G + l;
-                if (i < m)
-                    y[i * ldy + c0 + (size_t)c] = bias ? lane[l] + bv : lane[l];
-            }
-        }
-    }
+    UNROLL
+    for (int c = 0; c < NC; c++)
+        UNROLL
+        for (int r = 0; r < RV; r++)
+            vf_store(stage + (c0 + (size_t)c) * STAGE_LD + (size_t)r * G, acc[r][c]);
 }
+
+/* Tile widths of the block kernels: GEMM_SLICE must be a multiple of each. */
+#define QNC(rv) ((rv) == 3 ? GEMM_QACC / 4 : GEMM_QACC / (rv))
 
 #define QTILES(KIND)                                                                                        \
     switch (rv) {                                                                                            \
-    case 4: qtile(4, GEMM_QACC / 4, KIND, ys, ldy, m, xq, nb, g0, &q, K, c0, ns, bs); break;                 \
-    case 3: qtile(3, GEMM_QACC / 3, KIND, ys, ldy, m, xq, nb, g0, &q, K, c0, ns, bs); break;                 \
-    case 2: qtile(2, GEMM_QACC / 2, KIND, ys, ldy, m, xq, nb, g0, &q, K, c0, ns, bs); break;                 \
-    default: qtile(1, GEMM_QACC, KIND, ys, ldy, m, xq, nb, g0, &q, K, c0, ns, bs); break;                    \
+    case 4: qtile(4, QNC(4), KIND, stage, xq, nb, g0, &q, K, c0, ns); break;                                 \
+    case 3: qtile(3, QNC(3), KIND, stage, xq, nb, g0, &q, K, c0, ns); break;                                 \
+    case 2: qtile(2, QNC(2), KIND, stage, xq, nb, g0, &q, K, c0, ns); break;                                 \
+    default: qtile(1, QNC(1), KIND, stage, xq, nb, g0, &q, K, c0, ns); break;                                \
     }
 
 static void k_gemm_q(float *y, size_t ldy, size_t m, const void *xp, size_t K, uint32_t type, const void *w,
                      size_t row_bytes, size_t nc, const float *bias, void *scratch)
 {
+    float stage[GEMM_SLICE * STAGE_LD];
     const size_t nb = K / 32, ng = (m + G - 1) / G;
     const qpack *xq = xp;
     const qcols q = qcols_in(scratch, K);
     const int kind = type == TDIFF__W_Q6_K ? QK_HALVES
                      : (type == TDIFF__W_Q4_K || type == TDIFF__W_Q5_K) ? QK_MIN : QK_PLAIN;
-    /* Columns in slices of GEMM_QACC, decoded once and used by every row group. */
-    for (size_t s0 = 0; s0 < nc; s0 += GEMM_QACC) {
-        const size_t ns = nc - s0 < GEMM_QACC ? nc - s0 : GEMM_QACC;
+    /* A slice of columns is decoded once and used by every row group. */
+    for (size_t s0 = 0; s0 < nc; s0 += GEMM_SLICE) {
+        const size_t ns = nc - s0 < GEMM_SLICE ? nc - s0 : GEMM_SLICE;
         for (size_t c = 0; c < ns; c++)
             decode_row(type, (const uint8_t *)w + (s0 + c) * row_bytes, K, q.w + c * K, q.sc + c * 2 * nb,
                        q.mn + c * nb);
-        float *ys = y + s0;
-        const float *bs = bias ? bias + s0 : NULL;
         for (size_t g0 = 0; g0 < ng;) {
             const size_t rv = ng - g0 >= 4 ? 4 : ng - g0;
-            for (size_t c0 = 0; c0 < ns; c0 += GEMM_QACC / rv) {
+            for (size_t c0 = 0; c0 < ns; c0 += QNC(rv)) {
                 if (kind == QK_HALVES) {
                     QTILES(QK_HALVES)
                 } else if (kind == QK_MIN) {
@@ -347,10 +390,14 @@ static void k_gemm_q(float *y, size_t ldy, size_t m, const void *xp, size_t K, u
                     QTILES(QK_PLAIN)
                 }
             }
+            write_out(y + s0, ldy, m, g0, rv, stage, ns, bias ? bias + s0 : NULL);
             g0 += rv;
         }
     }
 }
 
 #undef QTILES
+#undef QNC
+#undef STAGE_LD
 #undef G
+#undef UNROLL
