@@ -72,11 +72,11 @@ static void test_every_creator_succeeds_and_follows_the_rules(void **state)
         tdiff_tokenizer *tok = NULL;
         assert_int_equal(tdiff_tokenizer_create(m, &host, &tok, err, sizeof err), TDIFF_OK);
         tdiff_denoiser *d = NULL;
-        assert_int_equal(tdiff_denoiser_create(m, 16, 2, &host, &d), TDIFF_OK);
+        assert_int_equal(tdiff_denoiser_create(m, 16, 2, &host, &d, err, sizeof err), TDIFF_OK);
         tdiff_scheduler *s = NULL;
-        assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, &host, &s), TDIFF_OK);
+        assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, &host, &s, err, sizeof err), TDIFF_OK);
         tdiff_sampler *smp = NULL;
-        assert_int_equal(tdiff_sampler_create(m, &host, &smp), TDIFF_OK);
+        assert_int_equal(tdiff_sampler_create(m, &host, &smp, err, sizeof err), TDIFF_OK);
         tdiff_isa checked;
         assert_int_equal(tdiff_isa_self_check(&host, &checked), TDIFF_OK);
         assert_int_equal(checked, want);
