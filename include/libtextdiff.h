@@ -415,13 +415,68 @@ TDIFF_API tdiff_status tdiff_model_meta_get_arr_f32(const tdiff_model *model, co
 
 /* Number of tensors, and what tensor i (file order) is: name (NUL-terminated into
  * buf, *needed = length + 1; buf may be NULL with cap 0 to ask only the size),
- * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16), dimensions (0..4) and
+ * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16),
+ * dimensions (0..4) and
  * ne[4] (innermost first, unused = 1); type, dimensions and ne are written
  * even when the name buffer is too small. Any out pointer may be NULL.
  * TDIFF_E_INVALID_ARGUMENT (NULL model, i out of range), TDIFF_E_BUFFER_TOO_SMALL. */
 TDIFF_API size_t tdiff_model_tensor_count(const tdiff_model *model);
 TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t i, char *name_buf, size_t cap,
                                                size_t *needed, int *out_type, int *out_n_dims, int64_t out_ne[4]);
+
+/* ---- Writing a re-encoded copy (`textdiff quantize`) ---- */
+
+/* The encodings tdiff_model_quantize writes. The weights that change are the 2-D
+ * (and larger) tensors named *weight except norms, position_embd and token_types;
+ * vectors keep their type. As in llama.cpp's files of the same name, the 4-, 5-
+ * and 6-bit types and Q4_0 write the output head (or, when the model has none,
+ * the tied token_embd) as Q6_K, and the _M mixes also give Q6_K to attn_v and
+ * ffn_down in the layers llama.cpp picks (the first and last eighth, and every
+ * third in between). Rows a type cannot block fall back to Q8_0, then F16. */
+typedef enum tdiff_quant_type {
+    TDIFF_QUANT_F16 = 1,
+    TDIFF_QUANT_BF16 = 2,
+    TDIFF_QUANT_Q8_0 = 3,
+    TDIFF_QUANT_Q4_0 = 4,
+    TDIFF_QUANT_Q4_K = 5,
+    TDIFF_QUANT_Q5_K = 6,
+    TDIFF_QUANT_Q6_K = 7,
+    TDIFF_QUANT_Q4_K_M = 8,
+    TDIFF_QUANT_Q5_K_M = 9
+} tdiff_quant_type;
+
+/* What tdiff_model_quantize reports after each tensor (valid during the call). */
+typedef struct tdiff_quantize_tensor {
+    size_t index;             /* this tensor, 0-based, in file order   */
+    size_t count;             /* how many tensors the file has         */
+    const char *name;         /* NUL-terminated                         */
+    int type_in;              /* ggml type numbers                      */
+    int type_out;
+    uint64_t bytes_in;        /* its data before and after              */
+    uint64_t bytes_out;
+} tdiff_quantize_tensor;
+
+/* Progress callback: return 0 to go on, anything else to stop (TDIFF_E_ABORTED). */
+typedef int (*tdiff_quantize_fn)(void *user_data, const tdiff_quantize_tensor *t);
+
+/*
+ * Writes `model` to out_path as a GGUF v3 file with its weights re-encoded as
+ * `type` (ggml's type numbers and block layouts, so llama.cpp reads it). Every
+ * metadata entry is copied byte for byte (the tokenizer with it) except
+ * general.file_type (llama.cpp's file type number) and
+ * general.quantization_version (2). Block types need finite weights. The file is
+ * written as out_path + ".part" and renamed at the end (so out_path may be the
+ * model's own file); memory stays at one 4 MiB chunk of rows. n_threads
+ * (1..256) encode rows in parallel; the bytes do not depend on it. progress may
+ * be NULL. Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL model/path, unknown
+ * type, bad n_threads), TDIFF_E_IO (cannot write; the message names the file),
+ * TDIFF_E_BAD_FORMAT (a non-finite weight), TDIFF_E_ABORTED, TDIFF_E_OUT_OF_MEMORY.
+ * err (may be NULL) receives a message on failure.
+ */
+TDIFF_API tdiff_status tdiff_model_quantize(const tdiff_model *model, const char *out_path, tdiff_quant_type type,
+                                           int n_threads, tdiff_quantize_fn progress, void *user_data, char *err,
+                                           size_t err_cap);
+
 
 /* ======================================================================== */
 /* Tokenizer: text <-> token ids, configured from tokenizer.ggml.* metadata  */

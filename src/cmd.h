@@ -22,6 +22,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_infill(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */
@@ -29,6 +30,8 @@ const char *tool_default_model(void);
 /* The model's vocabulary size (0 when it has no token list). */
 size_t tool_vocab(const tdiff_model *model);
 
+/* ggml's name of a tensor type number the library reads ("F32", "Q4_K", ...); "?" otherwise. */
+const char *tool_type_name(int type);
 /* True when s equals "--help" or "-h". */
 int tool_is_help(const char *s);
 /* Parses "1,2,3" into ids (cap entries); returns the count or -1 on a parse error/overflow. */

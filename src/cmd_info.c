@@ -24,18 +24,6 @@ static const char *type_name(tdiff_meta_type t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
-static const char *tensor_type_name(int t)
-{
-    switch (t) {
-    case 0: return "F32";
-    case 1: return "F16";
-    case 2: return "Q4_0";
-    case 8: return "Q8_0";
-    case 30: return "BF16";
-    default: return "?";
-    }
-}
-
 /* Prints a string value, at most `max` bytes, escaping control bytes. */
 static void print_text(const char *s, size_t n, size_t max)
 {
@@ -131,7 +119,7 @@ static void list_tensors(const tdiff_model *m)
         int64_t ne[4];
         if (tdiff_model_tensor_info(m, i, name, sizeof name, NULL, &type, &nd, ne) != TDIFF_OK)
             continue;
-        printf("  %-36s %-5s", name, tensor_type_name(type));
+        printf("  %-36s %-5s", name, tool_type_name(type));
         for (int d = 0; d < nd; d++)
             printf(d ? " x %" PRId64 : " %" PRId64, ne[d]);
         putchar('\n');

@@ -220,6 +220,17 @@ tdiff_status tdiff__tensor_rows_to_f32(const tdiff__kernels *k, const tdiff__ten
                                        size_t n_rows, float *out);
 tdiff_status tdiff__tensor_row_to_f32(const tdiff__kernels *k, const tdiff__tensor *t, size_t row, float *out);
 
+/* ---- encoding (quants.c) ---- */
+
+/* f32 to IEEE binary16 / bfloat16, rounded to nearest even (overflow to inf,
+ * NaN kept quiet). */
+uint16_t tdiff__f32_to_f16(float f);
+uint16_t tdiff__f32_to_bf16(float f);
+/* Encodes n values (a multiple of the type's block) into `out` (n / block
+ * blocks). TDIFF_E_INVALID_ARGUMENT for an unknown type or a partial block,
+ * TDIFF_E_BAD_FORMAT when a block type meets a non-finite value. */
+tdiff_status tdiff__quantize_row(uint32_t type, const float *x, size_t n, void *out);
+
 /* ---- loading pieces (the .c files of lib/model; exposed for the tests and arch fill functions) ---- */
 
 /* Parses base[0..size) as GGUF into m (whose env is initialised); fills the
