@@ -102,10 +102,15 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     ok = ok && tdiff__mul_size(total, sizeof(float), &total);
     if (!ok)
         return tdiff__fail(&d->env, TDIFF_E_OVERFLOW, "workspace size overflows (max_len %zu)", L);
+    /* 64 bytes more, so every piece starts on a cache line (reason: the gemm
+     * kernels load whole 64-byte vectors of packed activations; a misaligned
+     * one straddles two lines and costs two loads) */
+    if (!tdiff__add_size(total, 64, &total))
+        return tdiff__fail(&d->env, TDIFF_E_OVERFLOW, "workspace size overflows (max_len %zu)", L);
     d->ws_block = tdiff__malloc(&d->env, total);
     if (!d->ws_block)
         return tdiff__fail(&d->env, TDIFF_E_OUT_OF_MEMORY, "out of memory for a %zu-byte workspace", total);
-    float *cur = d->ws_block;
+    float *cur = (float *)(((uintptr_t)d->ws_block + 63) & ~(uintptr_t)63);
     d->ws.x = ws_take(&cur, L, c->n_embd);
     d->ws.xn = ws_take(&cur, L, c->n_embd);
     d->ws.q = ws_take(&cur, L, c->n_embd);

@@ -101,10 +101,17 @@ static void k_pack_q8(void *xp, const float *x, size_t ldx, size_t m, size_t K, 
 #define GEMM_SLICE 48
 #define STAGE_LD (4 * G)
 
-/* Rows [g0 G, (g0 + RV) G) x slice columns [c0, c0 + NC), over all K, into stage. */
+/* Inputs a float tile takes per pass (reason: RV x 16 rows x KF_STEP / RV floats
+ * = 32 KiB of packed activations, which then stay in L1 while every column of
+ * the slice streams past them). The accumulators wait in the stage between
+ * passes, so each output is still one fma chain over k = 0..K-1. */
+#define KF_STEP 512
+
+/* Rows [g0 G, (g0 + RV) G) x slice columns [c0, c0 + NC), inputs [k0, k1),
+ * accumulated into stage (which holds the previous passes' sums unless k0 = 0). */
 static inline __attribute__((always_inline)) void ftile(const int RV, const int NC, float *stage, const float *xp,
                                                         size_t K, size_t g0, const float *w, size_t sn, size_t sk,
-                                                        size_t c0, size_t ns)
+                                                        size_t c0, size_t ns, size_t k0, size_t k1)
 {
     vf acc[4][GEMM_ACC];
     const float *wc[GEMM_ACC];
@@ -114,10 +121,10 @@ static inline __attribute__((always_inline)) void ftile(const int RV, const int 
         wc[c] = w + cc * sn;
         UNROLL
         for (int r = 0; r < RV; r++)
-            acc[r][c] = vf_set1(0.0f);
+            acc[r][c] = k0 ? vf_load(stage + (c0 + (size_t)c) * STAGE_LD + (size_t)r * G) : vf_set1(0.0f);
     }
     const float *xg = xp + g0 * K * G;
-    for (size_t k = 0; k < K; k++) {
+    for (size_t k = k0; k < k1; k++) {
         vf xv[4];
         UNROLL
         for (int r = 0; r < RV; r++)
@@ -168,19 +175,22 @@ static void write_out(float *y, size_t ldy, size_t m, size_t g0, size_t rv, cons
 static void k_gemm_f32(float *y, size_t ldy, size_t m, const float *xp, size_t K, const float *w, size_t sn,
                        size_t sk, size_t nc, const float *bias)
 {
-    float stage[GEMM_SLICE * STAGE_LD];
+    _Alignas(64) float stage[GEMM_SLICE * STAGE_LD];
     const size_t ng = (m + G - 1) / G;
     for (size_t s0 = 0; s0 < nc; s0 += GEMM_SLICE) {
         const size_t ns = nc - s0 < GEMM_SLICE ? nc - s0 : GEMM_SLICE;
         const float *ws = w + s0 * sn;
         for (size_t g0 = 0; g0 < ng;) {
-            const size_t rv = ng - g0 >= 4 ? 4 : ng - g0;
-            for (size_t c0 = 0; c0 < ns; c0 += GEMM_ACC / rv) {
-                switch (rv) {
-                case 4: ftile(4, GEMM_ACC / 4, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
-                case 3: ftile(3, GEMM_ACC / 3, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
-                case 2: ftile(2, GEMM_ACC / 2, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
-                default: ftile(1, GEMM_ACC, stage, xp, K, g0, ws, sn, sk, c0, ns); break;
+            const size_t rv = ng - g0 >= 4 ? 4 : ng - g0, step = KF_STEP / rv;
+            for (size_t k0 = 0; k0 < K; k0 += step) {
+                const size_t k1 = K - k0 < step ? K : k0 + step;
+                for (size_t c0 = 0; c0 < ns; c0 += GEMM_ACC / rv) {
+                    switch (rv) {
+                    case 4: ftile(4, GEMM_ACC / 4, stage, xp, K, g0, ws, sn, sk, c0, ns, k0, k1); break;
+                    case 3: ftile(3, GEMM_ACC / 3, stage, xp, K, g0, ws, sn, sk, c0, ns, k0, k1); break;
+                    case 2: ftile(2, GEMM_ACC / 2, stage, xp, K, g0, ws, sn, sk, c0, ns, k0, k1); break;
+                    default: ftile(1, GEMM_ACC, stage, xp, K, g0, ws, sn, sk, c0, ns, k0, k1); break;
+                    }
                 }
             }
             write_out(y + s0, ldy, m, g0, rv, stage, ns, bias ? bias + s0 : NULL);
@@ -367,7 +377,7 @@ static inline __attribute__((always_inline)) void qtile(const int RV, const int 
 static void k_gemm_q(float *y, size_t ldy, size_t m, const void *xp, size_t K, uint32_t type, const void *w,
                      size_t row_bytes, size_t nc, const float *bias, void *scratch)
 {
-    float stage[GEMM_SLICE * STAGE_LD];
+    _Alignas(64) float stage[GEMM_SLICE * STAGE_LD];
     const size_t nb = K / 32, ng = (m + G - 1) / G;
     const qpack *xq = xp;
     const qcols q = qcols_in(scratch, K);
