@@ -477,7 +477,6 @@ TDIFF_API tdiff_status tdiff_model_quantize(const tdiff_model *model, const char
                                            int n_threads, tdiff_quantize_fn progress, void *user_data, char *err,
                                            size_t err_cap);
 
-
 /* ======================================================================== */
 /* Tokenizer: text <-> token ids, configured from tokenizer.ggml.* metadata  */
 /* ======================================================================== */
