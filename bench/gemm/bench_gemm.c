@@ -12,7 +12,9 @@
  *
  * Usage: bench_gemm [--threads 2] [--reps 5] [--isa avx512|avx2|scalar] [--type f32|...|all]
  */
+#if defined(BENCH_HAVE_CBLAS)
 #include <cblas.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,12 +130,14 @@ static void run_ours(void *p)
     tdiff__gemm(c->k, c->pool, c->x, c->w.k, c->m, &op, 1, c->ws);
 }
 
+#if defined(BENCH_HAVE_CBLAS)
 static void run_blas(void *p)
 {
     run_ctx *c = p;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->m, (int)c->w.n, (int)c->w.k, 1.0f, c->x,
                 (int)c->w.k, c->wf, (int)c->w.k, 0.0f, c->y, (int)c->w.n);
 }
+#endif
 
 /* FMA throughput: 16 independent accumulators (enough to hide the latency). */
 static double peak_gflops(const tdiff__kernels *k, tdiff__pool *pool, int reps);
@@ -166,11 +170,18 @@ int main(int argc, char **argv)
     tdiff__pool *pool = NULL;
     if (tdiff__pool_create(&env, (size_t)threads, &pool) != TDIFF_OK)
         return 1;
+#if defined(BENCH_HAVE_CBLAS)
     openblas_set_num_threads(threads); /* a benchmark program may: it owns the process */
+#endif
     if (threads == 1)
         g_clock = CLOCK_THREAD_CPUTIME_ID;
+#if defined(BENCH_HAVE_CBLAS)
     printf("variant %s, %d threads (ours: pool; OpenBLAS %s: its own), %s time\n", k->name, threads,
            OPENBLAS_VERSION, threads == 1 ? "thread CPU" : "wall");
+#else
+    printf("variant %s, %d threads, %s time (built without OpenBLAS)\n", k->name, threads,
+           threads == 1 ? "thread CPU" : "wall");
+#endif
     printf("measured FMA peak: %.0f GFLOP/s\n", peak_gflops(k, pool, reps));
     printf("%-26s %-5s %10s %10s %10s\n", "product", "type", "ms", "GFLOP/s", "OpenBLAS");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -193,8 +204,10 @@ int main(int argc, char **argv)
                          y, &ws, w};
             const double ours = best_of(reps, run_ours, &c);
             printf("%-26s %-5s %10.3f %10.1f", sh->what, types[t].name, 1e3 * ours, flops / ours * 1e-9);
+#if defined(BENCH_HAVE_CBLAS)
             if (types[t].type == TDIFF__W_F32)
                 printf(" %10.1f", flops / best_of(reps, run_blas, &c) * 1e-9);
+#endif
             printf("\n");
             free(ws.shared);
             free(ws.threads);
