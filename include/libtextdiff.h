@@ -639,12 +639,10 @@ TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id)
  * whose logits are shifted (dream; `diffusion.shift_logits`) the shift is
  * undone inside: row p comes from the hidden state of p - 1, row 0 from itself.
  *
- * Threads and OpenBLAS: matrix products are split over the handle's own threads
- * in fixed column chunks, each computed by a single-threaded cblas_sgemm, so the
- * results are bit-identical for any thread count. Creating a denoiser therefore
- * calls openblas_set_num_threads(1), which is PROCESS-WIDE: other OpenBLAS users
- * in the process run single-threaded afterwards (they can set it back; the
- * denoiser never relies on OpenBLAS threads).
+ * Threads: the matrix products (the library's own kernels, weights read in
+ * their stored type) are split over the handle's own threads; every logit is
+ * the same bits for any thread count and any SIMD variant. The denoiser uses
+ * no BLAS and changes no process-wide setting.
  */
 typedef struct tdiff_denoiser tdiff_denoiser;
 
