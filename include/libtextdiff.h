@@ -640,9 +640,10 @@ TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id)
  * undone inside: row p comes from the hidden state of p - 1, row 0 from itself.
  *
  * Threads: the matrix products (the library's own kernels, weights read in
- * their stored type) are split over the handle's own threads; every logit is
- * the same bits for any thread count and any SIMD variant. The denoiser uses
- * no BLAS and changes no process-wide setting.
+ * their stored type) are split over the handle's own threads; logits are the
+ * same bits for any thread count (and the products for any SIMD variant; norms
+ * and activations differ between variants within docs/simd.md's tolerances).
+ * The denoiser uses no BLAS and changes no process-wide setting.
  */
 typedef struct tdiff_denoiser tdiff_denoiser;
 
