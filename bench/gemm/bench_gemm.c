@@ -140,7 +140,7 @@ static void run_blas(void *p)
 #endif
 
 /* FMA throughput: 16 independent accumulators (enough to hide the latency). */
-static double peak_gflops(const tdiff__kernels *k, tdiff__pool *pool, int reps);
+static double peak_gflops(const tdiff__kernels *k, tdiff__pool *pool, int reps, int vnni);
 
 int main(int argc, char **argv)
 {
@@ -182,8 +182,12 @@ int main(int argc, char **argv)
     printf("variant %s, %d threads, %s time (built without OpenBLAS)\n", k->name, threads,
            threads == 1 ? "thread CPU" : "wall");
 #endif
-    printf("measured FMA peak: %.0f GFLOP/s\n", peak_gflops(k, pool, reps));
+    printf("measured peak: %.0f GFLOP/s of FMAs", peak_gflops(k, pool, reps, 0));
+    if (k->isa == TDIFF_ISA_AVX512)
+        printf(", %.0f GOP/s of int8 VNNI multiply-adds", peak_gflops(k, pool, reps, 1));
+    printf("\n");
     printf("%-26s %-5s %10s %10s %10s\n", "product", "type", "ms", "GFLOP/s", "OpenBLAS");
+    printf("(block types: GFLOP/s counts the multiply-adds of the product, 2 per weight and row)\n");
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const bench_shape *sh = &shapes[s];
         float *x = malloc(sh->m * sh->K * sizeof *x), *y = malloc(sh->m * sh->n * sizeof *y);
@@ -240,6 +244,21 @@ __attribute__((target("avx512f"))) static double fma_loop_512(long iters)
     }
     return s + 2.0 * 16 * 24 * (double)iters * 0; /* keep the result alive */
 }
+/* The integer peak of the block types: 16 chains of vpdpbusd (64 multiply-adds each). */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double vnni_loop_512(long iters)
+{
+    __m512i a[16], w = _mm512_set1_epi32(0x01020304), x = _mm512_set1_epi32(0x05060708);
+    for (int i = 0; i < 16; i++)
+        a[i] = _mm512_set1_epi32(i);
+    for (long it = 0; it < iters; it++)
+        _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++)
+            a[i] = _mm512_dpbusd_epi32(a[i], w, x);
+    int s = 0;
+    for (int i = 0; i < 16; i++)
+        s += _mm512_reduce_add_epi32(a[i]);
+    return (double)s;
+}
+
 __attribute__((target("avx2,fma"))) static double fma_loop_256(long iters)
 {
     __m256 a[12], m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
@@ -259,6 +278,7 @@ __attribute__((target("avx2,fma"))) static double fma_loop_256(long iters)
 
 typedef struct peak_ctx {
     tdiff_isa isa;
+    int vnni;
     long iters;
     double sink;
 } peak_ctx;
@@ -268,18 +288,20 @@ static void peak_task(void *p, size_t task, size_t thread)
     (void)task, (void)thread;
     peak_ctx *c = p;
 #if defined(__x86_64__)
-    c->sink += c->isa == TDIFF_ISA_AVX512 ? fma_loop_512(c->iters) : fma_loop_256(c->iters);
+    c->sink += c->vnni ? vnni_loop_512(c->iters)
+               : c->isa == TDIFF_ISA_AVX512 ? fma_loop_512(c->iters) : fma_loop_256(c->iters);
 #endif
 }
 
-static double peak_gflops(const tdiff__kernels *k, tdiff__pool *pool, int reps)
+/* GFLOP/s of FMAs, or with vnni 1 giga-operations/s of vpdpbusd (2 per byte pair). */
+static double peak_gflops(const tdiff__kernels *k, tdiff__pool *pool, int reps, int vnni)
 {
 #if defined(__x86_64__)
-    if (k->isa != TDIFF_ISA_AVX512 && k->isa != TDIFF_ISA_AVX2)
+    if (k->isa != TDIFF_ISA_AVX512 && (vnni || k->isa != TDIFF_ISA_AVX2))
         return 0.0;
     const size_t T = tdiff__pool_size(pool);
-    peak_ctx c = {k->isa, 2000000, 0.0};
-    const double per_iter = k->isa == TDIFF_ISA_AVX512 ? 2.0 * 16 * 24 : 2.0 * 8 * 12;
+    peak_ctx c = {k->isa, vnni, 2000000, 0.0};
+    const double per_iter = vnni ? 2.0 * 64 * 16 : k->isa == TDIFF_ISA_AVX512 ? 2.0 * 16 * 24 : 2.0 * 8 * 12;
     double best = 1e30;
     for (int r = 0; r <= reps; r++) {
         const double t0 = now();
@@ -289,7 +311,7 @@ static double peak_gflops(const tdiff__kernels *k, tdiff__pool *pool, int reps)
     }
     return per_iter * (double)c.iters * (double)T / best * 1e-9;
 #else
-    (void)k, (void)pool, (void)reps;
+    (void)k, (void)pool, (void)reps, (void)vnni;
     return 0.0;
 #endif
 }
