@@ -16,8 +16,9 @@
  *    that is too small gives TDIFF_E_BUFFER_TOO_SMALL and the size that is needed.
  *  - Every *_free function accepts NULL.
  *  - No global mutable state: allocator and logging hooks live in the handles
- *    (tdiff_host). The only process-wide datum is the cached CPU feature set,
- *    computed once, thread-safely, and read-only afterwards.
+ *    (tdiff_host). The only process-wide data are the cached CPU feature set and
+ *    the value of TDIFF_FORCE_ISA, each read once, thread-safely, and read-only
+ *    afterwards. The library changes no process-wide setting of any other library.
  *  - Thread safety: a loaded tdiff_model is immutable and may be shared by any number
  *    of threads. Every other handle (scheduler, sampler, ...) belongs to one thread
  *    at a time ("one context per thread").
@@ -134,6 +135,15 @@ typedef void (*tdiff_log_fn)(void *user_data, tdiff_log_level level, const char 
  * any thread that uses the handle.
  *
  * isa: TDIFF_ISA_AUTO (0) or a SIMD variant to *lower* the automatic choice to.
+ * This is how an application chooses the kernels of a handle.
+ *
+ * ignore_env: 0 (the default, and what a NULL host means) lets the environment
+ * variable TDIFF_FORCE_ISA=scalar|avx2|avx512|neon lower the choice further, for
+ * testing and debugging; 1 makes the handle ignore the environment. The variable is
+ * read once per process, at the first handle creation or tdiff_isa_* query. A value
+ * that names no variant, or one this build or CPU cannot run, is ignored with a
+ * TDIFF_LOG_WARN message through the handle's log_fn: the environment can never make
+ * a creation fail. (Appended after isa: a struct_size that ends before it means 0.)
  */
 typedef struct tdiff_host {
     size_t struct_size;
@@ -145,6 +155,7 @@ typedef struct tdiff_host {
     void *log_user_data;
     tdiff_log_level log_level;     /* messages above this level are dropped; 0 = WARN */
     int isa;                       /* a tdiff_isa; 0 = automatic */
+    int ignore_env;                /* 1: TDIFF_FORCE_ISA does not apply to this handle */
 } tdiff_host;
 
 /* ======================================================================== */
@@ -155,25 +166,27 @@ typedef enum tdiff_isa {
     TDIFF_ISA_AUTO = 0,
     TDIFF_ISA_SCALAR = 1,  /* portable C reference kernels        */
     TDIFF_ISA_AVX2 = 2,    /* x86-64 AVX2 + FMA                   */
-    TDIFF_ISA_AVX512 = 3,  /* reserved: x86-64 AVX-512F (not built yet) */
+    TDIFF_ISA_AVX512 = 3,  /* x86-64 AVX-512 F+BW+DQ+VL+VNNI (with AVX2, FMA, F16C) */
     TDIFF_ISA_NEON = 4     /* aarch64 Advanced SIMD               */
 } tdiff_isa;
 
 /*
- * The SIMD variant handles created now use by default: the best one this CPU runs,
- * lowered by the environment variable TDIFF_FORCE_ISA (scalar|avx2|avx512|neon)
- * when set. TDIFF_E_UNSUPPORTED when TDIFF_FORCE_ISA names an unknown variant or one
- * this build or CPU cannot run (it may only lower the choice) -- handle creation
- * then fails the same way, so the mistake cannot go unnoticed.
+ * The SIMD variant handles created now use by default (host NULL): the best one
+ * this CPU runs, lowered by TDIFF_FORCE_ISA when that names a variant this build
+ * and CPU can run (any other value is ignored). TDIFF_E_INVALID_ARGUMENT for NULL.
  */
 TDIFF_API tdiff_status tdiff_isa_active(tdiff_isa *out_isa);
-/* Name of the variant in use by default ("scalar", "avx2", "neon"), as
- * tdiff_isa_active resolves it; "invalid" when TDIFF_FORCE_ISA is unusable. Static. */
+/* Name of the variant in use by default ("scalar", "avx2", "avx512", "neon"), as
+ * tdiff_isa_active resolves it. Static. */
 TDIFF_API const char *tdiff_isa_name(void);
 /* Name of a given variant; "unknown" for values outside the enum. Static. */
 TDIFF_API const char *tdiff_isa_to_string(int isa);
 /* 1 when this build and CPU can run the variant, else 0. */
 TDIFF_API int tdiff_isa_supported(int isa);
+/* The CPU's SIMD features that matter to the variants, as space-separated lower-case
+ * names: "avx2 fma f16c avxvnni avx512f avx512bw avx512dq avx512vl avx512vnni
+ * avx512bf16" or a subset on x86-64, "neon" on aarch64, "" otherwise. Static. */
+TDIFF_API const char *tdiff_isa_cpu_features(void);
 
 /*
  * Runs every kernel of the resolved variant against the scalar reference on
@@ -219,7 +232,8 @@ TDIFF_API double tdiff_rng_uniform(uint64_t seed, uint32_t step, uint32_t positi
  * `general.architecture` loads when the generic checks pass; its hyper-parameter
  * queries then give TDIFF_E_NOT_FOUND except the vocabulary size.
  *
- * Tensor types: F32, F16, BF16, Q8_0, Q4_0; others are rejected
+ * Tensor types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (so Q4_K_M and Q5_K_M
+ * files load); others are rejected
  * (TDIFF_E_UNSUPPORTED, the message names the type number).
  *
  * A loaded model is immutable: every query below may be called from any number
@@ -406,13 +420,67 @@ TDIFF_API tdiff_status tdiff_model_meta_get_arr_f32(const tdiff_model *model, co
 
 /* Number of tensors, and what tensor i (file order) is: name (NUL-terminated into
  * buf, *needed = length + 1; buf may be NULL with cap 0 to ask only the size),
- * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16), dimensions (0..4) and
+ * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16),
+ * dimensions (0..4) and
  * ne[4] (innermost first, unused = 1); type, dimensions and ne are written
  * even when the name buffer is too small. Any out pointer may be NULL.
  * TDIFF_E_INVALID_ARGUMENT (NULL model, i out of range), TDIFF_E_BUFFER_TOO_SMALL. */
 TDIFF_API size_t tdiff_model_tensor_count(const tdiff_model *model);
 TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t i, char *name_buf, size_t cap,
                                                size_t *needed, int *out_type, int *out_n_dims, int64_t out_ne[4]);
+
+/* ---- Writing a re-encoded copy (`textdiff quantize`) ---- */
+
+/* The encodings tdiff_model_quantize writes. The weights that change are the 2-D
+ * (and larger) tensors named *weight except norms, position_embd and token_types;
+ * vectors keep their type. As in llama.cpp's files of the same name, the 4-, 5-
+ * and 6-bit types and Q4_0 write the output head (or, when the model has none,
+ * the tied token_embd) as Q6_K, and the _M mixes also give Q6_K to attn_v and
+ * ffn_down in the layers llama.cpp picks (the first and last eighth, and every
+ * third in between). Rows a type cannot block fall back to Q8_0, then F16. */
+typedef enum tdiff_quant_type {
+    TDIFF_QUANT_F16 = 1,
+    TDIFF_QUANT_BF16 = 2,
+    TDIFF_QUANT_Q8_0 = 3,
+    TDIFF_QUANT_Q4_0 = 4,
+    TDIFF_QUANT_Q4_K = 5,
+    TDIFF_QUANT_Q5_K = 6,
+    TDIFF_QUANT_Q6_K = 7,
+    TDIFF_QUANT_Q4_K_M = 8,
+    TDIFF_QUANT_Q5_K_M = 9
+} tdiff_quant_type;
+
+/* What tdiff_model_quantize reports after each tensor (valid during the call). */
+typedef struct tdiff_quantize_tensor {
+    size_t index;             /* this tensor, 0-based, in file order   */
+    size_t count;             /* how many tensors the file has         */
+    const char *name;         /* NUL-terminated                         */
+    int type_in;              /* ggml type numbers                      */
+    int type_out;
+    uint64_t bytes_in;        /* its data before and after              */
+    uint64_t bytes_out;
+} tdiff_quantize_tensor;
+
+/* Progress callback: return 0 to go on, anything else to stop (TDIFF_E_ABORTED). */
+typedef int (*tdiff_quantize_fn)(void *user_data, const tdiff_quantize_tensor *t);
+
+/*
+ * Writes `model` to out_path as a GGUF v3 file with its weights re-encoded as
+ * `type` (ggml's type numbers and block layouts, so llama.cpp reads it). Every
+ * metadata entry is copied byte for byte (the tokenizer with it) except
+ * general.file_type (llama.cpp's file type number) and
+ * general.quantization_version (2). Block types need finite weights. The file is
+ * written as out_path + ".part" and renamed at the end (so out_path may be the
+ * model's own file); memory stays at one 4 MiB chunk of rows. n_threads
+ * (1..256) encode rows in parallel; the bytes do not depend on it. progress may
+ * be NULL. Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL model/path, unknown
+ * type, bad n_threads), TDIFF_E_IO (cannot write; the message names the file),
+ * TDIFF_E_BAD_FORMAT (a non-finite weight), TDIFF_E_ABORTED, TDIFF_E_OUT_OF_MEMORY.
+ * err (may be NULL) receives a message on failure.
+ */
+TDIFF_API tdiff_status tdiff_model_quantize(const tdiff_model *model, const char *out_path, tdiff_quant_type type,
+                                           int n_threads, tdiff_quantize_fn progress, void *user_data, char *err,
+                                           size_t err_cap);
 
 /* ======================================================================== */
 /* Tokenizer: text <-> token ids, configured from tokenizer.ggml.* metadata  */
@@ -617,12 +685,11 @@ TDIFF_API const char *tdiff_tokenizer_chat_format(const tdiff_tokenizer *tok);
  * whose logits are shifted (dream; `diffusion.shift_logits`) the shift is
  * undone inside: row p comes from the hidden state of p - 1, row 0 from itself.
  *
- * Threads and OpenBLAS: matrix products are split over the handle's own threads
- * in fixed column chunks, each computed by a single-threaded cblas_sgemm, so the
- * results are bit-identical for any thread count. Creating a denoiser therefore
- * calls openblas_set_num_threads(1), which is PROCESS-WIDE: other OpenBLAS users
- * in the process run single-threaded afterwards (they can set it back; the
- * denoiser never relies on OpenBLAS threads).
+ * Threads: the matrix products (the library's own kernels, weights read in
+ * their stored type) are split over the handle's own threads; logits are the
+ * same bits for any thread count (and the products for any SIMD variant; norms
+ * and activations differ between variants within docs/simd.md's tolerances).
+ * The denoiser uses no BLAS and changes no process-wide setting.
  */
 typedef struct tdiff_denoiser tdiff_denoiser;
 
@@ -951,8 +1018,8 @@ typedef enum tdiff_schedule_quantity {
 /*
  * Creates a scheduler of the given kind with default parameters. host may be NULL.
  * Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (out NULL, unknown kind, bad host),
- * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA unusable).
- * On failure *out is NULL.
+ * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (host->isa names a variant this machine
+ * cannot run). On failure *out is NULL.
  */
 TDIFF_API tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host,
                                               tdiff_scheduler **out, char *err, size_t err_cap);

@@ -23,6 +23,7 @@ int cmd_infill(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */
@@ -50,6 +51,8 @@ int tool_is_model_path(const char *a);
  * string that comes from a file goes through it before it is printed. */
 const char *tool_escape(char *buf, size_t cap, const char *s, size_t n, int quote);
 
+/* ggml's name of a tensor type number the library reads ("F32", "Q4_K", ...); "?" otherwise. */
+const char *tool_type_name(int type);
 /* True when s equals "--help" or "-h". */
 int tool_is_help(const char *s);
 /* Parses "1,2,3" into ids (cap entries); returns the count or -1 on a parse error/overflow. */

@@ -26,18 +26,6 @@ static const char *type_name(tdiff_meta_type t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
-static const char *tensor_type_name(int t)
-{
-    switch (t) {
-    case 0: return "F32";
-    case 1: return "F16";
-    case 2: return "Q4_0";
-    case 8: return "Q8_0";
-    case 30: return "BF16";
-    default: return "?";
-    }
-}
-
 /* Prints a string from the file in quotes, its first `max` bytes escaped
  * (tool_escape). */
 static void print_text(const char *s, size_t n, size_t max)
@@ -127,7 +115,7 @@ static void list_tensors(const tdiff_model *m)
         int64_t ne[4];
         if (tdiff_model_tensor_info(m, i, name, sizeof name, NULL, &type, &nd, ne) != TDIFF_OK)
             continue;
-        printf("  %-36s %-5s", tool_escape(shown, sizeof shown, name, strlen(name), 0), tensor_type_name(type));
+        printf("  %-36s %-5s", tool_escape(shown, sizeof shown, name, strlen(name), 0), tool_type_name(type));
         for (int d = 0; d < nd; d++)
             printf(d ? " x %" PRId64 : " %" PRId64, ne[d]);
         putchar('\n');

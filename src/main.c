@@ -19,6 +19,7 @@ static const struct tool_command commands[] = {
     {"infill", "fill [MASK:n] holes in a text", cmd_infill},
     {"info", "show a model's architecture, sizes, hyper-parameters, tokens", cmd_info},
     {"score", "NELBO (nats/token) and perplexity bound of a text file", cmd_score},
+    {"quantize", "write a copy of a model with re-encoded weights (f16 ... q4_k_m)", cmd_quantize},
 };
 
 static void usage(FILE *f)

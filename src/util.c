@@ -103,3 +103,18 @@ long tool_parse_ids(const char *s, int32_t *ids, size_t cap)
         s = end + 1;
     }
 }
+
+const char *tool_type_name(int type)
+{
+    switch (type) {
+    case 0: return "F32";
+    case 1: return "F16";
+    case 2: return "Q4_0";
+    case 8: return "Q8_0";
+    case 12: return "Q4_K";
+    case 13: return "Q5_K";
+    case 14: return "Q6_K";
+    case 30: return "BF16";
+    default: return "?";
+    }
+}

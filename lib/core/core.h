@@ -18,7 +18,8 @@ struct tdiff__kernels;
 #define TDIFF__ERR_CAP 512
 
 /* What every handle carries: a copy of the caller's host hooks (allocator always
- * set after init), the kernel table captured at creation, the last error text. */
+ * set after init), the kernel table captured at creation (bound by simd's
+ * tdiff__env_setup; core never looks inside it), the last error text. */
 typedef struct tdiff__env {
     tdiff_host host;
     const struct tdiff__kernels *k;
@@ -26,7 +27,8 @@ typedef struct tdiff__env {
     char last_error[TDIFF__ERR_CAP];
 } tdiff__env;
 
-/* Validates and copies `host` (NULL = defaults), resolves the SIMD variant.
+/* Validates and copies `host` (NULL = defaults); k and isa stay unset (handle
+ * creators call simd's tdiff__env_setup, which runs this and binds the table).
  * On failure writes a message into env->last_error (env is still usable for that). */
 tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host);
 

@@ -1,10 +1,10 @@
-/* env.c -- the per-handle environment: allocator hooks, logging, last error. */
+/* env.c -- the per-handle environment: allocator hooks, logging, last error.
+ * The kernel table is bound one module up (simd.h, tdiff__env_setup). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
-#include "simd/simd.h"
 
 static void *libc_malloc(void *ud, size_t n)
 {
@@ -51,13 +51,12 @@ tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host)
     env->host.free_fn = libc_free;
     env->host.log_level = TDIFF_LOG_WARN;
     if (host) {
-        /* Accept older, shorter structs: copy what the caller's version has. */
-        if (host->struct_size < offsetof(tdiff_host, isa) + sizeof host->isa &&
-            host->struct_size != sizeof *host) {
-            if (host->struct_size < offsetof(tdiff_host, log_fn))
-                return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_host.struct_size %zu is too small",
-                                   host->struct_size);
-        }
+        /* Older, shorter structs are accepted: the fields they lack keep their
+         * defaults (ignore_env, for one, arrived after isa). The shortest ever
+         * published ends before log_fn. */
+        if (host->struct_size < offsetof(tdiff_host, log_fn))
+            return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_host.struct_size %zu is too small",
+                               host->struct_size);
         if (host->struct_size > sizeof *host)
             return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
                                "tdiff_host.struct_size %zu is larger than this library's %zu (newer header?)",
@@ -82,15 +81,6 @@ tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host)
         h.struct_size = sizeof h;
         env->host = h;
     }
-    tdiff_isa isa;
-    char msg[256];
-    tdiff_status st = tdiff__isa_resolve(env->host.isa, &isa, msg, sizeof msg);
-    if (st != TDIFF_OK)
-        return tdiff__fail(env, st, "%s", msg);
-    env->isa = isa;
-    env->k = tdiff__kernels_for(isa);
-    if (!env->k)
-        return tdiff__fail(env, TDIFF_E_INTERNAL, "no kernel table for resolved ISA %d", (int)isa);
     return TDIFF_OK;
 }
 

@@ -25,7 +25,7 @@ static void release(tdiff_model *m)
 static tdiff_status create(const tdiff_host *host, tdiff_model **out, char *err, size_t err_cap)
 {
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, env.last_error);
         return st;

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "simd/simd.h"
 #include "schedule.h"
 
 #define PI_D 3.14159265358979323846
@@ -44,7 +45,7 @@ tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK)
         return tdiff__creator_result(&env, st, err, err_cap);
     if (!out)

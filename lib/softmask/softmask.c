@@ -60,7 +60,7 @@ tdiff_status tdiff_softmask_create(const tdiff_model *model, size_t n_vocab, con
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK)
         return tdiff__creator_result(&env, st, err, err_cap);
     if (!out)

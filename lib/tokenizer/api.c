@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "simd/simd.h"
 #include "tokenizer/tokenizer.h"
 
 tdiff_status tdiff__tokenizer_create_config(const tdiff__tok_config *cfg, const tdiff_host *host,
@@ -18,7 +19,7 @@ tdiff_status tdiff__tokenizer_create_config(const tdiff__tok_config *cfg, const 
         return TDIFF_E_INVALID_ARGUMENT;
     }
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, env.last_error);
         return st;

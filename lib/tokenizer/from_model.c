@@ -150,7 +150,7 @@ tdiff_status tdiff_tokenizer_create(const tdiff_model *model, const tdiff_host *
         return TDIFF_E_INVALID_ARGUMENT;
     }
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, env.last_error);
         return st;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "schedule/schedule.h"
+#include "simd/simd.h"
 #include "transition.h"
 
 typedef struct tdiff_transition tr_t;
@@ -268,7 +269,7 @@ tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab,
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = out ? create_closed_form(&env, kind, n_vocab, mask_id, sched, n_steps, out)
                  : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: NULL out");
@@ -345,7 +346,7 @@ tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_v
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = out ? create_user(&env, kind, n_vocab, n_steps, bandwidth, q, n_mats, tol, out)
                  : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create_user: NULL out");

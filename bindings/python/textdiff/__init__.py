@@ -46,8 +46,8 @@ def version_number():
 
 
 def isa():
-    """Name of the SIMD variant in use ('scalar', 'avx2', 'neon'; 'invalid' when
-    TDIFF_FORCE_ISA names one this machine cannot run)."""
+    """Name of the SIMD variant in use ('scalar', 'avx2', 'avx512', 'neon'), as a valid
+    TDIFF_FORCE_ISA lowers it (any other value of the variable is ignored)."""
     return C.tdiff_isa_name().decode()
 
 
@@ -58,11 +58,16 @@ def isa_supported(which):
 
 
 def isa_active():
-    """The SIMD variant handles created now use (Isa member), as TDIFF_FORCE_ISA lowers it;
-    TextdiffError UNSUPPORTED when TDIFF_FORCE_ISA names one this machine cannot run."""
+    """The SIMD variant handles created now use (Isa member), as a valid TDIFF_FORCE_ISA
+    lowers it (any other value of the variable is ignored)."""
     v = ctypes.c_int()
     check(C.tdiff_isa_active(ctypes.byref(v)), 'tdiff_isa_active')
     return Isa(v.value)
+
+
+def cpu_features():
+    """The CPU's SIMD features that matter to the variants, e.g. 'avx2 fma f16c avx512f ...'."""
+    return C.tdiff_isa_cpu_features().decode()
 
 
 def isa_to_string(which):

@@ -47,6 +47,15 @@ LOGITS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, i32_p, c_size_t, c_float, u32_p, c
 DESTROY_FN = ctypes.CFUNCTYPE(None, c_void_p)
 
 
+class QuantizeTensor(Structure):
+    """tdiff_quantize_tensor: what tdiff_model_quantize reports after each tensor."""
+    _fields_ = [('index', c_size_t), ('count', c_size_t), ('name', c_char_p), ('type_in', c_int),
+                ('type_out', c_int), ('bytes_in', c_uint64), ('bytes_out', c_uint64)]
+
+
+# typedef int (*tdiff_quantize_fn)(void *user_data, const tdiff_quantize_tensor *t);
+QUANTIZE_FN = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(QuantizeTensor))
+
 # typedef void (*tdiff_log_fn)(void *user_data, tdiff_log_level level, const char *msg);
 LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
@@ -55,7 +64,7 @@ class Host(Structure):
     """tdiff_host: allocator (left NULL = the C library's malloc) and logging hooks."""
     _fields_ = [('struct_size', c_size_t), ('malloc_fn', c_void_p), ('realloc_fn', c_void_p), ('free_fn', c_void_p),
                 ('alloc_user_data', c_void_p), ('log_fn', LOG_FN), ('log_user_data', c_void_p),
-                ('log_level', c_int), ('isa', c_int)]
+                ('log_level', c_int), ('isa', c_int), ('ignore_env', c_int)]
 
 
 host = POINTER(Host)              # const tdiff_host * (see _host.py: the binding's one host)
@@ -89,6 +98,7 @@ PROTOTYPES = {
     'tdiff_isa_name': (c_char_p, []),
     'tdiff_isa_to_string': (c_char_p, [c_int]),
     'tdiff_isa_supported': (c_int, [c_int]),
+    'tdiff_isa_cpu_features': (c_char_p, []),
     'tdiff_isa_self_check': (S, [host, int_p]),
     'tdiff_philox4x32': (None, [u32_p, u32_p, u32_p]),
     'tdiff_rng_uniform': (c_double, [c_uint64, c_uint32, c_uint32, c_uint32]),
@@ -120,6 +130,7 @@ PROTOTYPES = {
     'tdiff_model_meta_get_arr_f32': (S, [handle, c_char_p, c_size_t, f32_p]),
     'tdiff_model_tensor_count': (c_size_t, [handle]),
     'tdiff_model_tensor_info': (S, [handle, c_size_t, char_buf, c_size_t, size_p, int_p, int_p, i64_p]),
+    'tdiff_model_quantize': (S, [handle, c_char_p, enum, c_int, QUANTIZE_FN, c_void_p, char_buf, c_size_t]),
     # tokenizer
     'tdiff_tokenizer_create': (S, [handle, host, handle_out, char_buf, c_size_t]),
     'tdiff_tokenizer_free': (None, [handle]),

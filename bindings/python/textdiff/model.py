@@ -274,6 +274,34 @@ class Model(Handle):
             out.append({'name': name, 'type': ttype.value, 'shape': tuple(ne[:ndims.value])})
         return out
 
+    QUANT_TYPES = {'f16': 1, 'bf16': 2, 'q8_0': 3, 'q4_0': 4, 'q4_k': 5, 'q5_k': 6, 'q6_k': 7, 'q4_k_m': 8,
+                   'q5_k_m': 9}
+
+    def quantize(self, path, type='q4_k_m', n_threads=2, progress=None):
+        """Writes a copy of the model to `path` with its weights re-encoded (tdiff_model_quantize):
+        type is one of QUANT_TYPES. progress(dict) is called after each tensor with its index,
+        count, name, type_in, type_out, bytes_in, bytes_out; returning True stops (ABORTED)."""
+        if type not in self.QUANT_TYPES:
+            raise ValueError('type must be one of %s' % ', '.join(self.QUANT_TYPES))
+        errors = []
+
+        def call(ud, t):
+            try:
+                c = t.contents
+                info = {f: getattr(c, f) for f, _ in _ffi.QuantizeTensor._fields_}
+                info['name'] = info['name'].decode('utf-8', 'replace')
+                return 1 if progress(info) else 0
+            except BaseException as e:  # noqa: BLE001 -- re-raised below, never lost in C
+                errors.append(e)
+                return 1
+        cb = _ffi.QUANTIZE_FN(call) if progress else _ffi.QUANTIZE_FN()
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_model_quantize(self.handle, os.fsencode(path), self.QUANT_TYPES[type], n_threads, cb, None, err,
+                                    ERR_CAP)
+        if errors:
+            raise errors[0]
+        check(st, 'tdiff_model_quantize', err.value.decode('utf-8', 'replace'))
+
     # ---------------------------------------------------------- shortcuts
 
     @property

@@ -22,7 +22,7 @@
 #include "support.h"
 
 enum { T_U8 = 0, T_U32 = 4, T_I32 = 5, T_BOOL = 7, T_STR = 8, T_ARR = 9, T_U64 = 10 };
-enum { F32 = 0, Q8_0 = 8, Q4_K = 12 };
+enum { F32 = 0, Q8_0 = 8, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14 };
 
 /* Loads b; requires status `want`, a message containing "offset <at>:" (at >= 0)
  * and `field`, no model, no leak. Returns the allocation count. */
@@ -374,14 +374,28 @@ static void test_tensor_types_supported_and_blocks_whole(void **state)
     gb b;
     one_tensor(&b, "t", 2, NE42, 99, 0, 32);
     expect_fail(&b, TDIFF_E_UNSUPPORTED, 53, "ggml type 99 (unknown)");
-    one_tensor(&b, "t", 2, NE42, Q4_K, 0, 32);
-    expect_fail(&b, TDIFF_E_UNSUPPORTED, 53, "ggml type 12 (Q4_K)");
+    one_tensor(&b, "t", 2, NE42, Q3_K, 0, 32);
+    expect_fail(&b, TDIFF_E_UNSUPPORTED, 53, "ggml type 11 (Q3_K)");
     const uint64_t ne33[1] = {33};
     one_tensor(&b, "t", 1, ne33, Q8_0, 0, 64);
     expect_fail(&b, TDIFF_E_BAD_FORMAT, 45, "not a multiple of the Q8_0 block size 32");
     const uint64_t ne32[1] = {32};
     one_tensor(&b, "t", 1, ne32, Q8_0, 0, 34);
     expect_ok(&b);
+    /* K-quants: rows of whole 256-element super-blocks, every byte inside the file */
+    static const struct { unsigned type; const char *name; size_t bytes; } kq[] = {
+        {Q4_K, "Q4_K", 144}, {Q5_K, "Q5_K", 176}, {Q6_K, "Q6_K", 210}};
+    const uint64_t ne256x2[2] = {256, 2};
+    for (size_t i = 0; i < sizeof kq / sizeof kq[0]; i++) {
+        char want[64];
+        one_tensor(&b, "t", 1, ne32, kq[i].type, 0, 2 * kq[i].bytes);
+        snprintf(want, sizeof want, "not a multiple of the %s block size 256", kq[i].name);
+        expect_fail(&b, TDIFF_E_BAD_FORMAT, 45, want);
+        one_tensor(&b, "t", 2, ne256x2, kq[i].type, 0, 2 * kq[i].bytes);
+        expect_ok(&b);
+        one_tensor(&b, "t", 2, ne256x2, kq[i].type, 0, 2 * kq[i].bytes - 1); /* one byte short */
+        expect_fail(&b, TDIFF_E_BAD_FORMAT, 96, "lies outside");
+    }
 }
 
 static void test_tensor_offsets_aligned_ordered_inside(void **state)
