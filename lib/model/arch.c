@@ -272,6 +272,9 @@ static tdiff_status llama_like_tensors(tdiff_model *m, tdiff__env *env, bool qkv
         ((optional & OPT_HEAD_BIAS) && (st = want(&x, "output.bias", false, V, 0))))
         return st;
     hp->tied_output = tdiff__tensor_find(m, "output.weight") == NULL;
+    if (tdiff__tensor_find(m, "blk.0.attn_qkv.weight"))
+        return tdiff__fail(env, TDIFF_E_UNSUPPORTED, "tensor 'blk.0.attn_qkv.weight': fused Q/K/V projections are "
+                           "not supported (separate attn_q/k/v are)");
     bool all_qkv_bias = true;
     for (size_t l = 0; l < hp->n_layer; l++) {
         char n[64];

@@ -25,6 +25,9 @@ typedef struct ar_state {
 static tdiff_status ar_begin(tdiff__run *r, void *state, bool *done)
 {
     ar_state *a = state;
+    if (r->s->no_mask && r->n && !r->fixed[0])
+        return tdiff__fail(&r->s->env, TDIFF_E_INVALID_ARGUMENT,
+                           "an autoregressive model needs at least one prompt token (BOS) to continue from");
     a->p = r->region_start;
     a->causal = tdiff__net_causal(r->s);
     size_t todo = 0;

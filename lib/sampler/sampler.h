@@ -260,7 +260,8 @@ enum {
     TDIFF__CAP_ORIGIN_COMPAT = 1u << 9, /* remasking `origin` under compat llamacpp (its ORIGIN algorithm) */
     TDIFF__CAP_NO_SUBS = 1u << 10,   /* TDIFF_SAMPLER_SUBS = 0 (the mask a valid prediction): a fixed step
                                         count, so a committed mask cannot make it loop */
-    TDIFF__CAP_NO_MASK = 1u << 11    /* runs on a model without a mask token (autoregressive) */
+    TDIFF__CAP_NO_MASK = 1u << 13    /* runs on a model without a mask token (autoregressive); bits 11, 12
+                                        are the KV-cache branch's CAP_CACHE and CAP_EARLY_STOP */
 };
 
 struct tdiff__strategy {

@@ -228,6 +228,46 @@ def write_model(path, arch, ttype, seed, tied=False, biases=(), eos=V - 2, extra
     return hf
 
 
+def write_small_models():
+    """Small llama files the loader must accept (ar-small-ok: also with diffusion.shift_logits false, which an
+    autoregressive model ignores) or refuse (test_ar_generation.c): a key length other than embedding / heads,
+    experts, RoPE scaling, non-causal attention, a rope_freqs tensor, a fused attn_qkv."""
+    def small(name, keys=(), extra=None, drop_qkv=False):
+        rng = np.random.default_rng(5)
+        r = lambda *sh: (rng.standard_normal(sh) * 0.1).astype(np.float32)  # noqa: E731
+        w = gguf.Writer()
+        w.add('general.architecture', 'llama')
+        for k, v in (('context_length', 16), ('embedding_length', 32), ('block_count', 1),
+                     ('feed_forward_length', 32), ('attention.head_count', 4)):
+            w.add('llama.' + k, v, gguf.U32)
+        w.add('llama.attention.layer_norm_rms_epsilon', 1e-5, gguf.F32)
+        for k, v, t in keys:
+            w.add(k, v, t)
+        tokens, types, merges = gguf.byte_tokenizer(258)
+        w.add('tokenizer.ggml.model', 'gpt2')
+        w.add_array('tokenizer.ggml.tokens', tokens, gguf.STRING)
+        w.add_array('tokenizer.ggml.token_type', types, gguf.I32)
+        w.add_array('tokenizer.ggml.merges', merges, gguf.STRING)
+        w.add('tokenizer.ggml.eos_token_id', 256, gguf.U32)
+        w.add_tensor('token_embd.weight', r(258, 32))
+        names = ('attn_output', 'ffn_gate', 'ffn_up', 'ffn_down') + (() if drop_qkv else ('attn_q', 'attn_k', 'attn_v'))
+        for nm in names:
+            w.add_tensor('blk.0.%s.weight' % nm, r(32, 32))
+        for nm in ('blk.0.attn_norm.weight', 'blk.0.ffn_norm.weight', 'output_norm.weight'):
+            w.add_tensor(nm, 1 + r(32))
+        if extra:
+            w.add_tensor(extra[0], r(*extra[1]))
+        w.write(os.path.join(DATA, name + '.gguf'))
+    small('ar-small-ok', keys=[('diffusion.shift_logits', False, gguf.BOOL)])
+    small('ar-bad-keylen', keys=[('llama.attention.key_length', 16, gguf.U32)])
+    small('ar-bad-experts', keys=[('llama.expert_count', 4, gguf.U32)])
+    small('ar-bad-scaling', keys=[('llama.rope.scaling.type', 'linear', None),
+                                  ('llama.rope.scaling.factor', 4.0, gguf.F32)])
+    small('ar-bad-noncausal', keys=[('llama.attention.causal', False, gguf.BOOL)])
+    small('ar-bad-rope-freqs', extra=('rope_freqs.weight', (4,)))
+    small('ar-bad-fused-qkv', extra=('blk.0.attn_qkv.weight', (96, 32)), drop_qkv=True)
+
+
 def write_gold(name, model_file, logits_lib, tokens, positions, tol):
     """make_goldens.py's .gold layout (attention 0 = the model's own: causal)."""
     mref = model_file.encode()
@@ -330,6 +370,7 @@ def main():
                                                 ' '.join(map(str, out2))))
     print('%s greedy: stops at EOS %d after %d tokens' % (fname, m.eos, len(out2)))
 
+    write_small_models()
     with open(os.path.join(DATA, 'ar_cases.txt'), 'w') as f:
         f.write('# written by make_ar_goldens.py: one case per line (data/<case>.gold)\n')
         for c in cases:

@@ -150,6 +150,59 @@ static void test_refusals(void **state)
     tdiff_model_free(m);
 }
 
+/* The small files of make_ar_goldens.py: one loads (causal, shifted whatever
+ * diffusion.shift_logits says, no mask token), the others are refused with a reason. */
+static void test_loader_accepts_and_refuses(void **state)
+{
+    (void)state;
+    tdiff_model *m = load("ar-small-ok.gguf");
+    int64_t v = -1;
+    assert_int_equal(tdiff_model_get_int(m, TDIFF_MODEL_CAUSAL, &v), TDIFF_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(tdiff_model_get_int(m, TDIFF_MODEL_SHIFT_LOGITS, &v), TDIFF_OK);
+    assert_int_equal(v, 1);
+    int32_t id = 0;
+    assert_int_not_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &id), TDIFF_OK);
+    tdiff_model_free(m);
+    static const struct {
+        const char *file;
+        tdiff_status st;
+        const char *why;
+    } bad[] = {
+        {"ar-bad-keylen.gguf", TDIFF_E_UNSUPPORTED, "key_length 16 differs"},
+        {"ar-bad-experts.gguf", TDIFF_E_UNSUPPORTED, "mixture-of-experts"},
+        {"ar-bad-scaling.gguf", TDIFF_E_UNSUPPORTED, "RoPE scaling"},
+        {"ar-bad-noncausal.gguf", TDIFF_E_UNSUPPORTED, "not an autoregressive model"},
+        {"ar-bad-rope-freqs.gguf", TDIFF_E_BAD_FORMAT, "'rope_freqs.weight' is not part of a llama model"},
+        {"ar-bad-fused-qkv.gguf", TDIFF_E_UNSUPPORTED, "fused Q/K/V"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char rel[256], path[1024], err[256] = "";
+        snprintf(rel, sizeof rel, "tests/parity/data/%s", bad[i].file);
+        tdiff_model *b = NULL;
+        tdiff_status st = tdiff_model_load_file(test_source_path(path, sizeof path, rel), NULL, &b, err, sizeof err);
+        if (st != bad[i].st || !strstr(err, bad[i].why))
+            fail_msg("%s: status %d, message '%s'", bad[i].file, (int)st, err);
+        assert_null(b);
+    }
+}
+
+/* No prompt: nothing for the first token to follow. */
+static void test_empty_prompt_is_refused(void **state)
+{
+    (void)state;
+    tdiff_model *m = load(cases[0].model);
+    tdiff_sampler *s = NULL;
+    assert_int_equal(tdiff_sampler_create(m, NULL, &s, NULL, 0), TDIFF_OK);
+    int32_t out[8];
+    size_t n = 0;
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_generate(s, NULL, 0, out, 8, &n), TDIFF_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(tdiff_sampler_last_error(s), "at least one prompt token"));
+    tdiff_sampler_free(s);
+    tdiff_model_free(m);
+}
+
 int main(void)
 {
     char path[1024], line[4096];
@@ -158,7 +211,7 @@ int main(void)
         fprintf(stderr, "cannot open %s\n", path);
         return 1;
     }
-    static struct CMUnitTest tests[MAX_CASES + 2];
+    static struct CMUnitTest tests[MAX_CASES + 4];
     size_t n = 0;
     while (fgets(line, sizeof line, f) && n < MAX_CASES) {
         if (line[0] == '#' || line[0] == '\n')
@@ -191,5 +244,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest){"sampling_is_seeded_and_thread_independent",
                                      test_sampling_is_seeded_and_thread_independent, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"refusals", test_refusals, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"loader_accepts_and_refuses", test_loader_accepts_and_refuses, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"empty_prompt_is_refused", test_empty_prompt_is_refused, NULL, NULL, NULL};
     return _cmocka_run_group_tests("ar_generation", tests, n, NULL, NULL);
 }
