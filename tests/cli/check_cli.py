@@ -206,6 +206,9 @@ def autoregressive():
     r = run('generate', model, '--prompt-ids', ids, '-n', '4', '--strategy', 'llada')
     check(r.returncode == 1 and 'use the ar strategy' in r.stderr, 'a llama file refuses --strategy llada',
           r.stderr)
+    r = run('chat', model, '-n', '6', '-p', 'the cat', stdin='')
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 1, 'chat runs a llama file (strategy ar)',
+          r.stdout + r.stderr)
     r = run('infill', model, 'the [MASK:2] cat')
     check(r.returncode == 1 and 'infilling needs a masked diffusion model' in r.stderr, 'a llama file refuses infill',
           r.stderr)
