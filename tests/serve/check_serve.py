@@ -9,7 +9,8 @@ that disconnects mid-stream (the generation stops, the server keeps serving),
 bad requests (400/404/405/413), overload (503 + Retry-After), the API key (401),
 the per-request timeout (504), malformed bodies and raw garbage (fuzz-style: never
 a 5xx, never a dead server), and SIGTERM (a running request still finishes, exit 0).
-Python standard library only; each check prints ok/FAIL, exit 1 on any failure."""
+Python standard library only; each check prints ok/FAIL, exit 1 on any failure. docs/server.md's Python client
+is run as written against the same server."""
 import http.client
 import json
 import os
@@ -421,10 +422,21 @@ def timeout_and_sigterm():
     check(rc == 0 and 'stopped' in log, 'SIGTERM: exit 0 after the drain', (rc, log))
 
 
+def docs_example(s):
+    """docs/server.md's Python client runs as written (the port swapped for this server's)."""
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs', 'server.md')
+    m = re.search(r'```python\n(.*?)```', open(doc).read(), re.S)
+    code = m.group(1).replace('8080', str(s.port)) if m else ''
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, timeout=120)
+    check(m and r.returncode == 0 and r.stdout.count(b'\r') == 16 + 1,  # 16 steps, then the final text
+          "docs/server.md's Python client runs", (r.stdout + r.stderr).decode('utf-8', 'replace'))
+
+
 def main():
     s = Server('--parallel', '2', '--max-queue', '4', '--max-body', '65536')
     try:
         endpoints(s)
+        docs_example(s)
         streaming(s)
         disconnect(s)
         bad_requests(s)
