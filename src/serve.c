@@ -602,10 +602,8 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "textdiff: serve: cannot load '%s': %s\n", path, err);
         goto done;
     }
-    if (tdiff_model_special_id(s->model, TDIFF_SPECIAL_MASK, &s->mask_id)) {
-        fprintf(stderr, "textdiff: serve: '%s' has no mask token: not a masked diffusion model\n", path);
-        goto done;
-    }
+    if (tdiff_model_special_id(s->model, TDIFF_SPECIAL_MASK, &s->mask_id))
+        s->mask_id = -1; /* an autoregressive model; any other is refused by tdiff_sampler_create below */
     if (tdiff_tokenizer_create(s->model, NULL, &s->tok, err, sizeof err))
         s->tok = NULL; /* token ids still work */
     tdiff_model_get_int(s->model, TDIFF_MODEL_N_CTX, &s->n_ctx);

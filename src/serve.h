@@ -121,6 +121,8 @@ typedef struct srv_worker {
     pthread_t thread;
     int index;
     tdiff_sampler *sampler;
+    srv_setting defaults[SRV_MAX_SETTINGS]; /* the sampler's parameters as created (an autoregressive */
+    size_t n_defaults;                      /* model's default strategy is ar, not the table's llada) */
     tdiff_denoiser *score_d; /* built at the first /score, grown as windows need */
     size_t score_len;
 } srv_worker;
@@ -129,7 +131,7 @@ typedef struct srv {
     srv_opts o;
     tdiff_model *model;
     tdiff_tokenizer *tok;   /* immutable: shared by every thread */
-    int32_t mask_id;
+    int32_t mask_id;        /* -1: an autoregressive model (no /infill, no /score) */
     int64_t n_ctx;
     size_t n_vocab;
     char model_name[128];

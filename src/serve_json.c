@@ -285,7 +285,7 @@ static int read_prompt(srv *s, json_t *v, srv_job *j, char *err, size_t cap)
         long long x;
         if (want_int("prompt[]", e, 0, (long long)s->n_vocab - 1, &x, err, cap))
             return -1;
-        if (x == s->mask_id) {
+        if (s->mask_id >= 0 && x == s->mask_id) {
             snprintf(err, cap, "prompt[%zu] is the mask token (use POST /infill to fill masks)", i);
             return -1;
         }
@@ -299,6 +299,10 @@ static int read_prompt(srv *s, json_t *v, srv_job *j, char *err, size_t cap)
 static int read_canvas(srv *s, json_t *text, json_t *segs, srv_job *j, char *err, size_t cap)
 {
     size_t lim = canvas_cap(s);
+    if (s->mask_id < 0) {
+        snprintf(err, cap, "infilling needs a masked diffusion model (this one has no mask token)");
+        return -1;
+    }
     if (!s->tok) {
         snprintf(err, cap, "the model has no tokenizer");
         return -1;
@@ -520,6 +524,10 @@ srv_job *srv_parse_job(srv *s, srv_kind kind, const char *body, size_t len, int 
     }
     if (!bad && kind == JOB_INFILL)
         bad = read_canvas(s, text, segs, j, err, cap) < 0;
+    if (!bad && kind == JOB_SCORE && s->mask_id < 0) {
+        snprintf(err, cap, "the NELBO score needs a masked diffusion model (this one has no mask token)");
+        bad = 1;
+    }
     if (!bad && kind == JOB_SCORE && j->n_ids == 0) {
         snprintf(err, cap, j->ids ? "the text has no tokens" : "text is required");
         bad = 1;

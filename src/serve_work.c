@@ -256,18 +256,31 @@ static void emit(srv *s, srv_job *j, json_t *obj)
     free(txt);
 }
 
-/* Every sampler parameter back to its default: a worker's sampler serves requests one after another. */
-static void reset_params(tdiff_sampler *sp)
+/* The sampler's settable parameters as they are now (after creation: its defaults). */
+static void snapshot(srv_worker *w)
 {
-    for (int p = 1; p < TDIFF_SAMPLER_STAT_FORWARD_PASSES; p++) {
-        double def;
-        if (!strcmp(tdiff_sampler_param_name((tdiff_sampler_param)p), "unknown") ||
-            tdiff_sampler_param_bounds((tdiff_sampler_param)p, NULL, NULL, &def))
+    w->n_defaults = 0;
+    for (int p = 1; p < TDIFF_SAMPLER_STAT_FORWARD_PASSES && w->n_defaults < SRV_MAX_SETTINGS; p++) {
+        srv_setting *d = &w->defaults[w->n_defaults];
+        d->p = (tdiff_sampler_param)p;
+        d->is_int = tdiff_sampler_param_is_int(d->p) == 1;
+        if (tdiff_sampler_param_is_int(d->p) < 0 || p == TDIFF_SAMPLER_N_THREADS)
             continue;
-        if (tdiff_sampler_param_is_int((tdiff_sampler_param)p) == 1)
-            tdiff_sampler_set_int(sp, (tdiff_sampler_param)p, (int64_t)def);
+        if (d->is_int ? tdiff_sampler_get_int(w->sampler, d->p, &d->i) : tdiff_sampler_get_float(w->sampler, d->p, &d->f))
+            continue;
+        w->n_defaults++;
+    }
+}
+
+/* Every parameter back to the sampler's default: a worker's sampler serves requests one after another. */
+static void reset_params(srv_worker *w)
+{
+    for (size_t k = 0; k < w->n_defaults; k++) {
+        const srv_setting *d = &w->defaults[k];
+        if (d->is_int)
+            tdiff_sampler_set_int(w->sampler, d->p, d->i);
         else
-            tdiff_sampler_set_float(sp, (tdiff_sampler_param)p, def);
+            tdiff_sampler_set_float(w->sampler, d->p, d->f);
     }
 }
 
@@ -292,12 +305,13 @@ static void fail(srv_job *j, int status, json_t *err)
     j->http_status = status;
 }
 
-/* The ids of canvas[from..n) that are not the mask, as text. */
-static json_t *canvas_text(srv *s, const int32_t *canvas, size_t from, size_t n, int32_t *scratch)
+/* The ids of canvas[from..n) that are not masked (placeholders), as text. */
+static json_t *canvas_text(srv *s, const int32_t *canvas, const uint8_t *masked, size_t from, size_t n,
+                           int32_t *scratch)
 {
     size_t k = 0;
     for (size_t i = from; i < n; i++)
-        if (canvas[i] != s->mask_id)
+        if (!masked[i])
             scratch[k++] = canvas[i];
     return srv_detok(s, scratch, k);
 }
@@ -312,13 +326,13 @@ static json_t *token_piece(srv *s, int32_t id)
 }
 
 /* One step event: the canvas as text (masks left out), which positions changed. */
-static void step_event(srv *s, srv_job *j, size_t step, size_t planned, const int32_t *canvas, int32_t *prev,
-                       size_t n, size_t from, int32_t *scratch)
+static void step_event(srv *s, srv_job *j, size_t step, size_t planned, const int32_t *canvas,
+                       const uint8_t *masked_at, int32_t *prev, size_t n, size_t from, int32_t *scratch)
 {
     json_t *changed = json_array();
     size_t masked = 0;
     for (size_t i = from; i < n; i++) {
-        masked += canvas[i] == s->mask_id;
+        masked += masked_at[i] != 0;
         if (canvas[i] != prev[i])
             json_array_append_new(changed, json_pack("{s:I,s:i,s:o}", "position", (json_int_t)(i - from), "token",
                                                      (int)canvas[i], "piece", token_piece(s, canvas[i])));
@@ -328,7 +342,7 @@ static void step_event(srv *s, srv_job *j, size_t step, size_t planned, const in
     snprintf(id, sizeof id, "cmpl-%llu", j->id);
     json_t *ev = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o}", "id", id, "object", "text_completion.step", "step",
                            (json_int_t)step, "steps", (json_int_t)planned, "masked", (json_int_t)masked, "offset",
-                           (json_int_t)from, "text", canvas_text(s, canvas, from, n, scratch), "changed", changed);
+                           (json_int_t)from, "text", canvas_text(s, canvas, masked_at, from, n, scratch), "changed", changed);
     emit(s, j, ev);
 }
 
@@ -435,8 +449,9 @@ static void run_generation(srv *s, srv_worker *w, srv_job *j)
     tdiff_scheduler *sched = NULL;
     tdiff_transition *tr = NULL;
     int32_t *canvas = NULL, *prev = NULL, *scratch = NULL, *out = NULL;
+    uint8_t *masked = NULL;
     char err[512] = "";
-    reset_params(sp);
+    reset_params(w);
     tdiff_sampler_set_int(sp, TDIFF_SAMPLER_N_THREADS, s->o.threads);
     tdiff_status st = TDIFF_OK;
     for (size_t k = 0; k < j->n_set && !st; k++)
@@ -464,7 +479,8 @@ static void run_generation(srv *s, srv_worker *w, srv_job *j)
     prev = malloc((n + 1) * sizeof *prev);
     scratch = malloc((n + 1) * sizeof *scratch);
     out = malloc((n + 1) * sizeof *out);
-    if (!canvas || !prev || !scratch || !out || tdiff_sampler_canvas(sp, prev, NULL, NULL, n, &n)) {
+    masked = malloc(n + 1);
+    if (!canvas || !prev || !scratch || !out || !masked || tdiff_sampler_canvas(sp, prev, NULL, masked, n, &n)) {
         tdiff_sampler_cancel(sp);
         fail(j, 500, srv_error("server_error", "out of memory"));
         goto done;
@@ -472,7 +488,7 @@ static void run_generation(srv *s, srv_worker *w, srv_job *j)
     /* the region the client sees: after the prompt (generate), the whole canvas (infill) */
     size_t from = j->kind == JOB_INFILL ? 0 : n;
     for (size_t i = 0; i < n; i++)
-        if (prev[i] == s->mask_id && i < from)
+        if (masked[i] && i < from)
             from = i;
     if (from == n)
         from = j->n_ids < n ? j->n_ids : 0;
@@ -491,9 +507,9 @@ static void run_generation(srv *s, srv_worker *w, srv_job *j)
         if ((st = tdiff_sampler_step(sp, &done)) != TDIFF_OK)
             break;
         step++;
-        if (j->stream && tdiff_sampler_canvas(sp, canvas, NULL, NULL, n, &n) == TDIFF_OK) {
+        if (j->stream && tdiff_sampler_canvas(sp, canvas, NULL, masked, n, &n) == TDIFF_OK) {
             tdiff_sampler_progress(sp, NULL, NULL, &planned);
-            step_event(s, j, step, planned, canvas, prev, n, from, scratch);
+            step_event(s, j, step, planned, canvas, masked, prev, n, from, scratch);
         }
     }
     if (st == TDIFF_E_ABORTED) {
@@ -527,6 +543,7 @@ done:
     free(prev);
     free(scratch);
     free(out);
+    free(masked);
 }
 
 static void run_score(srv *s, srv_worker *w, srv_job *j)
@@ -656,6 +673,7 @@ int srv_workers_start(srv *s, char *err, size_t cap)
         w->index = i;
         if (tdiff_sampler_create(s->model, NULL, &w->sampler, err, cap))
             return -1;
+        snapshot(w);
         if (pthread_create(&w->thread, NULL, worker_main, w)) {
             tdiff_sampler_free(w->sampler);
             w->sampler = NULL;

@@ -43,7 +43,8 @@ class Server:
 
     def __init__(self, *args):
         self.log = tempfile.NamedTemporaryFile('w+', suffix='.log', delete=False)
-        self.proc = subprocess.Popen([EXE, 'serve', MODEL, '--port', '0'] + list(args), stdout=subprocess.DEVNULL,
+        model = [] if '--model' in args else [MODEL]
+        self.proc = subprocess.Popen([EXE, 'serve'] + model + ['--port', '0'] + list(args), stdout=subprocess.DEVNULL,
                                      stderr=self.log, env=ENV)
         self.port = None
         t0 = time.time()
@@ -432,6 +433,36 @@ def docs_example(s):
           "docs/server.md's Python client runs", (r.stdout + r.stderr).decode('utf-8', 'replace'))
 
 
+def autoregressive():
+    """A llama file (no mask token, tests/parity/data): ar is its default strategy, greedy output equals the
+    reference decoding (ar_greedy.txt), streams one token a step; /infill and /score refuse with a reason."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity', 'data')
+    model = os.path.join(data, 'ar-llama-f32.gguf')
+    with open(os.path.join(data, 'ar_greedy.txt')) as f:
+        line = next(ln for ln in f if ln.startswith('ar-llama-f32.gguf '))
+    head, prompt, expect = line.split(':')
+    s = Server('--model', model)
+    try:
+        req = {'prompt': [int(t) for t in prompt.split()], 'max_tokens': int(head.split()[1])}
+        st, r, _ = s.post('/v1/completions', req)
+        check(st == 200 and r['choices'][0]['tokens'] == [int(t) for t in expect.split()],
+              'autoregressive model: ar by default, greedy = the reference decoding', r)
+        st, _, ev = sse(s, '/v1/completions', dict(req, max_tokens=4, stream=True))
+        steps = [e for e in ev if isinstance(e, dict) and e.get('object') == 'text_completion.step']
+        check(st == 200 and len(steps) == 4 and all(len(e['changed']) == 1 for e in steps) and
+              [e['masked'] for e in steps] == [3, 2, 1, 0], 'autoregressive model: a stream has one token a step',
+              steps)
+        st, r, _ = s.post('/infill', {'segments': ['a', 2]})
+        check(st == 400 and 'masked diffusion' in r['error']['message'], 'autoregressive model: /infill is a 400', r)
+        st, r, _ = s.post('/score', {'text': 'abc'})
+        check(st == 400 and 'masked diffusion' in r['error']['message'], 'autoregressive model: /score is a 400', r)
+        st, r, _ = s.post('/v1/completions', dict(req, strategy='llada'))
+        check(st == 400 and 'ar strategy' in r['error']['message'], 'autoregressive model: llada is a 400', r)
+    finally:
+        rc, log = s.stop()
+    check(rc == 0, 'autoregressive model: the server stops', log)
+
+
 def main():
     s = Server('--parallel', '2', '--max-queue', '4', '--max-body', '65536')
     try:
@@ -449,6 +480,7 @@ def main():
     check(rc == 0 and 'stopped' in log, 'SIGTERM: exit 0', log[-2000:])
     overload_and_key()
     timeout_and_sigterm()
+    autoregressive()
     n = sum(1 for _ in failures)
     print('serve: %d failed' % n if n else 'serve: all passed')
     return 1 if n else 0
