@@ -6,8 +6,8 @@ Writes the nginx configuration of docs/server.md into a temporary prefix, starts
 (unprivileged paths, no daemon, nothing outside the prefix), then checks through the balancer: /health,
 requests spread over every replica, a stream arrives step by step (not buffered to the end), a client that
 leaves mid-stream cancels the generation on its replica, a replica killed with SIGKILL is skipped (the next
-requests still answer 200). --load S adds, before that kill, a bench/serve/load.py-style closed loop of 8 clients for S seconds
-through nginx (0 failed expected). Python standard library only; exit 1 on any failure."""
+requests still answer 200). --load S adds, before that kill, bench/serve/load.py's closed loop of 8
+clients for S seconds through nginx (0 failed expected). Python standard library only; exit 1 on any failure."""
 import argparse
 import http.client
 import json
