@@ -541,7 +541,8 @@ typedef struct tdiff_denoiser tdiff_denoiser;
 typedef enum tdiff_attention {
     TDIFF_ATTENTION_FULL = 1,         /* every position sees every position       */
     TDIFF_ATTENTION_CAUSAL = 2,       /* position i sees j <= i                    */
-    TDIFF_ATTENTION_BLOCK_CAUSAL = 3, /* i sees j when j / block_len <= i / block_len */
+    TDIFF_ATTENTION_BLOCK_CAUSAL = 3, /* i sees j when block(j) <= block(i), blocks of block_len
+                                         from TDIFF_DENOISER_BLOCK_START (before it: one block) */
     TDIFF_ATTENTION_SPANS = 4         /* internal use (planned diffusion); not settable */
 } tdiff_attention;
 
@@ -549,6 +550,10 @@ typedef enum tdiff_attention {
 typedef enum tdiff_denoiser_param {
     TDIFF_DENOISER_ATTENTION = 1,     /* tdiff_attention; default: the model's (full unless the file says causal) */
     TDIFF_DENOISER_BLOCK_LENGTH = 2,  /* >= 1; used by BLOCK_CAUSAL; default 32 (reason: LLaDA's default block)   */
+    TDIFF_DENOISER_BLOCK_START = 3,   /* >= 0; BLOCK_CAUSAL: where block 0 begins; positions before it (a prompt)
+                                         form one block of their own, which every block sees. Default 0. The
+                                         sampler sets it to the generated region's start, so the model's blocks
+                                         are the sampler's blocks */
     TDIFF_DENOISER_N_VOCAB = 100,     /* read-only: columns of a logits row       */
     TDIFF_DENOISER_N_EMBD = 101,      /* read-only: hidden size                   */
     TDIFF_DENOISER_MAX_LEN = 102,     /* read-only: longest sequence accepted     */
