@@ -51,11 +51,17 @@ static void usage(FILE *f, int infill)
                "  --threshold X         threshold strategy (default 0.9)   --factor F (default 1)\n"
                "  --alg-temp A          sample positions by confidence (default 0)   --eps E (default 1e-3)\n"
                "  --seed S              --threads N\n"
+               "  --cache MODE          KV cache: none|prefix|dual|delayed (default none; llada, dream, threshold,\n"
+               "                        factor). Exact on causal / block-causal models, approximate otherwise\n"
+               "                        (docs/sampling.md)   --cache-refresh N: recompute all every N steps\n"
+               "  --early-stop          stop once everything before the first EOS is decided (the output is\n"
+               "                        the full run's; the masks after it become EOS)\n"
                "  --prompt-ids 1,2,3    the prompt as raw token ids, used as given (no BOS)\n"
                "  --compat llamacpp     llama-diffusion-cli semantics (docs/sampling.md)\n"
                "  --eos-inf             EOS predictions get confidence -inf   --no-cut (keep text after EOS)\n"
                "  --no-subs             llada/dream: the mask token may be predicted, as their reference code\n"
-               "  --json                one JSON object: tokens, text, forward passes, timings\n"
+               "  --json                one JSON object: tokens, text, forward passes, rows computed, cache\n"
+               "                        hits, timings\n"
                "  --show                animate the canvas on the terminal as masks resolve (stdout a tty;\n"
                "                        otherwise plain output)   --show-delay MS (default 40 per step)\n"
                "  --soft-mask K         soft-masked inputs: masked positions see the mask embedding mixed\n"
@@ -188,6 +194,13 @@ static int set_named(tdiff_sampler *s, const char *opt, const char *val)
             return fprintf(stderr, "unknown schedule '%s' (sqrt|cosine|linear)\n", val), OWN_ERROR;
         return tdiff_sampler_set_int(s, TDIFF_SAMPLER_GAUSS_SCHEDULE, k);
     }
+    if (!strcmp(opt, "--cache")) {
+        static const char *const modes[] = {"none", "prefix", "dual", "delayed"}; /* tdiff_cache_mode order */
+        for (int m = 0; m < 4; m++)
+            if (!strcmp(val, modes[m]))
+                return tdiff_sampler_set_int(s, TDIFF_SAMPLER_CACHE, m);
+        return fprintf(stderr, "unknown cache mode '%s' (none|prefix|dual|delayed)\n", val), OWN_ERROR;
+    }
     if (!strcmp(opt, "--compat")) {
         if (strcmp(val, "llamacpp") && strcmp(val, "none"))
             return fprintf(stderr, "unknown compat mode '%s' (llamacpp|none)\n", val), OWN_ERROR;
@@ -206,6 +219,7 @@ static int set_named(tdiff_sampler *s, const char *opt, const char *val)
         {"--top-p", TDIFF_SAMPLER_TOP_P, 0},       {"--cfg", TDIFF_SAMPLER_CFG_SCALE, 0},
         {"--threshold", TDIFF_SAMPLER_THRESHOLD, 0}, {"--factor", TDIFF_SAMPLER_FACTOR, 0},
         {"--alg-temp", TDIFF_SAMPLER_ALG_TEMP, 0}, {"--eps", TDIFF_SAMPLER_EPS, 0},
+        {"--cache-refresh", TDIFF_SAMPLER_CACHE_REFRESH, 1},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (strcmp(opt, map[i].opt))
@@ -308,6 +322,8 @@ static int run(int argc, char **argv, int infill)
             eos_inf = 1;
         } else if (!strcmp(a, "--no-subs")) {
             subs = 0;
+        } else if (!strcmp(a, "--early-stop")) {
+            tdiff_sampler_set_int(s, TDIFF_SAMPLER_EARLY_STOP, 1);
         } else if (!strcmp(a, "--show")) {
             show = 1;
         } else if (!strcmp(a, "--clamp") || !strcmp(a, "--ddim")) {
@@ -460,10 +476,12 @@ static int run(int argc, char **argv, int infill)
             txt_len = 0;
     }
     if (json) {
-        int64_t fw = 0, steps = 0;
+        int64_t fw = 0, steps = 0, rows = 0, hits = 0;
         double total = 0, fws = 0;
         tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_FORWARD_PASSES, &fw);
         tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_STEPS, &steps);
+        tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_ROWS_COMPUTED, &rows);
+        tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_CACHE_HITS, &hits);
         tdiff_sampler_get_float(s, TDIFF_SAMPLER_STAT_TOTAL_SECONDS, &total);
         tdiff_sampler_get_float(s, TDIFF_SAMPLER_STAT_FORWARD_SECONDS, &fws);
         printf("{\"tokens\": [");
@@ -474,9 +492,10 @@ static int run(int argc, char **argv, int infill)
             json_string(txt, txt_len);
         else
             printf("null");
-        printf(", \"forward_passes\": %lld, \"steps\": %lld, \"seconds\": %.6f, \"forward_seconds\": %.6f, "
-               "\"tokens_per_second\": %.3f}\n",
-               (long long)fw, (long long)steps, total, fws, total > 0 ? (double)n_out / total : 0.0);
+        printf(", \"forward_passes\": %lld, \"steps\": %lld, \"rows_computed\": %lld, \"cache_hits\": %lld, "
+               "\"seconds\": %.6f, \"forward_seconds\": %.6f, \"tokens_per_second\": %.3f}\n",
+               (long long)fw, (long long)steps, (long long)rows, (long long)hits, total, fws,
+               total > 0 ? (double)n_out / total : 0.0);
     } else if (txt) {
         fwrite(txt, 1, txt_len, stdout);
         putchar('\n');
