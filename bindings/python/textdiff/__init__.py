@@ -16,9 +16,9 @@ import ctypes
 from . import _ffi
 from ._host import HOST_P, capture
 from ._errors import Status, TextdiffError, check, status_string
-from .constants import (Attention, Compat, DenoiserParam, GenState, Isa, MetaType, ModelParam, NelboMethod, Quantity,
-                        Remasking, SamplerParam, ScheduleKind, SchedulerParam, SoftMaskParam, Special, Strategy,
-                        TokenizerKind, TransitionKind)
+from .constants import (Attention, CacheMode, Compat, DenoiserParam, GenState, Isa, MetaType, ModelParam,
+                        NelboMethod, Quantity, Remasking, SamplerParam, ScheduleKind, SchedulerParam, SoftMaskParam,
+                        Special, Strategy, TokenizerKind, TransitionKind)
 from .denoiser import Denoiser
 from .model import Model
 from .sampler import Sampler, param_bounds, remasking_name, strategy_name
@@ -101,7 +101,7 @@ __all__ = [
     'library_path', 'isa_active', 'isa_to_string', 'isa_self_check', 'gauss_posterior_coefs', 'rng_uniform',
     'philox4x32', 'param_bounds', 'strategy_name', 'remasking_name',
     'transfer_llada', 'transfer_dream', 'transfer_dream_timesteps', 'transfer_maskgit', 'transfer_mask_predict',
-    'Attention', 'Compat', 'DenoiserParam', 'GenState', 'Isa', 'MetaType', 'ModelParam', 'NelboMethod', 'Quantity',
-    'Remasking', 'SamplerParam', 'ScheduleKind', 'SchedulerParam', 'SoftMaskParam', 'Special', 'Strategy',
+    'Attention', 'CacheMode', 'Compat', 'DenoiserParam', 'GenState', 'Isa', 'MetaType', 'ModelParam', 'NelboMethod',
+    'Quantity', 'Remasking', 'SamplerParam', 'ScheduleKind', 'SchedulerParam', 'SoftMaskParam', 'Special', 'Strategy',
     'TokenizerKind', 'TransitionKind',
 ]
