@@ -15,11 +15,15 @@
  * (denoiser creation) comes first; then, for each step count, `reps` rounds,
  * each running every cache mode once in the order given (interleaved, so a
  * change in the machine's load hits every mode alike). Reported: the median
- * round and the min..max spread.
+ * round and the min..max spread, of wall time and of the process's CPU time
+ * (user + system, all threads). The denoiser's threads sleep while they wait
+ * (condition variables), so CPU time counts work done and moves far less than
+ * wall time when other jobs share the cores; the speed-ups are given for both.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "libtextdiff.h"
 
@@ -53,9 +57,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + 1e-6 * (double)u.ru_utime.tv_usec + (double)u.ru_stime.tv_sec +
+           1e-6 * (double)u.ru_stime.tv_usec;
+}
+
 /* One run's numbers. */
 typedef struct result {
-    double total, fws;
+    double total, fws, cpu;
     int64_t steps, forwards, rows, hits;
     size_t n_out;
 } result;
@@ -63,7 +75,9 @@ typedef struct result {
 static tdiff_status run_once(tdiff_sampler *s, const int32_t *prompt, size_t n_prompt, int32_t *out, size_t cap,
                              result *res)
 {
+    double c0 = cpu_seconds();
     tdiff_status st = tdiff_sampler_generate(s, prompt, n_prompt, out, cap, &res->n_out);
+    res->cpu = cpu_seconds() - c0;
     if (st)
         return st;
     tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_STEPS, &res->steps);
@@ -152,8 +166,9 @@ int main(int argc, char **argv)
     printf("model %s, prompt %ld, gen %ld (canvas %ld), block %ld, threads %ld, strategy %s, temperature %g, "
            "cache refresh %ld, isa %s, %ld round(s)\n",
            argv[1], n_prompt, gen, n_prompt + gen, block, threads, strategy, temp, refresh, tdiff_isa_name(), reps);
-    printf("%6s %-8s %6s %8s %10s %9s %17s %9s %10s %10s %8s %9s\n", "steps", "cache", "ran", "forwards",
-           "seconds", "ms/step", "ms/step min..max", "speed-up", "rows", "hits", "outside", "agree");
+    printf("%6s %-8s %6s %8s %10s %9s %17s %9s %9s %17s %9s %9s %8s %8s %7s\n", "steps", "cache", "ran", "forwards",
+           "seconds", "ms/step", "ms/step min..max", "speed-up", "cpu/step", "cpu/step min..max", "cpu up", "rows",
+           "hits", "outside", "agree");
     /* warm-up: creates the denoiser (one step over one block), not timed */
     {
         result w;
@@ -176,24 +191,32 @@ int main(int argc, char **argv)
                 if ((st = run_once(s, prompt, (size_t)n_prompt, out + (size_t)k * cap, cap, &res[k][r])))
                     return fail("generate", st, tdiff_sampler_last_error(s));
             }
-        double base_med = 0;
+        double base_med = 0, base_cpu = 0;
         for (int k = 0; k < n_modes; k++) {
-            double per[MAX_REPS]; /* seconds of each round (the step count is the same in every round) */
-            for (long r = 0; r < reps; r++)
+            double per[MAX_REPS], cpu[MAX_REPS]; /* seconds of each round (same step count in every round) */
+            for (long r = 0; r < reps; r++) {
                 per[r] = res[k][r].total;
+                cpu[r] = res[k][r].cpu;
+            }
             qsort(per, (size_t)reps, sizeof *per, cmp_double);
+            qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
             double med = reps % 2 ? per[reps / 2] : 0.5 * (per[reps / 2 - 1] + per[reps / 2]);
-            if (k == 0)
+            double cmed = reps % 2 ? cpu[reps / 2] : 0.5 * (cpu[reps / 2 - 1] + cpu[reps / 2]);
+            if (k == 0) {
                 base_med = med;
+                base_cpu = cmed;
+            }
             const result *x = &res[k][reps - 1];
             const double ms = 1e3 / (double)x->steps;
             size_t agree = 0; /* against the first mode listed, last round */
             for (size_t i = 0; i < x->n_out && i < res[0][reps - 1].n_out; i++)
                 agree += out[(size_t)k * cap + i] == out[i];
-            printf("%6ld %-8s %6lld %8lld %10.3f %9.2f %8.2f..%-8.2f %8.2fx %10lld %10lld %7.2f%% %8.1f%%\n", steps,
-                   mode_name(modes[k]), (long long)x->steps, (long long)x->forwards, med, med * ms, per[0] * ms,
-                   per[reps - 1] * ms, base_med / med, (long long)x->rows, (long long)x->hits,
-                   100.0 * (x->total - x->fws) / x->total, 100.0 * (double)agree / (double)x->n_out);
+            printf("%6ld %-8s %6lld %8lld %10.3f %9.2f %8.2f..%-8.2f %8.2fx %9.2f %8.2f..%-8.2f %8.2fx %9lld %8lld "
+                   "%7.2f%% %6.1f%%\n",
+                   steps, mode_name(modes[k]), (long long)x->steps, (long long)x->forwards, med, med * ms, per[0] * ms,
+                   per[reps - 1] * ms, base_med / med, cmed * ms, cpu[0] * ms, cpu[reps - 1] * ms, base_cpu / cmed,
+                   (long long)x->rows, (long long)x->hits, 100.0 * (x->total - x->fws) / x->total,
+                   100.0 * (double)agree / (double)x->n_out);
         }
         fflush(stdout);
     }
