@@ -4,7 +4,7 @@
  * Also shows the incremental API: step through a second generation and print
  * how many positions are still masked after each step.
  *
- *   c++ -std=c++11 -I. cpp_generate.cpp $(pkg-config --cflags --libs textdiff) -o cpp_generate
+ *   c++ -std=c++11 -I. cpp_generate.cpp $(pkg-config --cflags --libs libtextdiff) -o cpp_generate
  *   ./cpp_generate model.gguf "It is a truth"
  */
 #include <cstdio>

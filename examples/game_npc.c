@@ -6,7 +6,7 @@
  * frames instead of freezing one. Between frames the game may read the
  * half-finished line (tdiff_sampler_canvas) e.g. to show a "typing" bubble.
  *
- *   cc game_npc.c $(pkg-config --cflags --libs textdiff) -o game_npc
+ *   cc game_npc.c $(pkg-config --cflags --libs libtextdiff) -o game_npc
  *   ./game_npc model.gguf
  */
 #define _POSIX_C_SOURCE 200809L

@@ -2,7 +2,7 @@
  * generate.c -- the shortest useful libtextdiff program: load a model, turn a
  * prompt into tokens, let the sampler unmask 32 new tokens, print the text.
  *
- *   cc generate.c $(pkg-config --cflags --libs textdiff) -o generate
+ *   cc generate.c $(pkg-config --cflags --libs libtextdiff) -o generate
  *   ./generate model.gguf "It is a truth"
  */
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * the SIMD variant chosen for this CPU, and checks every kernel of that variant
  * against the portable reference.
  *
- *   cc hello.c $(pkg-config --cflags --libs textdiff) -o hello && ./hello
+ *   cc hello.c $(pkg-config --cflags --libs libtextdiff) -o hello && ./hello
  */
 #include <stdio.h>
 

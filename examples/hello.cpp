@@ -1,6 +1,6 @@
 // hello.cpp -- libtextdiff from C++: the header is plain C with extern "C" guards.
 //
-//   c++ hello.cpp $(pkg-config --cflags --libs textdiff) -o hello_cpp && ./hello_cpp
+//   c++ hello.cpp $(pkg-config --cflags --libs libtextdiff) -o hello_cpp && ./hello_cpp
 #include <cstdio>
 #include <string>
 

@@ -3,7 +3,7 @@
  * a hole is fixed, the hole is filled, and after every step the callback
  * prints the canvas so you can watch the refinement (masks shown as "_").
  *
- *   cc infill_stream.c $(pkg-config --cflags --libs textdiff) -o infill_stream
+ *   cc infill_stream.c $(pkg-config --cflags --libs libtextdiff) -o infill_stream
  *   ./infill_stream model.gguf
  */
 #include <stdio.h>
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     }
     struct viewer v = {NULL, -1};
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err) != TDIFF_OK ||
-        tdiff_model_special_token(model, TDIFF_SPECIAL_MASK, &v.mask) != TDIFF_OK ||
+        tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &v.mask) != TDIFF_OK ||
         tdiff_sampler_create(model, NULL, &sampler, err, sizeof err) != TDIFF_OK) {
         fprintf(stderr, "setup failed: %s\n", err);
         goto out;

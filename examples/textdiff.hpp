@@ -71,7 +71,7 @@ class Model {
     int32_t special(tdiff_special_token which) const
     {
         int32_t id = -1;
-        tdiff_status st = tdiff_model_special_token(get(), which, &id);
+        tdiff_status st = tdiff_model_special_id(get(), which, &id);
         if (st != TDIFF_OK)
             throw Error(st, "the model has no such special token");
         return id;

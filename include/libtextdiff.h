@@ -16,14 +16,31 @@
  *    that is too small gives TDIFF_E_BUFFER_TOO_SMALL and the size that is needed.
  *  - Every *_free function accepts NULL.
  *  - No global mutable state: allocator and logging hooks live in the handles
- *    (tdiff_host). The only process-wide datum is the cached CPU feature set,
- *    computed once, thread-safely, and read-only afterwards.
+ *    (tdiff_host). The only process-wide data are the cached CPU feature set and
+ *    the value of TDIFF_FORCE_ISA, each read once, thread-safely, and read-only
+ *    afterwards. The library changes no process-wide setting of any other library.
  *  - Thread safety: a loaded tdiff_model is immutable and may be shared by any number
  *    of threads. Every other handle (scheduler, sampler, ...) belongs to one thread
  *    at a time ("one context per thread").
  *  - Enumerations have explicit values that are never renumbered; retired values
- *    stay reserved.
- *  - API inside #ifdef TDIFF_EXPERIMENTAL is not covered by the ABI guarantee.
+ *    stay reserved. Every parameter has a snake_case name (tdiff_<object>_param_name,
+ *    _param_from_name), and error messages name parameters by it.
+ *  - Renamed functions keep their old name for one release, marked
+ *    TDIFF_DEPRECATED (a compiler warning names the replacement); CHANGELOG.md
+ *    lists them under "Deprecated".
+ *
+ * Experimental API (TDIFF_EXPERIMENTAL). Research-grade functions -- the Gaussian
+ * diffusion helpers, the transition internals and SEDD steps, the training
+ * objectives -- are declared only when TDIFF_EXPERIMENTAL is defined before this
+ * header is included, the way zstd fences its ZSTD_STATIC_LINKING_ONLY section:
+ *
+ *     #define TDIFF_EXPERIMENTAL
+ *     #include <libtextdiff.h>
+ *
+ * They are exported, documented and tested like the rest, but they are NOT covered
+ * by the ABI guarantee: their signatures and behaviour may change in any release,
+ * and the ABI baseline (lib/abi) leaves them out. A program that must keep running
+ * against later libtextdiff.so.0 builds without rebuilding does not define it.
  */
 #ifndef LIBTEXTDIFF_H
 #define LIBTEXTDIFF_H
@@ -41,6 +58,15 @@ extern "C" {
 #  define TDIFF_API __attribute__((visibility("default")))
 #else
 #  define TDIFF_API
+#endif
+
+/* Marks a function kept for one release under its old name; msg names the new one. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define TDIFF_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define TDIFF_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define TDIFF_DEPRECATED(msg)
 #endif
 
 /* ======================================================================== */
@@ -109,6 +135,15 @@ typedef void (*tdiff_log_fn)(void *user_data, tdiff_log_level level, const char 
  * any thread that uses the handle.
  *
  * isa: TDIFF_ISA_AUTO (0) or a SIMD variant to *lower* the automatic choice to.
+ * This is how an application chooses the kernels of a handle.
+ *
+ * ignore_env: 0 (the default, and what a NULL host means) lets the environment
+ * variable TDIFF_FORCE_ISA=scalar|avx2|avx512|neon lower the choice further, for
+ * testing and debugging; 1 makes the handle ignore the environment. The variable is
+ * read once per process, at the first handle creation or tdiff_isa_* query. A value
+ * that names no variant, or one this build or CPU cannot run, is ignored with a
+ * TDIFF_LOG_WARN message through the handle's log_fn: the environment can never make
+ * a creation fail. (Appended after isa: a struct_size that ends before it means 0.)
  */
 typedef struct tdiff_host {
     size_t struct_size;
@@ -120,6 +155,7 @@ typedef struct tdiff_host {
     void *log_user_data;
     tdiff_log_level log_level;     /* messages above this level are dropped; 0 = WARN */
     int isa;                       /* a tdiff_isa; 0 = automatic */
+    int ignore_env;                /* 1: TDIFF_FORCE_ISA does not apply to this handle */
 } tdiff_host;
 
 /* ======================================================================== */
@@ -130,25 +166,27 @@ typedef enum tdiff_isa {
     TDIFF_ISA_AUTO = 0,
     TDIFF_ISA_SCALAR = 1,  /* portable C reference kernels        */
     TDIFF_ISA_AVX2 = 2,    /* x86-64 AVX2 + FMA                   */
-    TDIFF_ISA_AVX512 = 3,  /* reserved: x86-64 AVX-512F (not built yet) */
+    TDIFF_ISA_AVX512 = 3,  /* x86-64 AVX-512 F+BW+DQ+VL+VNNI (with AVX2, FMA, F16C) */
     TDIFF_ISA_NEON = 4     /* aarch64 Advanced SIMD               */
 } tdiff_isa;
 
 /*
- * The SIMD variant handles created now use by default: the best one this CPU runs,
- * lowered by the environment variable TDIFF_FORCE_ISA (scalar|avx2|avx512|neon)
- * when set. TDIFF_E_UNSUPPORTED when TDIFF_FORCE_ISA names an unknown variant or one
- * this build or CPU cannot run (it may only lower the choice) -- handle creation
- * then fails the same way, so the mistake cannot go unnoticed.
+ * The SIMD variant handles created now use by default (host NULL): the best one
+ * this CPU runs, lowered by TDIFF_FORCE_ISA when that names a variant this build
+ * and CPU can run (any other value is ignored). TDIFF_E_INVALID_ARGUMENT for NULL.
  */
 TDIFF_API tdiff_status tdiff_isa_active(tdiff_isa *out_isa);
-/* Name of the variant in use by default ("scalar", "avx2", "neon"), as
- * tdiff_isa_active resolves it; "invalid" when TDIFF_FORCE_ISA is unusable. Static. */
+/* Name of the variant in use by default ("scalar", "avx2", "avx512", "neon"), as
+ * tdiff_isa_active resolves it. Static. */
 TDIFF_API const char *tdiff_isa_name(void);
 /* Name of a given variant; "unknown" for values outside the enum. Static. */
 TDIFF_API const char *tdiff_isa_to_string(int isa);
 /* 1 when this build and CPU can run the variant, else 0. */
 TDIFF_API int tdiff_isa_supported(int isa);
+/* The CPU's SIMD features that matter to the variants, as space-separated lower-case
+ * names: "avx2 fma f16c avxvnni avx512f avx512bw avx512dq avx512vl avx512vnni
+ * avx512bf16" or a subset on x86-64, "neon" on aarch64, "" otherwise. Static. */
+TDIFF_API const char *tdiff_isa_cpu_features(void);
 
 /*
  * Runs every kernel of the resolved variant against the scalar reference on
@@ -177,8 +215,6 @@ TDIFF_API void tdiff_philox4x32(const uint32_t counter[4], const uint32_t key[2]
  * keyed by (seed, step, position, draw). */
 TDIFF_API double tdiff_rng_uniform(uint64_t seed, uint32_t step, uint32_t position, uint32_t draw);
 
-/* ---- module sections: each module documents its own API below ---- */
-
 /* ======================================================================== */
 /* Models (GGUF files)                                                        */
 /* ======================================================================== */
@@ -196,7 +232,8 @@ TDIFF_API double tdiff_rng_uniform(uint64_t seed, uint32_t step, uint32_t positi
  * `general.architecture` loads when the generic checks pass; its hyper-parameter
  * queries then give TDIFF_E_NOT_FOUND except the vocabulary size.
  *
- * Tensor types: F32, F16, BF16, Q8_0, Q4_0; others are rejected
+ * Tensor types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (so Q4_K_M and Q5_K_M
+ * files load); others are rejected
  * (TDIFF_E_UNSUPPORTED, the message names the type number).
  *
  * A loaded model is immutable: every query below may be called from any number
@@ -210,10 +247,15 @@ typedef struct tdiff_model tdiff_model;
  * be NULL, err_cap may be 0) receives a message on failure. As with any memory
  * map, the file must not be truncated or rewritten while the model is loaded.
  * Returns TDIFF_OK and *out_model, or: TDIFF_E_INVALID_ARGUMENT (NULL path or
- * out_model, bad host), TDIFF_E_IO (cannot open/stat/map; empty file),
+ * out_model, bad host), TDIFF_E_IO (cannot open/stat/map; empty file; not a
+ * regular file: a FIFO, socket or device is refused without blocking),
  * TDIFF_E_BAD_FORMAT, TDIFF_E_UNSUPPORTED (GGUF version, tensor type),
  * TDIFF_E_OVERFLOW (sizes that do not fit this machine), TDIFF_E_OUT_OF_MEMORY.
  * *out_model is set to NULL on failure.
+ * Resource limits (docs/model-format.md): every count in a file is checked
+ * against the bytes that back it before anything is allocated; the model, its
+ * tokenizer and a denoiser together keep at most 8 bytes of heap per file byte
+ * + 1 MiB, plus the denoiser workspace the caller sizes with max_len.
  */
 TDIFF_API tdiff_status tdiff_model_load_file(const char *path, const tdiff_host *host, tdiff_model **out_model,
                                              char *err, size_t err_cap);
@@ -236,7 +278,10 @@ TDIFF_API void tdiff_model_free(tdiff_model *model);
  * the file has none); NULL when model is NULL. */
 TDIFF_API const char *tdiff_model_architecture(const tdiff_model *model);
 
-/* Hyper-parameters for tdiff_model_get_int / tdiff_model_get_float. */
+/* Hyper-parameters for tdiff_model_get_int / tdiff_model_get_float. They are
+ * read-only properties of the file: they have names (tdiff_model_param_name) but
+ * no bounds or defaults, and nothing sets them. The name of each is the enum
+ * suffix in lower case ("n_vocab", "rope_base"). */
 typedef enum tdiff_model_param {
     TDIFF_MODEL_N_VOCAB = 1,        /* int: vocabulary size (token list length)      */
     TDIFF_MODEL_N_CTX = 2,          /* int: trained context length                   */
@@ -266,7 +311,18 @@ typedef enum tdiff_model_param {
 TDIFF_API tdiff_status tdiff_model_get_int(const tdiff_model *model, tdiff_model_param param, int64_t *out);
 TDIFF_API tdiff_status tdiff_model_get_float(const tdiff_model *model, tdiff_model_param param, double *out);
 
-/* Sum of the element counts of all tensors. TDIFF_E_INVALID_ARGUMENT on NULL. */
+/* The snake_case name of a parameter ("n_vocab", "norm_eps"); "unknown" for a value
+ * outside the enum. Static storage, never NULL. */
+TDIFF_API const char *tdiff_model_param_name(tdiff_model_param param);
+/* The parameter with that exact name into *out. TDIFF_OK; TDIFF_E_NOT_FOUND for an
+ * unknown name; TDIFF_E_INVALID_ARGUMENT when name or out is NULL. */
+TDIFF_API tdiff_status tdiff_model_param_from_name(const char *name, tdiff_model_param *out);
+
+/* Number of weights: the sum of the element counts of all tensors (not the
+ * hyper-parameters above). TDIFF_E_INVALID_ARGUMENT on NULL. */
+TDIFF_API tdiff_status tdiff_model_weight_count(const tdiff_model *model, uint64_t *out);
+/* Deprecated name of tdiff_model_weight_count (removed after 0.2). */
+TDIFF_DEPRECATED("use tdiff_model_weight_count")
 TDIFF_API tdiff_status tdiff_model_param_count(const tdiff_model *model, uint64_t *out);
 
 /* Vocabulary size (length of tokenizer.ggml.tokens; 0 when the file has no token
@@ -286,6 +342,10 @@ typedef enum tdiff_special_token {
 /* The id of a special token (tokenizer.ggml.<x>_token_id, checked < vocab size at
  * load). TDIFF_E_NOT_FOUND when the file has none; TDIFF_E_INVALID_ARGUMENT on
  * NULL or an unknown `which`. */
+TDIFF_API tdiff_status tdiff_model_special_id(const tdiff_model *model, tdiff_special_token which,
+                                              int32_t *out_id);
+/* Deprecated name of tdiff_model_special_id (removed after 0.2). */
+TDIFF_DEPRECATED("use tdiff_model_special_id")
 TDIFF_API tdiff_status tdiff_model_special_token(const tdiff_model *model, tdiff_special_token which,
                                                  int32_t *out_id);
 
@@ -360,7 +420,8 @@ TDIFF_API tdiff_status tdiff_model_meta_get_arr_f32(const tdiff_model *model, co
 
 /* Number of tensors, and what tensor i (file order) is: name (NUL-terminated into
  * buf, *needed = length + 1; buf may be NULL with cap 0 to ask only the size),
- * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16), dimensions (0..4) and
+ * ggml type number (0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K, 30 BF16),
+ * dimensions (0..4) and
  * ne[4] (innermost first, unused = 1); type, dimensions and ne are written
  * even when the name buffer is too small. Any out pointer may be NULL.
  * TDIFF_E_INVALID_ARGUMENT (NULL model, i out of range), TDIFF_E_BUFFER_TOO_SMALL. */
@@ -368,7 +429,58 @@ TDIFF_API size_t tdiff_model_tensor_count(const tdiff_model *model);
 TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t i, char *name_buf, size_t cap,
                                                size_t *needed, int *out_type, int *out_n_dims, int64_t out_ne[4]);
 
-/* @@MODEL@@ */
+/* ---- Writing a re-encoded copy (`textdiff quantize`) ---- */
+
+/* The encodings tdiff_model_quantize writes. The weights that change are the 2-D
+ * (and larger) tensors named *weight except norms, position_embd and token_types;
+ * vectors keep their type. As in llama.cpp's files of the same name, the 4-, 5-
+ * and 6-bit types and Q4_0 write the output head (or, when the model has none,
+ * the tied token_embd) as Q6_K, and the _M mixes also give Q6_K to attn_v and
+ * ffn_down in the layers llama.cpp picks (the first and last eighth, and every
+ * third in between). Rows a type cannot block fall back to Q8_0, then F16. */
+typedef enum tdiff_quant_type {
+    TDIFF_QUANT_F16 = 1,
+    TDIFF_QUANT_BF16 = 2,
+    TDIFF_QUANT_Q8_0 = 3,
+    TDIFF_QUANT_Q4_0 = 4,
+    TDIFF_QUANT_Q4_K = 5,
+    TDIFF_QUANT_Q5_K = 6,
+    TDIFF_QUANT_Q6_K = 7,
+    TDIFF_QUANT_Q4_K_M = 8,
+    TDIFF_QUANT_Q5_K_M = 9
+} tdiff_quant_type;
+
+/* What tdiff_model_quantize reports after each tensor (valid during the call). */
+typedef struct tdiff_quantize_tensor {
+    size_t index;             /* this tensor, 0-based, in file order   */
+    size_t count;             /* how many tensors the file has         */
+    const char *name;         /* NUL-terminated                         */
+    int type_in;              /* ggml type numbers                      */
+    int type_out;
+    uint64_t bytes_in;        /* its data before and after              */
+    uint64_t bytes_out;
+} tdiff_quantize_tensor;
+
+/* Progress callback: return 0 to go on, anything else to stop (TDIFF_E_ABORTED). */
+typedef int (*tdiff_quantize_fn)(void *user_data, const tdiff_quantize_tensor *t);
+
+/*
+ * Writes `model` to out_path as a GGUF v3 file with its weights re-encoded as
+ * `type` (ggml's type numbers and block layouts, so llama.cpp reads it). Every
+ * metadata entry is copied byte for byte (the tokenizer with it) except
+ * general.file_type (llama.cpp's file type number) and
+ * general.quantization_version (2). Block types need finite weights. The file is
+ * written as out_path + ".part" and renamed at the end (so out_path may be the
+ * model's own file); memory stays at one 4 MiB chunk of rows. n_threads
+ * (1..256) encode rows in parallel; the bytes do not depend on it. progress may
+ * be NULL. Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (NULL model/path, unknown
+ * type, bad n_threads), TDIFF_E_IO (cannot write; the message names the file),
+ * TDIFF_E_BAD_FORMAT (a non-finite weight), TDIFF_E_ABORTED, TDIFF_E_OUT_OF_MEMORY.
+ * err (may be NULL) receives a message on failure.
+ */
+TDIFF_API tdiff_status tdiff_model_quantize(const tdiff_model *model, const char *out_path, tdiff_quant_type type,
+                                           int n_threads, tdiff_quantize_fn progress, void *user_data, char *err,
+                                           size_t err_cap);
 
 /* ======================================================================== */
 /* Tokenizer: text <-> token ids, configured from tokenizer.ggml.* metadata  */
@@ -393,11 +505,14 @@ TDIFF_API tdiff_status tdiff_model_tensor_info(const tdiff_model *model, size_t 
  */
 typedef struct tdiff_tokenizer tdiff_tokenizer;
 
-typedef enum tdiff_tokenizer_kind {
+/* Tokenizer kinds. The enum has no typedef: the plain name belongs to the function
+ * tdiff_tokenizer_kind below, so the type is written `enum tdiff_tokenizer_kind`
+ * (as llama.h's enum llama_vocab_type / llama_vocab_type()). */
+enum tdiff_tokenizer_kind {
     TDIFF_TOKENIZER_BPE = 1,        /* "gpt2": byte-level BPE          */
     TDIFF_TOKENIZER_WORDPIECE = 2,  /* "bert"                          */
     TDIFF_TOKENIZER_SPM = 3         /* "llama": SentencePiece BPE      */
-} tdiff_tokenizer_kind;
+};
 
 /* Flags of tdiff_tokenizer_tokenize. */
 #define TDIFF_TOKENIZE_ADD_SPECIAL 1u    /* add BOS/EOS as tokenizer.ggml.add_bos_token /
@@ -502,12 +617,54 @@ TDIFF_API tdiff_status tdiff_tokenizer_vocab_size(const tdiff_tokenizer *tok, si
 TDIFF_API tdiff_status tdiff_tokenizer_special_id(const tdiff_tokenizer *tok, tdiff_special_token which,
                                                   int32_t *out_id);
 /* The kind; 0 for NULL. */
-TDIFF_API tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok);
+TDIFF_API enum tdiff_tokenizer_kind tdiff_tokenizer_kind(const tdiff_tokenizer *tok);
+/* Deprecated name of tdiff_tokenizer_kind (removed after 0.2). */
+TDIFF_DEPRECATED("use tdiff_tokenizer_kind")
+TDIFF_API enum tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok);
 /* 1 when id is a control, user-defined or unknown token (what special parsing
  * matches), else 0 (also for NULL or an id out of range). */
 TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id);
 
-/* @@TOKENIZER@@ */
+/*
+ * Chat templates. A model's tokenizer.chat_template is recognised by its content,
+ * as llama.cpp does (no Jinja engine): the families
+ *   "content"  the message contents back to back (the llama.cpp-written fixtures);
+ *   "chatml"   <|im_start|>ROLE\nCONTENT<|im_end|>\n ..., with the template's literal
+ *              default system prompt when the first message is not "system"
+ *              (Dream, Qwen2); also what a file without a template gets, as in llama.cpp;
+ *   "llama3"   <|start_header_id|>ROLE<|end_header_id|>\n\nCONTENT<|eot_id|> ... (LLaDA).
+ * tdiff_tokenizer_apply_chat renders messages into the text llama.cpp's
+ * llama-diffusion-cli builds for them (its Jinja rendering, then: a leading BOS
+ * text dropped when the tokenizer adds BOS, a trailing EOS text when it adds EOS).
+ * Tokenize that text with TDIFF_TOKENIZE_ADD_SPECIAL | TDIFF_TOKENIZE_PARSE_SPECIAL
+ * to get llama.cpp's prompt tokens.
+ */
+typedef struct tdiff_chat_message {
+    const char *role;     /* "system", "user", "assistant", ...: NUL-terminated UTF-8 */
+    const char *content;  /* NUL-terminated UTF-8 */
+} tdiff_chat_message;
+
+/* Flag of tdiff_tokenizer_apply_chat: end with the assistant's header, so that
+ * the model writes the answer (llama-diffusion-cli always sets it). */
+#define TDIFF_CHAT_ADD_ASSISTANT 1u
+
+/*
+ * Writes the chat text of messages[0..n_messages) into buf[0..cap) (not
+ * NUL-terminated). *out_len gets the bytes written, or needed on
+ * TDIFF_E_BUFFER_TOO_SMALL (pass cap 0, buf may be NULL, to ask for the size).
+ * Returns TDIFF_OK, TDIFF_E_BUFFER_TOO_SMALL, TDIFF_E_INVALID_ARGUMENT (NULLs, no
+ * messages, a NULL role or content, unknown flags), TDIFF_E_UNSUPPORTED (the
+ * model's template is none of the families above: tdiff_tokenizer_chat_format
+ * gives NULL), TDIFF_E_OUT_OF_MEMORY.
+ */
+TDIFF_API tdiff_status tdiff_tokenizer_apply_chat(const tdiff_tokenizer *tok, const tdiff_chat_message *messages,
+                                                  size_t n_messages, uint32_t flags, char *buf, size_t cap,
+                                                  size_t *out_len);
+
+/* The family of the model's chat template: "content", "chatml" or "llama3"; NULL
+ * when the template is not one this library renders (or tok is NULL). The string
+ * is static. */
+TDIFF_API const char *tdiff_tokenizer_chat_format(const tdiff_tokenizer *tok);
 
 /* ======================================================================== */
 /* Denoiser: the network (token ids -> logits)                              */
@@ -528,12 +685,11 @@ TDIFF_API int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id)
  * whose logits are shifted (dream; `diffusion.shift_logits`) the shift is
  * undone inside: row p comes from the hidden state of p - 1, row 0 from itself.
  *
- * Threads and OpenBLAS: matrix products are split over the handle's own threads
- * in fixed column chunks, each computed by a single-threaded cblas_sgemm, so the
- * results are bit-identical for any thread count. Creating a denoiser therefore
- * calls openblas_set_num_threads(1), which is PROCESS-WIDE: other OpenBLAS users
- * in the process run single-threaded afterwards (they can set it back; the
- * denoiser never relies on OpenBLAS threads).
+ * Threads: the matrix products (the library's own kernels, weights read in
+ * their stored type) are split over the handle's own threads; logits are the
+ * same bits for any thread count (and the products for any SIMD variant; norms
+ * and activations differ between variants within docs/simd.md's tolerances).
+ * The denoiser uses no BLAS and changes no process-wide setting.
  */
 typedef struct tdiff_denoiser tdiff_denoiser;
 
@@ -546,7 +702,9 @@ typedef enum tdiff_attention {
     TDIFF_ATTENTION_SPANS = 4         /* internal use (planned diffusion); not settable */
 } tdiff_attention;
 
-/* Parameters (tdiff_denoiser_set_int / get_int). Read-only ones fail to set. */
+/* Parameters (tdiff_denoiser_set_int / get_int); names are the enum suffixes in
+ * lower case ("attention", "block_length"). Read-only ones fail to set and have no
+ * bounds. */
 typedef enum tdiff_denoiser_param {
     TDIFF_DENOISER_ATTENTION = 1,     /* tdiff_attention; default: the model's (full unless the file says causal) */
     TDIFF_DENOISER_BLOCK_LENGTH = 2,  /* >= 1; used by BLOCK_CAUSAL; default 32 (reason: LLaDA's default block)   */
@@ -617,6 +775,22 @@ TDIFF_API tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t
 TDIFF_API tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param param, int64_t value);
 /* Reads a parameter into *out. TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL, unknown). */
 TDIFF_API tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_param param, int64_t *out);
+/*
+ * Inclusive bounds and default of a settable parameter (no handle needed; every
+ * pointer may be NULL): ATTENTION [1, 3] (FULL..BLOCK_CAUSAL), default FULL;
+ * BLOCK_LENGTH [1, 1048576], default 32. The defaults are the library's: a model
+ * file may choose its own (attention.causal, tdiff.attention.block_length), which
+ * tdiff_denoiser_get_int reads from a handle. TDIFF_E_INVALID_ARGUMENT for an
+ * unknown or read-only parameter (N_VOCAB, N_EMBD, MAX_LEN, N_THREADS,
+ * TIME_CONDITIONED, SHIFT_LOGITS).
+ */
+TDIFF_API tdiff_status tdiff_denoiser_param_bounds(tdiff_denoiser_param param, double *min, double *max,
+                                                   double *default_value);
+/* The snake_case name of a parameter; "unknown" for a value outside the enum. Static. */
+TDIFF_API const char *tdiff_denoiser_param_name(tdiff_denoiser_param param);
+/* The parameter with that exact name. TDIFF_OK; TDIFF_E_NOT_FOUND (unknown name);
+ * TDIFF_E_INVALID_ARGUMENT (name or out NULL). */
+TDIFF_API tdiff_status tdiff_denoiser_param_from_name(const char *name, tdiff_denoiser_param *out);
 
 /* The last error message of this handle ("" when none). Valid until the next
  * call on the handle. NULL handle: a static "invalid handle" text. */
@@ -686,6 +860,7 @@ TDIFF_API tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32
  */
 typedef struct tdiff_softmask tdiff_softmask;
 
+/* Parameters; names are the enum suffixes in lower case ("top_k", "raw_s", "s"). */
 typedef enum tdiff_softmask_param {
     TDIFF_SOFTMASK_TOP_K = 1,       /* int, 1..64, default 3 (model key tdiff.softmask.k)              */
     TDIFF_SOFTMASK_RAW_S = 2,       /* float, finite or -inf (s = 0); default logit(0.25) = -1.0986     */
@@ -720,6 +895,21 @@ TDIFF_API tdiff_status tdiff_softmask_set_int(tdiff_softmask *sm, tdiff_softmask
 TDIFF_API tdiff_status tdiff_softmask_get_int(const tdiff_softmask *sm, tdiff_softmask_param p, int64_t *out);
 TDIFF_API tdiff_status tdiff_softmask_set_float(tdiff_softmask *sm, tdiff_softmask_param p, double value);
 TDIFF_API tdiff_status tdiff_softmask_get_float(const tdiff_softmask *sm, tdiff_softmask_param p, double *out);
+/*
+ * Inclusive bounds and default of a settable parameter (no handle needed; every
+ * pointer may be NULL): TOP_K [1, 64], default 3; RAW_S [-inf, DBL_MAX] (-inf
+ * means s = 0), default -1.0986; RAW_C and RAW_A [-DBL_MAX, DBL_MAX] (finite),
+ * defaults 0.5413 and 4.9932 -- the values tdiff_softmask_create uses without a
+ * model (a model file's tdiff.softmask.* keys replace them). TDIFF_E_INVALID_ARGUMENT
+ * for an unknown or read-only parameter (S, C, A, FROM_MODEL).
+ */
+TDIFF_API tdiff_status tdiff_softmask_param_bounds(tdiff_softmask_param p, double *min, double *max,
+                                                   double *default_value);
+/* The snake_case name of a parameter; "unknown" for a value outside the enum. Static. */
+TDIFF_API const char *tdiff_softmask_param_name(tdiff_softmask_param p);
+/* The parameter with that exact name. TDIFF_OK; TDIFF_E_NOT_FOUND (unknown name);
+ * TDIFF_E_INVALID_ARGUMENT (name or out NULL). */
+TDIFF_API tdiff_status tdiff_softmask_param_from_name(const char *name, tdiff_softmask_param *out);
 
 /*
  * One masked position: from its previous-step logits (n_vocab floats; -inf
@@ -769,11 +959,9 @@ TDIFF_API tdiff_status tdiff_softmask_build(tdiff_softmask *sm, const int32_t *t
  * "invalid handle" text. */
 TDIFF_API const char *tdiff_softmask_last_error(const tdiff_softmask *sm);
 
-/* @@DENOISER@@ */
-
 /* ======================================================================== */
-/* Schedules, forward noise, transition matrices, NELBO (lib/schedule,      */
-/* lib/noise, lib/transition; the math is in docs/algorithms.md)            */
+/* Schedules, forward noise, transition matrices (lib/schedule, lib/noise, */
+/* lib/transition; the math is in docs/algorithms.md)                       */
 /* ======================================================================== */
 
 /*
@@ -782,12 +970,17 @@ TDIFF_API const char *tdiff_softmask_last_error(const tdiff_softmask *sm);
  * alpha_bar(t) ("ᾱ") is the probability that a token is still clean at time t.
  */
 
+/* The most discrete steps any call accepts (tdiff_scheduler_eval_step, transitions,
+ * TDIFF_SAMPLER_STEPS): a step count above it is refused at once with
+ * TDIFF_E_INVALID_ARGUMENT, so no argument makes a call loop or allocate without end. */
+#define TDIFF_MAX_STEPS (1u << 20)
+
 /* ---- the scheduler handle ---------------------------------------------- */
 
 /*
- * A noise schedule plus the scratch and allocator the noise, Gaussian and NELBO
- * functions below use. Owned by one thread at a time; create one per thread.
- * It is cheap (no large allocations until a function needs scratch).
+ * A noise schedule (and the allocator the training objectives take their scratch
+ * from). Owned by one thread at a time; create one per thread. It is cheap (no
+ * large allocations until a function needs scratch).
  */
 typedef struct tdiff_scheduler tdiff_scheduler;
 
@@ -803,7 +996,8 @@ typedef enum tdiff_schedule_kind {
                                           tdiff_scheduler_spindle_keep                          */
 } tdiff_schedule_kind;
 
-/* Parameters, all real-valued (get/set as double). Values never renumbered. */
+/* Parameters, all real-valued (get/set as double). Values never renumbered. Names
+ * are the enum suffixes in lower case ("eps", "sigma_min", "spindle_lambda"). */
 typedef enum tdiff_scheduler_param {
     TDIFF_SCHEDULER_EPS = 1,            /* log-linear ε, default 1e-3, bounds [0, 0.5]           */
     TDIFF_SCHEDULER_SIGMA_MIN = 2,      /* geometric σmin, default 1e-4, bounds [1e-8, 1e3]      */
@@ -829,8 +1023,8 @@ typedef enum tdiff_schedule_quantity {
 /*
  * Creates a scheduler of the given kind with default parameters. host may be NULL.
  * Returns TDIFF_OK, TDIFF_E_INVALID_ARGUMENT (out NULL, unknown kind, bad host),
- * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA unusable).
- * On failure *out is NULL.
+ * TDIFF_E_OUT_OF_MEMORY, TDIFF_E_UNSUPPORTED (host->isa names a variant this machine
+ * cannot run). On failure *out is NULL.
  */
 TDIFF_API tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *host,
                                               tdiff_scheduler **out, char *err, size_t err_cap);
@@ -847,9 +1041,16 @@ TDIFF_API const char *tdiff_scheduler_last_error(const tdiff_scheduler *s);
 TDIFF_API tdiff_status tdiff_scheduler_set_float(tdiff_scheduler *s, tdiff_scheduler_param p, double value);
 TDIFF_API tdiff_status tdiff_scheduler_get_float(const tdiff_scheduler *s, tdiff_scheduler_param p,
                                                  double *out);
-/* Inclusive bounds of a parameter (no handle needed). TDIFF_E_INVALID_ARGUMENT for an
- * unknown param or NULL outputs. */
-TDIFF_API tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max);
+/* Inclusive bounds and default of a parameter (no handle needed; every pointer may
+ * be NULL). Every scheduler parameter is settable. TDIFF_E_INVALID_ARGUMENT for an
+ * unknown param. */
+TDIFF_API tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max,
+                                                    double *default_value);
+/* The snake_case name of a parameter; "unknown" for a value outside the enum. Static. */
+TDIFF_API const char *tdiff_scheduler_param_name(tdiff_scheduler_param p);
+/* The parameter with that exact name. TDIFF_OK; TDIFF_E_NOT_FOUND (unknown name);
+ * TDIFF_E_INVALID_ARGUMENT (name or out NULL). */
+TDIFF_API tdiff_status tdiff_scheduler_param_from_name(const char *name, tdiff_scheduler_param *out);
 
 /*
  * Continuous time: *out = quantity q at t in [0, 1]. TDIFF_SQ_BETA is invalid here.
@@ -858,7 +1059,8 @@ TDIFF_API tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, dou
 TDIFF_API tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q, double t,
                                             double *out);
 /*
- * Discrete time: quantity q at step `step` of n_steps (0 ≤ step ≤ n_steps, n_steps ≥ 1).
+ * Discrete time: quantity q at step `step` of n_steps (0 ≤ step ≤ n_steps,
+ * 1 ≤ n_steps ≤ TDIFF_MAX_STEPS; ALPHA_BAR and SIGMA_BAR cost O(step)).
  * β_t = min(1 − ᾱ(t/T)/ᾱ((t−1)/T), max_beta) for COSINE and SQRT (as their sources clip),
  * unclipped for the others (LINEAR gives exactly 1/(T−t+1)); the discrete ᾱ_t is
  * Π_{s≤t} (1 − β_s) computed in double (so ᾱ_0 = 1), the value the transition matrices
@@ -931,81 +1133,39 @@ TDIFF_API tdiff_status tdiff_transfer_mask_predict(size_t n, size_t iter, size_t
 
 /* ---- forward noise on token arrays ------------------------------------- */
 /*
- * Each function writes x_t[0..n) from x_0[0..n) (x_t may equal x_0 exactly). Position
- * i uses Philox draws keyed by (seed, stream, i): the same seed and stream corrupt the
- * same positions whatever the thread count or call split (pass `first_position` to
- * continue a longer array: position i of this call uses counter first_position + i).
- * Use different streams for independent corruptions of the same text.
- * TDIFF_E_INVALID_ARGUMENT for NULL arrays, probabilities outside [0, 1] or NaN,
- * first_position + n > 2^32, token ids out of range (uniform kernel: 0 ≤ x_0 < n_vocab).
- * s is only the context (error text); its schedule is not used.
+ * Pure functions: no handle, no allocation, no error text (the status says what is
+ * wrong). Each writes x_t[0..n) from x_0[0..n) (x_t may equal x_0 exactly; n = 0 does
+ * nothing). Position i uses Philox draws keyed by (seed, stream, first_position + i):
+ * the same seed and stream corrupt the same positions whatever the thread count or
+ * call split (pass `first_position` to continue a longer array). Use different
+ * streams for independent corruptions of the same text.
+ * TDIFF_E_INVALID_ARGUMENT when x0 or xt is NULL, when first_position + n > 2^32
+ * (the RNG's position counter), and for the conditions each function names.
  */
-/* Absorbing: x_t[i] = mask_id with probability 1 − alpha_bar, else x_0[i]. */
-TDIFF_API tdiff_status tdiff_noise_mask(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                        double alpha_bar, int32_t mask_id, uint64_t seed, uint32_t stream,
-                                        uint32_t first_position);
+/* Absorbing: x_t[i] = mask_id with probability 1 − alpha_bar, else x_0[i].
+ * Also TDIFF_E_INVALID_ARGUMENT for alpha_bar outside [0, 1] or NaN. */
+TDIFF_API tdiff_status tdiff_noise_mask(const int32_t *x0, int32_t *xt, size_t n, double alpha_bar, int32_t mask_id,
+                                        uint64_t seed, uint32_t stream, uint32_t first_position);
 /* Uniform (D3PM): with probability 1 − alpha_bar x_t[i] is drawn uniformly from [0, n_vocab)
- * (it may equal x_0[i], as Q̄_t = ᾱI + (1−ᾱ)/V·11ᵀ says). */
-TDIFF_API tdiff_status tdiff_noise_uniform(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                           double alpha_bar, size_t n_vocab, uint64_t seed, uint32_t stream,
-                                           uint32_t first_position);
-/* Per-token absorbing (spindle): x_t[i] = mask_id with probability 1 − keep[i]. */
-TDIFF_API tdiff_status tdiff_noise_per_token(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                             const float *keep, int32_t mask_id, uint64_t seed,
-                                             uint32_t stream, uint32_t first_position);
+ * (it may equal x_0[i], as Q̄_t = ᾱI + (1−ᾱ)/V·11ᵀ says). Also TDIFF_E_INVALID_ARGUMENT
+ * for alpha_bar outside [0, 1] or NaN, n_vocab 0 or above 2^31, a token outside
+ * [0, n_vocab) (xt is then unchanged). */
+TDIFF_API tdiff_status tdiff_noise_uniform(const int32_t *x0, int32_t *xt, size_t n, double alpha_bar,
+                                           size_t n_vocab, uint64_t seed, uint32_t stream, uint32_t first_position);
+/* Per-token absorbing (spindle): x_t[i] = mask_id with probability 1 − keep[i]. Also
+ * TDIFF_E_INVALID_ARGUMENT for keep NULL or a keep[i] outside [0, 1] or NaN (xt is then
+ * unchanged). */
+TDIFF_API tdiff_status tdiff_noise_per_token(const int32_t *x0, int32_t *xt, size_t n, const float *keep,
+                                             int32_t mask_id, uint64_t seed, uint32_t stream,
+                                             uint32_t first_position);
 
-/* ---- Gaussian diffusion on float vectors (Diffusion-LM) ------------------ */
-/*
- * x_t = sqrt(ᾱ)·x_0 + sqrt(1 − ᾱ)·ε, ε ~ N(0, 1) from Philox keyed (seed, stream, i)
- * (element i of the n floats). eps_out (optional, [n]) receives ε.
- * TDIFF_E_INVALID_ARGUMENT for NULL arrays, ᾱ outside [0, 1].
- */
-TDIFF_API tdiff_status tdiff_gauss_noise(tdiff_scheduler *s, const float *x0, float *xt, size_t n,
-                                         double alpha_bar, uint64_t seed, uint32_t stream, float *eps_out);
-/*
- * Posterior q(x_{t−1} | x_t, x_0) = N(c0·x_0 + ct·x_t, var) for ᾱ_t = alpha_bar_t,
- * ᾱ_{t−1} = alpha_bar_prev (0 ≤ ᾱ_t ≤ ᾱ_{t−1} ≤ 1, ᾱ_t < 1), β_t = 1 − ᾱ_t/ᾱ_{t−1}:
- * c0 = sqrt(ᾱ_{t−1})·β_t/(1 − ᾱ_t), ct = sqrt(1 − β_t)·(1 − ᾱ_{t−1})/(1 − ᾱ_t),
- * var = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t). Any output pointer may be NULL. Stateless.
- * TDIFF_E_INVALID_ARGUMENT for values out of range.
- */
-TDIFF_API tdiff_status tdiff_gauss_posterior_coefs(double alpha_bar_t, double alpha_bar_prev, double *c0,
-                                                   double *ct, double *var);
-/* mean[i] = c0·x0[i] + ct·xt[i] (mean may alias either input exactly). *var optional. */
-TDIFF_API tdiff_status tdiff_gauss_posterior_mean(tdiff_scheduler *s, const float *x0, const float *xt,
-                                                  float *mean, size_t n, double alpha_bar_t,
-                                                  double alpha_bar_prev, double *var);
-/* DDPM step: x_prev = posterior mean from the predicted x0 + sqrt(var)·z, z ~ N(0,1)
- * keyed (seed, stream, i). */
-TDIFF_API tdiff_status tdiff_gauss_ddpm_step(tdiff_scheduler *s, const float *x0_pred, const float *xt,
-                                             float *x_prev, size_t n, double alpha_bar_t,
-                                             double alpha_bar_prev, uint64_t seed, uint32_t stream);
-/*
- * DDIM step (Song et al. 2021) from a predicted x0: ε̂ = (x_t − sqrt(ᾱ_t)x̂_0)/sqrt(1 − ᾱ_t),
- * σ = η·sqrt((1 − ᾱ_{t−1})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t−1}),
- * x_prev = sqrt(ᾱ_{t−1})x̂_0 + sqrt(1 − ᾱ_{t−1} − σ²)ε̂ + σz. eta in [0, 1]; eta 0 is
- * deterministic (no draws).
- */
-TDIFF_API tdiff_status tdiff_gauss_ddim_step(tdiff_scheduler *s, const float *x0_pred, const float *xt,
-                                             float *x_prev, size_t n, double alpha_bar_t,
-                                             double alpha_bar_prev, double eta, uint64_t seed,
-                                             uint32_t stream);
-/*
- * Nearest-embedding rounding and clamping (Diffusion-LM): for each of the n vectors
- * x[n, dim], the id v minimising ||x − emb[v]||² over emb[n_vocab, dim] (ties: lowest id),
- * written to ids[n] (optional); clamped[n, dim] (optional, may alias x exactly) gets
- * emb[ids]. Uses the SIMD dot kernel, or cblas_sgemm when n ≥ 16.
- * TDIFF_E_INVALID_ARGUMENT for NULL x/emb, zero sizes, both outputs NULL;
- * TDIFF_E_OUT_OF_MEMORY; TDIFF_E_OVERFLOW.
- */
-TDIFF_API tdiff_status tdiff_embed_nearest(tdiff_scheduler *s, const float *emb, size_t n_vocab, size_t dim,
-                                           const float *x, size_t n, int32_t *ids, float *clamped);
-
-/* ---- discrete transition matrices (D3PM) and SEDD rates ------------------ */
+/* ---- discrete transition matrices (D3PM) ------------------------------------ */
 
 /*
  * Transition matrices Q_t (row-stochastic: Q_t[i, j] = q(x_t = j | x_{t−1} = i)) for
  * t = 1..T and their products Q̄_t = Q_1···Q_t (Q̄_0 = I). Tokens are row vectors.
+ * The handle is what the D3PM and SEDD strategies of the sampler need; its
+ * operations (products, posteriors, SEDD steps) are experimental (below).
  * Immutable after creation: may be shared by threads if the host allocator is
  * thread-safe (calls allocate small scratch), except that the last-error text is
  * racy when shared -- give each thread its own handle to read errors.
@@ -1024,29 +1184,88 @@ typedef enum tdiff_transition_kind {
  * UNIFORM, ABSORBING, GAUSSIAN: β_t for t = 1..n_steps is taken from the scheduler's
  * discrete schedule (tdiff_scheduler_eval_step, TDIFF_SQ_BETA) at creation; mask_id is
  * used by ABSORBING only (0 ≤ mask_id < n_vocab) and ignored otherwise. GAUSSIAN needs
- * n_vocab ≥ 2, β_t > 0. host may be NULL.
+ * n_vocab ≥ 2, β_t > 0. 1 ≤ n_steps ≤ TDIFF_MAX_STEPS. Memory: 2·(n_steps+1) doubles,
+ * GAUSSIAN 2·(n_steps+1)·n_vocab more (built in O(n_steps·n_vocab)). host may be NULL.
  * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW (V·V too large).
  */
 TDIFF_API tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab, int32_t mask_id,
                                                tdiff_scheduler *sched, size_t n_steps, const tdiff_host *host,
                                                tdiff_transition **out, char *err, size_t err_cap);
+TDIFF_API void tdiff_transition_free(tdiff_transition *tr);
+TDIFF_API const char *tdiff_transition_last_error(const tdiff_transition *tr);
+TDIFF_API size_t tdiff_transition_n_vocab(const tdiff_transition *tr);
+TDIFF_API size_t tdiff_transition_n_steps(const tdiff_transition *tr);
+
+#ifdef TDIFF_EXPERIMENTAL
+
+/* ---- Gaussian diffusion on float vectors (Diffusion-LM) -- experimental ----- */
 /*
- * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order).
+ * Pure functions on float vectors (no handle, no error text). Normal draws come from
+ * Philox keyed (seed, stream, i) for element i, so n ≤ 2^32. Every function returns
+ * TDIFF_E_INVALID_ARGUMENT for a NULL vector, n > 2^32, or ᾱ values outside the
+ * ranges it names.
+ */
+/*
+ * x_t = sqrt(ᾱ)·x_0 + sqrt(1 − ᾱ)·ε, ε ~ N(0, 1) (element i of the n floats).
+ * eps_out (optional, [n]) receives ε. alpha_bar in [0, 1].
+ */
+TDIFF_API tdiff_status tdiff_gauss_noise(const float *x0, float *xt, size_t n, double alpha_bar, uint64_t seed,
+                                         uint32_t stream, float *eps_out);
+/*
+ * Posterior q(x_{t−1} | x_t, x_0) = N(c0·x_0 + ct·x_t, var) for ᾱ_t = alpha_bar_t,
+ * ᾱ_{t−1} = alpha_bar_prev (0 ≤ ᾱ_t ≤ ᾱ_{t−1} ≤ 1, ᾱ_t < 1, ᾱ_{t−1} > 0), β_t = 1 − ᾱ_t/ᾱ_{t−1}:
+ * c0 = sqrt(ᾱ_{t−1})·β_t/(1 − ᾱ_t), ct = sqrt(1 − β_t)·(1 − ᾱ_{t−1})/(1 − ᾱ_t),
+ * var = β_t·(1 − ᾱ_{t−1})/(1 − ᾱ_t). Any output pointer may be NULL.
+ * TDIFF_E_INVALID_ARGUMENT for values outside those ranges.
+ */
+TDIFF_API tdiff_status tdiff_gauss_posterior_coefs(double alpha_bar_t, double alpha_bar_prev, double *c0,
+                                                   double *ct, double *var);
+/* mean[i] = c0·x0[i] + ct·xt[i] (mean may alias either input exactly). *var optional.
+ * The ᾱ ranges of tdiff_gauss_posterior_coefs. */
+TDIFF_API tdiff_status tdiff_gauss_posterior_mean(const float *x0, const float *xt, float *mean, size_t n,
+                                                  double alpha_bar_t, double alpha_bar_prev, double *var);
+/* DDPM step: x_prev = posterior mean from the predicted x0 + sqrt(var)·z, z ~ N(0,1)
+ * keyed (seed, stream, i). The ᾱ ranges of tdiff_gauss_posterior_coefs. */
+TDIFF_API tdiff_status tdiff_gauss_ddpm_step(const float *x0_pred, const float *xt, float *x_prev, size_t n,
+                                             double alpha_bar_t, double alpha_bar_prev, uint64_t seed,
+                                             uint32_t stream);
+/*
+ * DDIM step (Song et al. 2021) from a predicted x0: ε̂ = (x_t − sqrt(ᾱ_t)x̂_0)/sqrt(1 − ᾱ_t),
+ * σ = η·sqrt((1 − ᾱ_{t−1})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t−1}),
+ * x_prev = sqrt(ᾱ_{t−1})x̂_0 + sqrt(1 − ᾱ_{t−1} − σ²)ε̂ + σz. The ᾱ ranges of
+ * tdiff_gauss_posterior_coefs; eta in [0, 1]; eta 0 is deterministic (no draws).
+ */
+TDIFF_API tdiff_status tdiff_gauss_ddim_step(const float *x0_pred, const float *xt, float *x_prev, size_t n,
+                                             double alpha_bar_t, double alpha_bar_prev, double eta, uint64_t seed,
+                                             uint32_t stream);
+/*
+ * Nearest-embedding rounding and clamping (Diffusion-LM): for each of the n vectors
+ * x[n, dim], the id v minimising ||x − emb[v]||² over emb[n_vocab, dim] (ties: lowest id),
+ * written to ids[n] (optional); clamped[n, dim] (optional, may alias x exactly) gets
+ * emb[ids]. Uses the host's allocator for scratch (host NULL = defaults; a failure is
+ * logged through its log_fn) and the SIMD dot kernel, or cblas_sgemm when n ≥ 16.
+ * TDIFF_E_INVALID_ARGUMENT for a bad host, NULL x/emb, zero sizes, both outputs NULL,
+ * non-finite values (no nearest row); TDIFF_E_UNSUPPORTED (TDIFF_FORCE_ISA unusable);
+ * TDIFF_E_OUT_OF_MEMORY; TDIFF_E_OVERFLOW.
+ */
+TDIFF_API tdiff_status tdiff_embed_nearest(const tdiff_host *host, const float *emb, size_t n_vocab, size_t dim,
+                                           const float *x, size_t n, int32_t *ids, float *clamped);
+
+/* ---- transition internals and SEDD rates -- experimental -------------------- */
+
+/*
+ * Caller matrices. n_mats is 1 (the same Q every step) or n_steps (Q_1..Q_T in order);
+ * 1 ≤ n_steps ≤ TDIFF_MAX_STEPS.
  * DENSE: q holds n_mats·V·V floats, row-major. BANDED: q holds n_mats·V·(2b+1) floats,
  * entry Q[i, j] (|i − j| ≤ b) at [i·(2b+1) + (j − i + b)]; entries falling outside
  * 0..V−1 must be 0. Validated: finite, non-negative, every row sums to 1 within
  * tolerance (|sum − 1| ≤ tol, tol in [0, 1e-2]; 1e-5 is a good value for float rows).
- * Copied. TDIFF_E_INVALID_ARGUMENT names the first bad matrix/row in the message
- * (only retrievable through the handle, so on failure it is also logged to host).
+ * Copied. TDIFF_E_INVALID_ARGUMENT names the first bad matrix/row in the message.
  */
 TDIFF_API tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_vocab,
                                                     size_t n_steps, size_t bandwidth, const float *q,
                                                     size_t n_mats, double tol, const tdiff_host *host,
                                                     tdiff_transition **out, char *err, size_t err_cap);
-TDIFF_API void tdiff_transition_free(tdiff_transition *tr);
-TDIFF_API const char *tdiff_transition_last_error(const tdiff_transition *tr);
-TDIFF_API size_t tdiff_transition_n_vocab(const tdiff_transition *tr);
-TDIFF_API size_t tdiff_transition_n_steps(const tdiff_transition *tr);
 
 /*
  * out[n, V] = p[n, V]·Q_t (cumulative = 0) or p·Q̄_t (cumulative = 1): the distribution
@@ -1070,7 +1289,9 @@ TDIFF_API tdiff_status tdiff_transition_matrix(tdiff_transition *tr, size_t t, i
  * With p0 one-hot at x_0 this is the exact posterior q(x_{t−1} | x_t, x_0) (Bayes' rule);
  * with p0 = p̃(x_0 | x_t) it is p_θ(x_{t−1} | x_t). 1 ≤ t ≤ T. p0 rows must be
  * non-negative; a row whose product is all zero (x_t impossible under p0) gives
- * TDIFF_E_INVALID_ARGUMENT naming the position.
+ * TDIFF_E_INVALID_ARGUMENT naming the position. (The D3PM reference code instead
+ * works in log space with a 1e-6 floor, where no x_t is impossible; the D3PM loss
+ * tdiff_objective_d3pm_loss follows the reference, docs/algorithms.md.)
  */
 TDIFF_API tdiff_status tdiff_transition_posterior(tdiff_transition *tr, size_t t, const int32_t *xt,
                                                   const float *p0, size_t n, float *out);
@@ -1098,7 +1319,22 @@ TDIFF_API tdiff_status tdiff_transition_sedd_analytic(tdiff_transition *tr, cons
                                                       const float *score, size_t n, double dsigma,
                                                       int drop_mask, float *out);
 
-/* ---- NELBO: scoring text under a masked-diffusion denoiser -------------- */
+#endif /* TDIFF_EXPERIMENTAL */
+
+#ifdef TDIFF_EXPERIMENTAL
+
+/* ======================================================================== */
+/* Training objectives (lib/objective) -- experimental                      */
+/* ======================================================================== */
+
+/*
+ * Likelihood bounds of a text under a denoiser: the masked-diffusion NELBO (MDLM,
+ * SEDD-absorb, LLaDA) and D3PM's discrete-time bound (docs/algorithms.md). They read
+ * the schedule (a scheduler) or the transition matrices (a transition handle) and use
+ * that handle's allocator for scratch; the handle is only read, never changed. On
+ * failure the reason in words is copied into (err, err_cap) (may be NULL / 0; "" on
+ * success) and logged through the handle's host.
+ */
 
 /*
  * A denoiser given as a callback: fills logits[n, n_vocab] (row-major) for the
@@ -1139,13 +1375,13 @@ typedef enum tdiff_nelbo_method {
  * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW, or the callback's
  * error (a negative tdiff_status is returned as is, anything else non-zero as
  * TDIFF_E_ABORTED; message "denoiser callback failed"). A NaN or +inf logit, or a row
- * that is −inf everywhere but the mask, gives TDIFF_E_INVALID_ARGUMENT. The callback
- * must not call back into this scheduler.
+ * that is −inf everywhere but the mask, gives TDIFF_E_INVALID_ARGUMENT.
  */
-TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+TDIFF_API tdiff_status tdiff_objective_nelbo(const tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
                                              const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
                                              tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
-                                             double *nelbo, double *per_token, double *std_error);
+                                             double *nelbo, double *per_token, double *std_error, char *err,
+                                             size_t err_cap);
 
 /*
  * The same bound under a model's network: the denoiser d supplies the logits
@@ -1153,35 +1389,61 @@ TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_f
  * n must be ≤ TDIFF_DENOISER_MAX_LEN. Time-conditioned models receive the scheduler's
  * total noise σ̄(t) = −ln ᾱ(t) (what SEDD and MDLM condition on; capped at 1e4 where
  * ᾱ = 0), other models ignore it. mask_id is the model's mask token
- * (tdiff_model_special_token(model, TDIFF_SPECIAL_MASK, ...)). Cost: one forward pass
- * per evaluation (n_samples). A denoiser error is returned with its message copied into
- * this scheduler's last error. s and d are used by this thread only for the call.
+ * (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, ...)). Cost: one forward pass
+ * per evaluation (n_samples). A denoiser error is returned with its message
+ * ("denoiser: ...") in err. s and d are used by this thread only for the call.
  */
+TDIFF_API tdiff_status tdiff_objective_nelbo_denoiser(const tdiff_scheduler *s, tdiff_denoiser *d,
+                                                      const int32_t *tokens, size_t n, int32_t mask_id,
+                                                      tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
+                                                      double *nelbo, double *per_token, double *std_error,
+                                                      char *err, size_t err_cap);
+
+/*
+ * D3PM's discrete-time variational bound (nats) of tokens[0..n) for a UNIFORM or
+ * ABSORBING transition handle tr (T = its n_steps), computed as D3PM's reference code
+ * computes it (google-research d3pm, diffusion_categorical.py; docs/algorithms.md):
+ *   L = Σ_{t=2}^{T} E KL(q(x_{t−1}|x_t,x_0) ‖ p_θ(x_{t−1}|x_t)) + E[−log p̃(x_0|x_1)] + KL(q(x_T|x_0) ‖ prior),
+ * p̃ = softmax(logits) of the callback (told t/T; all n_vocab entries, the mask included).
+ * Both posteriors are the reference's log-space form
+ *   softmax(log(Q_t[:, x_t] + 1e-6) + log(r·Q̄_{t−1} + 1e-6)),
+ * r = one-hot x_0 for q and r = p̃ for p_θ, so no x_t is impossible under the model.
+ * The t = 1 term reads p̃(x_0|x_1) directly, not through the posterior (+inf when the
+ * network gives the true token a −inf logit there).
+ * Estimated with n_samples draws of t uniform in 1..T (each term is T × the per-t value)
+ * and x_t ~ q(x_t|x_0) by Philox from seed; the prior term is computed exactly: uniform
+ * prior for UNIFORM, the point mass on the mask for ABSORBING, with D3PM's 1e-6 inside
+ * its logarithms (so ᾱ_T > 0 gives a large finite value, not +inf).
+ * Every token must be < n_vocab. Outputs (optional) as tdiff_objective_nelbo;
+ * *std_error is that of the sampled part. Callback calls: n_samples.
+ * TDIFF_E_INVALID_ARGUMENT (also for a NaN or +inf logit, or a row of −inf),
+ * TDIFF_E_UNSUPPORTED (other kinds), TDIFF_E_OUT_OF_MEMORY, TDIFF_E_OVERFLOW, or the
+ * callback's error.
+ */
+TDIFF_API tdiff_status tdiff_objective_d3pm_loss(const tdiff_transition *tr, tdiff_denoise_fn fn, void *user_data,
+                                                 const int32_t *tokens, size_t n, size_t n_samples, uint64_t seed,
+                                                 double *nelbo, double *per_token, double *std_error, char *err,
+                                                 size_t err_cap);
+
+/* Deprecated names of the objectives (removed after 0.2): the same computations,
+ * with the error text written into the handle's last error (tdiff_scheduler_last_error,
+ * tdiff_transition_last_error) instead of a caller buffer. */
+TDIFF_DEPRECATED("use tdiff_objective_nelbo")
+TDIFF_API tdiff_status tdiff_scheduler_nelbo(tdiff_scheduler *s, tdiff_denoise_fn fn, void *user_data,
+                                             const int32_t *tokens, size_t n, size_t n_vocab, int32_t mask_id,
+                                             tdiff_nelbo_method method, size_t n_samples, uint64_t seed,
+                                             double *nelbo, double *per_token, double *std_error);
+TDIFF_DEPRECATED("use tdiff_objective_nelbo_denoiser")
 TDIFF_API tdiff_status tdiff_scheduler_nelbo_denoiser(tdiff_scheduler *s, tdiff_denoiser *d, const int32_t *tokens,
                                                       size_t n, int32_t mask_id, tdiff_nelbo_method method,
                                                       size_t n_samples, uint64_t seed, double *nelbo,
                                                       double *per_token, double *std_error);
-
-/*
- * D3PM's discrete-time variational bound (nats) of tokens[0..n) for a UNIFORM or
- * ABSORBING transition handle tr (T = its n_steps), with the x0-parameterised reverse
- * step p_θ(x_{t−1}|x_t) ∝ Q_t[:, x_t] ⊙ (p̃·Q̄_{t−1}), p̃ = softmax(logits) of the callback
- * (told t/T; all n_vocab entries, the mask included, as D3PM does):
- *   L = Σ_{t=2}^{T} E KL(q(x_{t−1}|x_t,x_0) ‖ p_θ) + E[−log p_θ(x_0|x_1)] + KL(q(x_T|x_0) ‖ prior).
- * Estimated with n_samples draws of t uniform in 1..T (each term is T × the per-t value)
- * and x_t ~ q(x_t|x_0) by Philox from seed; the prior term is computed exactly: uniform
- * prior for UNIFORM, the point mass on the mask for ABSORBING, with D3PM's 1e-6 inside
- * the logarithms of that term only (so ᾱ_T > 0 gives a large finite value, not +inf).
- * Every token must be < n_vocab. Outputs (optional) as tdiff_scheduler_nelbo;
- * *std_error is that of the sampled part. Callback calls: n_samples.
- * TDIFF_E_INVALID_ARGUMENT, TDIFF_E_UNSUPPORTED (other kinds), TDIFF_E_OUT_OF_MEMORY,
- * TDIFF_E_OVERFLOW, or the callback's error.
- */
+TDIFF_DEPRECATED("use tdiff_objective_d3pm_loss")
 TDIFF_API tdiff_status tdiff_transition_d3pm_loss(tdiff_transition *tr, tdiff_denoise_fn fn, void *user_data,
                                                   const int32_t *tokens, size_t n, size_t n_samples, uint64_t seed,
                                                   double *nelbo, double *per_token, double *std_error);
 
-/* @@SCHEDULE@@ */
+#endif /* TDIFF_EXPERIMENTAL */
 
 /* ======================================================================== */
 /* Sampler: turns a denoiser into text                                       */

@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# setup-deps.sh -- installs what building and testing libtextdiff needs on Debian 12.
+# setup-deps.sh [SET...] [PACKAGE...] -- installs Debian 12 packages libtextdiff needs.
 # Idempotent: installs only the packages that are missing. Uses sudo when not root.
+#
+# Sets (no argument = test):
+#   demo     build the library and the tool, run scripts/demo.sh
+#   test     demo + everything scripts/test-all.sh runs: C++, valgrind, libabigail,
+#            the aarch64 cross compiler and qemu, Python with numpy/pytest/pip/venv,
+#            clang with its sanitizer and libFuzzer runtimes (stages clang, fuzz)
+#   convert  tools/convert_hf.py (numpy)
+#   plot     tools/plot_trace.py (matplotlib)
+# Any other word is taken as a package name.
 set -euo pipefail
 
-packages=(
-  build-essential meson ninja-build pkgconf
-  libopenblas-dev libcmocka-dev
-  abigail-tools valgrind
-  python3 python3-numpy python3-pytest python3-pip python3-setuptools python3-venv
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-  g++
-)
-# Extra packages a stage may ask for: setup-deps.sh pkg1 pkg2 ...
-packages+=("$@")
+demo=(build-essential meson ninja-build pkgconf libopenblas-dev libcmocka-dev)
+test=("${demo[@]}" g++ abigail-tools valgrind
+      python3 python3-numpy python3-pytest python3-pip python3-setuptools python3-venv
+      gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+      clang libclang-rt-14-dev)
+convert=(python3 python3-numpy)
+plot=(python3 python3-matplotlib)
+
+[ "$#" -eq 0 ] && set -- test
+packages=()
+for word in "$@"; do
+  case "$word" in
+    demo) packages+=("${demo[@]}") ;;
+    test) packages+=("${test[@]}") ;;
+    convert) packages+=("${convert[@]}") ;;
+    plot) packages+=("${plot[@]}") ;;
+    *) packages+=("$word") ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -22,7 +22,8 @@ int cmd_generate(int argc, char **argv);
 int cmd_infill(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
-/* @@COMMAND_DECLS@@ */
+int cmd_chat(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */
@@ -30,6 +31,28 @@ const char *tool_default_model(void);
 /* The model's vocabulary size (0 when it has no token list). */
 size_t tool_vocab(const tdiff_model *model);
 
+/* msg (a library message, may be NULL) with C API names replaced by what a tool
+ * user does instead (tdiff_sampler_infill -> textdiff infill; others -> "the
+ * library"), into buf. Returns buf. */
+const char *tool_lib_message(char *buf, size_t cap, const char *msg);
+
+/* The whole file, NUL-terminated (malloc'd; *len without the NUL); NULL with
+ * errno set on failure. */
+char *tool_read_file(const char *path, size_t *len);
+
+/* True when a command-line argument names a model rather than a text: it ends
+ * in .gguf or names a file that starts with the GGUF magic. */
+int tool_is_model_path(const char *a);
+
+/* Writes s[0..n) into buf[0..cap) (NUL-terminated, cut before an escape that
+ * does not fit) so that a terminal shows it as text and runs nothing: control
+ * bytes (C0, DEL), C1 controls (U+0080..U+009F) and bytes that are not UTF-8
+ * become \xNN, a backslash \\, and a double quote \" when quote is set. Every
+ * string that comes from a file goes through it before it is printed. */
+const char *tool_escape(char *buf, size_t cap, const char *s, size_t n, int quote);
+
+/* ggml's name of a tensor type number the library reads ("F32", "Q4_K", ...); "?" otherwise. */
+const char *tool_type_name(int type);
 /* True when s equals "--help" or "-h". */
 int tool_is_help(const char *s);
 /* Parses "1,2,3" into ids (cap entries); returns the count or -1 on a parse error/overflow. */

@@ -108,19 +108,19 @@ int cmd_forward(int argc, char **argv)
     tdiff_denoiser *d = NULL;
     int rc = 1;
     if (!ids || !pos_ids || !pos) {
-        fprintf(stderr, "textdiff forward: out of memory\n");
+        fprintf(stderr, "textdiff: forward: out of memory\n");
         goto done;
     }
     long n = tool_parse_ids(tokens_s, ids, MAX_IDS), n_pos = 0;
     if (n <= 0) {
-        fprintf(stderr, "textdiff forward: --tokens needs comma-separated ids (at most %d)\n", MAX_IDS);
+        fprintf(stderr, "textdiff: forward: --tokens needs comma-separated ids (at most %d)\n", MAX_IDS);
         rc = 2;
         goto done;
     }
     if (positions_s) {
         n_pos = tool_parse_ids(positions_s, pos_ids, MAX_IDS);
         if (n_pos <= 0) {
-            fprintf(stderr, "textdiff forward: --positions needs comma-separated positions\n");
+            fprintf(stderr, "textdiff: forward: --positions needs comma-separated positions\n");
             rc = 2;
             goto done;
         }
@@ -130,35 +130,35 @@ int cmd_forward(int argc, char **argv)
     char err[512];
     tdiff_status st = tdiff_model_load_file(model_path, NULL, &m, err, sizeof err);
     if (st != TDIFF_OK) {
-        fprintf(stderr, "textdiff forward: %s: %s\n", model_path, err);
+        fprintf(stderr, "textdiff: forward: %s: %s\n", model_path, err);
         goto done;
     }
     st = tdiff_denoiser_create(m, (size_t)n, threads, NULL, &d, err, sizeof err);
     if (st != TDIFF_OK) {
-        fprintf(stderr, "textdiff forward: cannot create the denoiser: %s\n", err);
+        fprintf(stderr, "textdiff: forward: cannot create the denoiser: %s\n", err);
         goto done;
     }
     int64_t nv, tc;
     tdiff_denoiser_get_int(d, TDIFF_DENOISER_N_VOCAB, &nv);
     tdiff_denoiser_get_int(d, TDIFF_DENOISER_TIME_CONDITIONED, &tc);
     if (tc && !have_t) {
-        fprintf(stderr, "textdiff forward: this model is time-conditioned: pass --t\n");
+        fprintf(stderr, "textdiff: forward: this model is time-conditioned: pass --t\n");
         rc = 2;
         goto done;
     }
     size_t rows = positions_s ? (size_t)n_pos : (size_t)n;
     logits = malloc(rows * (size_t)nv * sizeof *logits);
     if (!logits) {
-        fprintf(stderr, "textdiff forward: out of memory for %zu x %lld logits\n", rows, (long long)nv);
+        fprintf(stderr, "textdiff: forward: out of memory for %zu x %lld logits\n", rows, (long long)nv);
         goto done;
     }
     st = tdiff_denoiser_forward_t(d, ids, (size_t)n, t, positions_s ? pos : NULL, rows, logits, rows * (size_t)nv);
     if (st != TDIFF_OK) {
-        fprintf(stderr, "textdiff forward: %s\n", tdiff_denoiser_last_error(d));
+        fprintf(stderr, "textdiff: forward: %s\n", tdiff_denoiser_last_error(d));
         goto done;
     }
     if (write_npy(out_path, logits, rows, (size_t)nv) != 0) {
-        fprintf(stderr, "textdiff forward: cannot write %s\n", out_path);
+        fprintf(stderr, "textdiff: forward: cannot write %s\n", out_path);
         goto done;
     }
     rc = 0;

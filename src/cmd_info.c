@@ -1,4 +1,4 @@
-/* cmd_info.c -- `textdiff info MODEL`: what a GGUF file holds -- architecture,
+/* cmd_info.c -- `textdiff info [MODEL]`: what a GGUF file holds -- architecture,
  * sizes, hyper-parameters, tokenizer, special tokens; --meta and --tensors list
  * every key and tensor. Uses only the public API. */
 #include <inttypes.h>
@@ -10,9 +10,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: textdiff info MODEL.gguf [--meta] [--tensors]\n\n"
+    fprintf(f, "usage: textdiff info [MODEL.gguf] [--meta] [--tensors]\n\n"
                "Loads the model (memory-mapped, validated) and prints its architecture, sizes,\n"
-               "hyper-parameters, tokenizer and special tokens.\n"
+               "hyper-parameters, tokenizer and special tokens. MODEL left out: $TEXTDIFF_MODEL or\n"
+               "the bundled model.\n"
+               "  -m, --model FILE  the model (same as MODEL)\n"
                "  --meta     list every metadata key with its type (and value, for scalars)\n"
                "  --tensors  list every tensor with its type and shape (ggml order, innermost first)\n");
 }
@@ -24,32 +26,12 @@ static const char *type_name(tdiff_meta_type t)
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
-static const char *tensor_type_name(int t)
-{
-    switch (t) {
-    case 0: return "F32";
-    case 1: return "F16";
-    case 2: return "Q4_0";
-    case 8: return "Q8_0";
-    case 30: return "BF16";
-    default: return "?";
-    }
-}
-
-/* Prints a string value, at most `max` bytes, escaping control bytes. */
+/* Prints a string from the file in quotes, its first `max` bytes escaped
+ * (tool_escape). */
 static void print_text(const char *s, size_t n, size_t max)
 {
-    putchar('"');
-    for (size_t i = 0; i < n && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            printf("\\x%02x", c);
-        else
-            putchar(c);
-    }
-    printf(n > max ? "\"..." : "\"");
+    char buf[4 * 256 + 1]; /* max <= 256 bytes, each at most 4 when escaped */
+    printf("\"%s\"%s", tool_escape(buf, sizeof buf, s, n < max ? n : max, 1), n > max ? "..." : "");
 }
 
 static void print_str_key(const tdiff_model *m, const char *label, const char *key)
@@ -103,18 +85,20 @@ static void list_meta(const tdiff_model *m)
     size_t n = tdiff_model_meta_count(m);
     printf("\nmetadata (%zu keys):\n", n);
     for (size_t k = 0; k < n; k++) {
-        char key[256];
-        if (tdiff_model_meta_key(m, k, key, sizeof key, NULL) != TDIFF_OK) {
+        char key[256], shown[4 * sizeof key];
+        size_t len = 0;
+        if (tdiff_model_meta_key(m, k, key, sizeof key, &len) != TDIFF_OK) {
             printf("  (key too long)\n");
             continue;
         }
         tdiff_meta_type t, et;
         size_t count;
         tdiff_model_meta_type(m, key, &t, &et, &count);
+        tool_escape(shown, sizeof shown, key, len ? len - 1 : 0, 0); /* len counts the NUL */
         if (t == TDIFF_META_ARRAY)
-            printf("  %-44s arr[%s,%zu]", key, type_name(et), count);
+            printf("  %-44s arr[%s,%zu]", shown, type_name(et), count);
         else
-            printf("  %-44s %s", key, type_name(t));
+            printf("  %-44s %s", shown, type_name(t));
         if (t != TDIFF_META_ARRAY)
             print_scalar(m, key, t);
         putchar('\n');
@@ -126,12 +110,12 @@ static void list_tensors(const tdiff_model *m)
     size_t n = tdiff_model_tensor_count(m);
     printf("\ntensors (%zu):\n", n);
     for (size_t i = 0; i < n; i++) {
-        char name[64];
+        char name[64], shown[4 * sizeof name];
         int type, nd;
         int64_t ne[4];
         if (tdiff_model_tensor_info(m, i, name, sizeof name, NULL, &type, &nd, ne) != TDIFF_OK)
             continue;
-        printf("  %-36s %-5s", name, tensor_type_name(type));
+        printf("  %-36s %-5s", tool_escape(shown, sizeof shown, name, strlen(name), 0), tool_type_name(type));
         for (int d = 0; d < nd; d++)
             printf(d ? " x %" PRId64 : " %" PRId64, ne[d]);
         putchar('\n');
@@ -182,7 +166,7 @@ static void print_special(const tdiff_model *m)
               {TDIFF_SPECIAL_CLS, "cls"}};
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++) {
         int32_t id;
-        if (tdiff_model_special_token(m, sp[i].w, &id) != TDIFF_OK)
+        if (tdiff_model_special_id(m, sp[i].w, &id) != TDIFF_OK)
             continue;
         char text[128];
         size_t need = 0;
@@ -206,17 +190,20 @@ int cmd_info(int argc, char **argv)
             meta = 1;
         } else if (!strcmp(argv[i], "--tensors")) {
             tensors = 1;
-        } else if (argv[i][0] == '-' || path) {
-            usage(stderr);
+        } else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !path) {
+            path = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "textdiff: info: unknown option '%s' (or it needs a value)\n", argv[i]);
+            return 2;
+        } else if (path) {
+            fprintf(stderr, "textdiff: info: one model at a time ('%s' is a second)\n", argv[i]);
             return 2;
         } else {
             path = argv[i];
         }
     }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    if (!path)
+        path = tool_default_model();
     tdiff_model *m = NULL;
     char err[512];
     tdiff_status st = tdiff_model_load_file(path, NULL, &m, err, sizeof err);
@@ -232,11 +219,12 @@ int cmd_info(int argc, char **argv)
     tdiff_model_get_int(m, TDIFF_MODEL_N_TENSORS, &nt);
     tdiff_model_get_int(m, TDIFF_MODEL_N_META, &nm);
     tdiff_model_get_int(m, TDIFF_MODEL_ALIGNMENT, &align);
-    tdiff_model_param_count(m, &params);
+    tdiff_model_weight_count(m, &params);
     tdiff_model_vocab_size(m, &vocab);
     const char *arch = tdiff_model_architecture(m);
+    char shown[4 * 256];
     printf("file               %s\n", path);
-    printf("architecture       %s\n", arch[0] ? arch : "(none)");
+    printf("architecture       %s\n", arch[0] ? tool_escape(shown, sizeof shown, arch, strlen(arch), 0) : "(none)");
     print_str_key(m, "name", "general.name");
     printf("format             GGUF v%" PRId64 ", %" PRId64 " bytes, alignment %" PRId64 "\n", version, size, align);
     printf("contents           %" PRId64 " tensors, %" PRId64 " metadata keys\n", nt, nm);

@@ -1,5 +1,5 @@
 /*
- * cmd_score.c -- `textdiff score MODEL FILE`: the masked-diffusion NELBO of a text
+ * cmd_score.c -- `textdiff score [MODEL] FILE`: the masked-diffusion NELBO of a text
  * (nats per token) and the perplexity upper bound exp(NELBO/token) it implies, as
  * MDLM and SEDD report. The text is tokenized without special tokens and scored in
  * consecutive windows of --window tokens, each on its own (so the bound is that of
@@ -13,54 +13,26 @@
 
 #include "cmd.h"
 #include "libtextdiff.h"
+#include "progress.h"
 
 static int usage(FILE *f, int code)
 {
-    fprintf(f, "usage: textdiff score MODEL FILE [--json] [--method quadrature|antithetic|stratified]\n"
-               "                      [--samples N] [--seed S] [--window W] [--schedule linear|loglinear|cosine2]\n"
-               "                      [--threads N]\n\n"
+    fprintf(f, "usage: textdiff score [MODEL] FILE [options]\n\n"
                "Prints the masked-diffusion negative ELBO of the text in FILE under MODEL, in nats per\n"
                "token, the perplexity upper bound exp(NELBO per token), and the number of tokens scored.\n"
-               "  --json       one JSON object instead of text\n"
-               "  --method     quadrature (default: deterministic, reproducible), antithetic or stratified\n"
-               "  --samples N  network evaluations per window (default 32)\n"
-               "  --seed S     random seed for masks and times (default 0)\n"
-               "  --window W   tokens per scored window (default 256, at most the model's context)\n"
-               "  --schedule   noise schedule; the bound is the same for any schedule, only the t the\n"
-               "               model sees changes (default loglinear, as MDLM/SEDD)\n"
-               "  --threads N  threads for the network (default 1); results do not depend on it\n");
+               "MODEL left out: $TEXTDIFF_MODEL or the bundled model. On a terminal, progress (windows,\n"
+               "tokens/s, time left) goes to stderr.\n"
+               "  -m, --model FILE   the model (same as MODEL)    -f, --file FILE  the text (same as FILE)\n"
+               "  --json             one JSON object instead of text\n"
+               "  --method M         quadrature (default: deterministic, reproducible), antithetic or stratified\n"
+               "  --samples N        network evaluations per window (default 32)\n"
+               "  -s, --seed S       random seed for masks and times (default 0)\n"
+               "  --window W         tokens per scored window (default 256, at most the model's context)\n"
+               "  --schedule K       linear, loglinear (default, as MDLM/SEDD) or cosine2; the bound is the\n"
+               "                     same for any schedule, only the t the model sees changes\n"
+               "  -t, --threads N    threads for the network (default 1); results do not depend on it\n"
+               "  -v, --verbose      a timing summary on stderr\n");
     return code;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
 }
 
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
@@ -74,11 +46,19 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
     return 0;
 }
 
+/* A bad value for an option: says which and returns the usage-error status. */
+static int bad_value(const char *opt, const char *val, const char *want)
+{
+    fprintf(stderr, "textdiff: score: %s '%s': %s\n", opt, val, want);
+    return 2;
+}
+
 int cmd_score(int argc, char **argv)
 {
     const char *model_path = NULL, *file = NULL, *method_s = "quadrature", *sched_s = "loglinear";
-    size_t samples = 32, window = 256, threads = 1, seed = 0;
-    int json = 0;
+    const char *pos[3] = {NULL, NULL, NULL};
+    size_t n_pos = 0, samples = 32, window = 256, threads = 1, seed = 0;
+    int json = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
@@ -86,31 +66,53 @@ int cmd_score(int argc, char **argv)
             return usage(stdout, 0);
         if (!strcmp(a, "--json"))
             json = 1;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            verbose = 1;
+        else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && has_val)
+            model_path = argv[++i];
+        else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && has_val)
+            file = argv[++i];
         else if (!strcmp(a, "--method") && has_val)
             method_s = argv[++i];
         else if (!strcmp(a, "--schedule") && has_val)
             sched_s = argv[++i];
         else if (!strcmp(a, "--samples") && has_val) {
             if (parse_size(argv[++i], 1, 1000000, &samples))
-                return usage(stderr, 2);
-        } else if (!strcmp(a, "--seed") && has_val) {
+                return bad_value(a, argv[i], "evaluations in [1, 1000000]");
+        } else if ((!strcmp(a, "--seed") || !strcmp(a, "-s")) && has_val) {
             if (parse_size(argv[++i], 0, (size_t)-1, &seed))
-                return usage(stderr, 2);
+                return bad_value(a, argv[i], "a non-negative integer");
         } else if (!strcmp(a, "--window") && has_val) {
             if (parse_size(argv[++i], 1, 1 << 20, &window))
-                return usage(stderr, 2);
-        } else if (!strcmp(a, "--threads") && has_val) {
+                return bad_value(a, argv[i], "tokens in [1, 1048576]");
+        } else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && has_val) {
             if (parse_size(argv[++i], 1, 256, &threads))
-                return usage(stderr, 2);
-        } else if (a[0] != '-' && !model_path)
-            model_path = a;
-        else if (a[0] != '-' && !file)
-            file = a;
-        else
-            return usage(stderr, 2);
+                return bad_value(a, argv[i], "threads in [1, 256]");
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "textdiff: score: unknown option '%s' (or it needs a value)\n", a);
+            return 2;
+        } else if (n_pos < 3) {
+            pos[n_pos++] = a;
+        }
     }
-    if (!model_path || !file)
-        return usage(stderr, 2);
+    /* positionals: FILE, or MODEL FILE (a -m / -f given takes its place) */
+    if (n_pos == 2 && !model_path && !file) {
+        model_path = pos[0];
+        file = pos[1];
+    } else if (n_pos == 1 && !file && !(tool_is_model_path(pos[0]) && !model_path)) {
+        file = pos[0];
+    } else if (n_pos == 1 && !model_path) {
+        model_path = pos[0];
+    } else if (n_pos) {
+        fprintf(stderr, "textdiff: score: too many arguments (textdiff score [MODEL] FILE)\n");
+        return 2;
+    }
+    if (!file) {
+        fprintf(stderr, "textdiff: score: no text file (textdiff score [MODEL] FILE)\n");
+        return 2;
+    }
+    if (!model_path)
+        model_path = tool_default_model();
     tdiff_nelbo_method method;
     if (!strcmp(method_s, "quadrature"))
         method = TDIFF_NELBO_QUADRATURE;
@@ -119,7 +121,7 @@ int cmd_score(int argc, char **argv)
     else if (!strcmp(method_s, "stratified"))
         method = TDIFF_NELBO_STRATIFIED;
     else
-        return usage(stderr, 2);
+        return bad_value("--method", method_s, "quadrature, antithetic or stratified");
     tdiff_schedule_kind kind;
     if (!strcmp(sched_s, "loglinear"))
         kind = TDIFF_SCHEDULE_LOGLINEAR;
@@ -128,11 +130,12 @@ int cmd_score(int argc, char **argv)
     else if (!strcmp(sched_s, "cosine2"))
         kind = TDIFF_SCHEDULE_MASKGIT_COSINE;
     else
-        return usage(stderr, 2);
+        return bad_value("--schedule", sched_s, "linear, loglinear or cosine2");
 
     int rc = 1;
     size_t len = 0, n_ids = 0;
-    char *text = read_all(file, &len);
+    double t0 = tool_seconds();
+    char *text = tool_read_file(file, &len);
     int32_t *ids = NULL;
     tdiff_model *m = NULL;
     tdiff_tokenizer *tok = NULL;
@@ -140,21 +143,21 @@ int cmd_score(int argc, char **argv)
     tdiff_scheduler *s = NULL;
     char err[512];
     if (!text) {
-        fprintf(stderr, "textdiff score: cannot read %s\n", file);
+        fprintf(stderr, "textdiff: score: cannot read %s\n", file);
         goto done;
     }
     tdiff_status st = tdiff_model_load_file(model_path, NULL, &m, err, sizeof err);
     if (st != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: %s: %s\n", model_path, err);
+        fprintf(stderr, "textdiff: score: %s: %s\n", model_path, err);
         goto done;
     }
     int32_t mask;
-    if (tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: %s has no mask token: not a masked diffusion model\n", model_path);
+    if (tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK) {
+        fprintf(stderr, "textdiff: score: %s has no mask token: not a masked diffusion model\n", model_path);
         goto done;
     }
     if ((st = tdiff_tokenizer_create(m, NULL, &tok, err, sizeof err)) != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: tokenizer: %s\n", err);
+        fprintf(stderr, "textdiff: score: tokenizer: %s\n", err);
         goto done;
     }
     st = tdiff_tokenizer_tokenize(tok, text, len, 0, NULL, 0, &n_ids);
@@ -163,11 +166,11 @@ int cmd_score(int argc, char **argv)
         st = ids ? tdiff_tokenizer_tokenize(tok, text, len, 0, ids, n_ids, &n_ids) : TDIFF_E_OUT_OF_MEMORY;
     }
     if (st != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: cannot tokenize %s: %s\n", file, tdiff_status_string(st));
+        fprintf(stderr, "textdiff: score: cannot tokenize %s: %s\n", file, tdiff_status_string(st));
         goto done;
     }
     if (n_ids == 0) {
-        fprintf(stderr, "textdiff score: %s has no tokens\n", file);
+        fprintf(stderr, "textdiff: score: %s has no tokens\n", file);
         goto done;
     }
     int64_t n_ctx = 0;
@@ -176,27 +179,38 @@ int cmd_score(int argc, char **argv)
     if (window > n_ids)
         window = n_ids;
     if ((st = tdiff_denoiser_create(m, window, (int)threads, NULL, &d, err, sizeof err)) != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: cannot create the denoiser: %s\n", err);
+        fprintf(stderr, "textdiff: score: cannot create the denoiser: %s\n", err);
         goto done;
     }
     if ((st = tdiff_scheduler_create(kind, NULL, &s, err, sizeof err)) != TDIFF_OK) {
-        fprintf(stderr, "textdiff score: cannot create the scheduler: %s\n", err);
+        fprintf(stderr, "textdiff: score: cannot create the scheduler: %s\n", err);
         goto done;
     }
-    double total = 0.0, var = 0.0;
+    double total = 0.0, var = 0.0, t_score = tool_seconds();
+    size_t n_windows = (n_ids + window - 1) / window;
+    tool_progress progress;
+    progress_begin(&progress, "window", !json);
     for (size_t w0 = 0, k = 0; w0 < n_ids; w0 += window, k++) {
         size_t n = n_ids - w0 < window ? n_ids - w0 : window;
+        progress_update(&progress, k, n_windows, (double)w0);
         double nats, se;
-        st = tdiff_scheduler_nelbo_denoiser(s, d, ids + w0, n, mask, method, samples, (uint64_t)seed + k, &nats, NULL,
-                                            &se);
+        st = tdiff_objective_nelbo_denoiser(s, d, ids + w0, n, mask, method, samples, (uint64_t)seed + k, &nats, NULL,
+                                            &se, err, sizeof err);
         if (st != TDIFF_OK) {
-            fprintf(stderr, "textdiff score: %s\n", tdiff_scheduler_last_error(s));
+            fprintf(stderr, "textdiff: score: %s\n", err);
             goto done;
         }
         total += nats;
         var += se * se;
     }
+    progress_end(&progress);
+    t_score = tool_seconds() - t_score;
     double per = total / (double)n_ids;
+    if (verbose)
+        fprintf(stderr, "textdiff: %zu tokens in %zu windows of %zu, %zu evaluations each: %.3f s scoring "
+                        "(%.1f tokens/s), %.3f s in all\n",
+                n_ids, n_windows, window, samples, t_score, t_score > 0 ? (double)n_ids / t_score : 0.0,
+                tool_seconds() - t0);
     if (json)
         printf("{\"nelbo_nats_per_token\": %.6f, \"perplexity_bound\": %.6f, \"tokens\": %zu, "
                "\"nelbo_nats_total\": %.6f, \"std_error_total\": %.6f, \"method\": \"%s\", \"samples\": %zu, "

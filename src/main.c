@@ -7,23 +7,29 @@
 
 #include "cmd.h"
 
+/* One line per subcommand, in help order. */
 static const struct tool_command commands[] = {
     {"version", "print library version and SIMD variant", cmd_version},
     {"tokenize", "print the token ids of a text", cmd_tokenize},
     {"detokenize", "print the text of token ids", cmd_detokenize},
     {"forward", "run the network once, write logits as .npy", cmd_forward},
-    {"generate", "generate text after a prompt with a diffusion sampler", cmd_generate},
+    {"generate", "generate text after a prompt with a diffusion sampler (--chat: through the chat template)",
+     cmd_generate},
+    {"chat", "talk with an instruct model, one line of stdin per message", cmd_chat},
     {"infill", "fill [MASK:n] holes in a text", cmd_infill},
     {"info", "show a model's architecture, sizes, hyper-parameters, tokens", cmd_info},
     {"score", "NELBO (nats/token) and perplexity bound of a text file", cmd_score},
-    /* @@COMMANDS@@ -- one line per subcommand, in help order */
+    {"quantize", "write a copy of a model with re-encoded weights (f16 ... q4_k_m)", cmd_quantize},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: textdiff <command> [options]   (textdiff <command> --help for details)\n\ncommands:\n");
+    fprintf(f, "usage: textdiff <command> [options]   (textdiff <command> --help for details)\n"
+               "       textdiff --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nWithout a MODEL, generate, infill, chat, tokenize, detokenize, info and score use\n"
+               "$TEXTDIFF_MODEL or the bundled models/austen-llada.gguf. Getting real models: docs/models.md.\n");
 }
 
 int main(int argc, char **argv)
@@ -36,6 +42,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+        return cmd_version(1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -1,234 +1,205 @@
-"""convert_hf.py -- writes GGUF files libtextdiff's denoiser runs from Hugging
-Face-style checkpoints (the tensor names of the original projects):
+#!/usr/bin/env python3
+"""convert_hf.py -- a Hugging Face checkpoint directory -> one GGUF file libtextdiff
+runs, streamed: tensors are read, converted and written a block of rows at a
+time (16 MiB of float32 by default, --block-mib), so memory stays near a few
+blocks plus Python and numpy whatever the model size; a 16 GB LLaDA-8B converts
+on a laptop.
 
-  llada  GSAI-ML LLaDA (model.transformer.blocks.N.q_proj, ff_proj, ...) -> `llada`
-         exactly as llama.cpp's converter writes it (Q/K rows permuted so llama.cpp's
-         adjacent-pair RoPE equals the checkpoint's rotate_half RoPE)
-  dream  Dream (Qwen2 names: model.layers.N.self_attn.q_proj, mlp.gate_proj, ...) -> `dream`
-  bert   BertForMaskedLM (bert.encoder.layer.N..., cls.predictions...) -> `tdiff` MLM preset
-  mdlm   MDLM DIT backbone (vocab_embed, sigma_map, blocks.N.attn_qkv, adaLN_modulation,
-         output_layer; an optional `backbone.` prefix is dropped) -> `tdiff` DiT preset
-  sedd   SEDD's DDiT (the same layout) -> `tdiff` DiT preset with tdiff.time.scale_by_sigma
-         (config `scale_by_sigma`, default true as in SEDD's absorbing models)
+Architectures (from config.json "architectures", or --arch):
+  llada  LLaDAModelLM (GSAI-ML LLaDA-8B Base/Instruct)  -> `llada`, the keys and
+         tensor names llama.cpp's convert_hf_to_gguf.py writes (Q/K rows permuted so
+         the adjacent-pair RoPE of llama.cpp equals the checkpoint's rotate_half)
+  dream  DreamModel (Dream-org Dream-v0 Base/Instruct 7B, Qwen2 layout) -> `dream`,
+         likewise exactly llama.cpp's keys and names
+  bert   BertForMaskedLM                                  -> `tdiff` MLM preset
+  mdlm   MDLM (kuleshov-group/mdlm-owt, DiT backbone)     -> `tdiff` DiT preset
+  sedd   SEDD's DDiT (same layout; --arch sedd)           -> DiT + tdiff.time.scale_by_sigma
+Tokenizer, special tokens and chat template come from tokenizer.json /
+vocab.json + merges.txt / vocab.txt, tokenizer_config.json and config.json of the
+same directory (--tokenizer DIR for checkpoints that ship none, e.g. MDLM uses
+GPT-2's). Without any, placeholder tokens make a file that runs on ids only.
 
-Input: a .safetensors file (read with numpy, no extra package) or a PyTorch state
-dict (.bin/.pt/.pth, needs torch), plus the model's config.json. Vocabulary: a
-tokenizer.json (byte-level BPE -> `gpt2`, WordPiece -> `bert`) or, without one,
-placeholder tokens "<tok_i>" so the file loads (text I/O then needs a real one).
+Output types (--outtype, llama.cpp's names): f32, f16 (default, as llama.cpp),
+bf16, q8_0, q4_0, auto (bf16 when the checkpoint holds bf16, else f16). As in
+llama.cpp, 1-D tensors, norms, biases, position and token-type embeddings stay
+F32, and a matrix whose rows are not a multiple of 32 falls back to F16 for the
+block types. K-quants: convert to f16 (or bf16) here, then `textdiff quantize`.
 
-Usage: convert_hf.py KIND CHECKPOINT CONFIG.json -o OUT.gguf [--tokenizer tokenizer.json]
-                     [--type f32|f16|bf16|q8_0|q4_0] [--mask-id N]
-As a library: convert(kind, state_dict, config, out_path, ttype=GGML_F32, vocab=None, mask_id=None)
-with state_dict a {name: numpy array} mapping and vocab (tokens, types, merges, model_name) or None.
+usage: convert_hf.py MODEL_DIR [-o OUT.gguf] [--outtype TYPE] [--arch A]
+                     [--tokenizer DIR] [--pre NAME] [--mask-id N] [--block-mib M] [-q]
+Progress goes to stderr when it is a terminal; the last line names the file,
+its size, the time taken and the peak memory of the process.
 """
 import argparse
-import json
 import os
-import struct
+import resource
 import sys
+import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf  # noqa: E402
+import hf_tokenizer  # noqa: E402
+from hf_checkpoint import Checkpoint  # noqa: E402
 
 TYPES = {'f32': gguf.GGML_F32, 'f16': gguf.GGML_F16, 'bf16': gguf.GGML_BF16, 'q8_0': gguf.GGML_Q8_0,
          'q4_0': gguf.GGML_Q4_0}
+# llama.cpp's LlamaFileType numbers for general.file_type
+FILE_TYPES = {gguf.GGML_F32: 0, gguf.GGML_F16: 1, gguf.GGML_Q4_0: 2, gguf.GGML_Q8_0: 7, gguf.GGML_BF16: 32}
+QUANT_VERSION = 2  # GGML_QUANT_VERSION: the block layouts written here
+ARCHITECTURES = {'LLaDAModelLM': 'llada', 'DreamModel': 'dream', 'BertForMaskedLM': 'bert', 'MDLM': 'mdlm'}
+BLOCK_MIB = 16  # float32 converted at once by default: the memory of one block (and its temporaries)
 
 
-# ---------------------------------------------------------------- reading checkpoints
-
-def read_safetensors(path):
-    """{name: float32 array} from a .safetensors file (F32/F16/BF16 tensors)."""
-    with open(path, 'rb') as f:
-        b = f.read()
-    n = struct.unpack_from('<Q', b, 0)[0]
-    header = json.loads(b[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == '__metadata__':
-            continue
-        lo, hi = info['data_offsets']
-        raw = b[base + lo: base + hi]
-        dt = info['dtype']
-        if dt == 'F32':
-            a = np.frombuffer(raw, '<f4')
-        elif dt == 'F16':
-            a = np.frombuffer(raw, '<f2').astype(np.float32)
-        elif dt == 'BF16':
-            a = gguf.bf16_to_f32(np.frombuffer(raw, '<u2'))
-        else:
-            raise ValueError('%s: unsupported dtype %s' % (name, dt))
-        out[name] = a.reshape(info['shape']).astype(np.float32)
-    return out
+def size_label(n):
+    """gguf-py's rounded parameter count: 8.0B, 124M, ..."""
+    for scale, suffix in ((1e12, 'T'), (1e9, 'B'), (1e6, 'M'), (1, 'K')):
+        if n > scale or suffix == 'K':
+            v = n / (scale if suffix != 'K' else 1e3)
+            fix = max(2 - len(str(round(v)).lstrip('0')), 0)
+            return '%.*f%s' % (fix, v, suffix)
 
 
-def write_safetensors(path, tensors):
-    """F32 .safetensors writer (used by the tests to build checkpoints)."""
-    header, off, blobs = {}, 0, []
-    for name, a in tensors.items():
-        raw = np.ascontiguousarray(a, '<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(a.shape), 'data_offsets': [off, off + len(raw)]}
-        off += len(raw)
-        blobs.append(raw)
-    h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+# ---------------------------------------------------------------- the output plan
 
+class Plan:
+    """Keys are added at once; tensors are announced with their source and
+    converted only when the file is written."""
 
-def read_checkpoint(path):
-    if path.endswith('.safetensors'):
-        return read_safetensors(path)
-    import torch  # only for pickled PyTorch state dicts
-    sd = torch.load(path, map_location='cpu')
-    if 'state_dict' in sd and isinstance(sd['state_dict'], dict):
-        sd = sd['state_dict']
-    return {k: v.float().numpy() for k, v in sd.items() if hasattr(v, 'float')}
-
-
-def read_tokenizer(path):
-    """(tokens, types, merges, model name) from a Hugging Face tokenizer.json."""
-    with open(path, encoding='utf-8') as f:
-        tj = json.load(f)
-    model = tj['model']
-    vocab = dict(model['vocab'])
-    for t in tj.get('added_tokens', []):
-        vocab[t['content']] = t['id']
-    n = max(vocab.values()) + 1
-    tokens = ['[PAD%d]' % i for i in range(n)]
-    types = [5] * n  # unused until seen
-    special = {t['content'] for t in tj.get('added_tokens', []) if t.get('special')}
-    for tok, i in vocab.items():
-        tokens[i] = tok
-        types[i] = 3 if tok in special else 1
-    if model['type'] == 'BPE':
-        merges = [m if isinstance(m, str) else ' '.join(m) for m in model.get('merges', [])]
-        return tokens, types, merges, 'gpt2'
-    return tokens, types, None, 'bert'
-
-
-def placeholder_vocab(n):
-    return ['<tok_%d>' % i for i in range(n)], [1] * n, None, 'none'
-
-
-# ---------------------------------------------------------------- helpers
-
-def permute_rope(w, n_head):
-    """rotate_half (split halves) -> adjacent pairs: per head, row i of the first
-    half and row i of the second half become rows 2i and 2i+1 (llama.cpp's permute)."""
-    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
-def add_vocab(w, vocab, n_vocab, mask_id):
-    tokens, types, merges, model_name = vocab if vocab else placeholder_vocab(n_vocab)
-    if len(tokens) < n_vocab:  # checkpoints often pad the embedding beyond the tokenizer
-        tokens = list(tokens) + ['[PAD%d]' % i for i in range(len(tokens), n_vocab)]
-        types = list(types) + [5] * (n_vocab - len(types))
-    tokens, types = tokens[:n_vocab], types[:n_vocab]
-    w.add('tokenizer.ggml.model', model_name)
-    w.add_array('tokenizer.ggml.tokens', tokens, gguf.STRING)
-    w.add_array('tokenizer.ggml.token_type', types, gguf.I32)
-    if merges:
-        w.add_array('tokenizer.ggml.merges', merges, gguf.STRING)
-    if mask_id is None:
-        raise ValueError('a mask token id is required (--mask-id)')
-    w.add('tokenizer.ggml.mask_token_id', int(mask_id), gguf.U32)
-
-
-def matrix_type(ttype, a):
-    """Block types need rows that are a multiple of 32; other rows stay F32."""
-    if ttype in (gguf.GGML_Q8_0, gguf.GGML_Q4_0) and a.shape[-1] % 32:
-        return gguf.GGML_F32
-    return ttype
-
-
-class Out:
-    def __init__(self, ttype):
+    def __init__(self, ck, ttype, block_mib=BLOCK_MIB):
+        self.ck, self.ttype = ck, ttype
+        self.block_values = max(1, int(block_mib * (1 << 20)) // 4)
         self.w = gguf.Writer()
-        self.ttype = ttype
+        self.n_params = 0
+        self.progress = None
 
-    def mat(self, name, a):
-        self.w.add_tensor(name, np.asarray(a, np.float32), matrix_type(self.ttype, a))
+    def _type(self, name, shape, keep_f32):
+        if len(shape) < 2 or keep_f32 or name.endswith('_norm.weight') or not name.endswith('.weight'):
+            return gguf.GGML_F32
+        be = gguf.BLOCK[self.ttype][0]
+        return gguf.GGML_F16 if shape[-1] % be else self.ttype  # llama.cpp's fallback for odd rows
 
-    def vec(self, name, a):
-        self.w.add_tensor(name, np.asarray(a, np.float32), gguf.GGML_F32)
+    def tensor(self, name, src, rows=None, permute_heads=None, keep_f32=False):
+        """Writes `name` from checkpoint tensor `src` (rows [a, b) of it when given),
+        seen as a matrix [rows, cols]; permute_heads=n applies llama.cpp's Q/K
+        permutation for n heads."""
+        ck = self.ck
+        a, b = rows if rows else (0, ck.n_rows(src))
+        cols = ck.n_cols(src)
+        shape = (b - a, cols) if len(ck.shape(src)) > 1 else (cols,)
+        ttype = self._type(name, shape, keep_f32)
+        step = max(1, self.block_values // cols)
+        if permute_heads:
+            head = (b - a) // permute_heads  # rows of one head
+            step = max(head, step // head * head)
+        self.n_params += (b - a) * cols
+
+        def chunks():
+            for r0 in range(a, b, step):
+                x = ck.rows(src, r0, min(b, r0 + step))  # [rows, cols] float32
+                if permute_heads:  # per head: rows i and i + head/2 become 2i and 2i+1
+                    x = x.reshape(-1, 2, head // 2, cols).swapaxes(1, 2).reshape(x.shape)
+                if self.progress:
+                    self.progress(name, x.size)
+                yield gguf.encode_tensor(x, ttype)
+
+        ne = list(reversed(shape))
+        self.w.add_tensor_stream(name, ttype, ne, gguf.tensor_nbytes(ttype, ne), chunks)
 
 
-# ---------------------------------------------------------------- architectures
+def hp(cfg, *names, default=None):
+    for n in names:
+        if cfg.get(n) is not None:
+            return cfg[n]
+    if default is None:
+        raise KeyError('config.json has none of %s' % ', '.join(names))
+    return default
 
-def convert_llama_like(kind, sd, cfg, o):
-    if kind == 'llada':
-        d, H = cfg['d_model'], cfg['n_heads']
-        Hkv = cfg.get('n_kv_heads') or H
-        L, F = cfg['n_layers'], cfg['mlp_hidden_size']
-        ctx, eps = cfg.get('max_sequence_length', 4096), cfg.get('rms_norm_eps', 1e-5)
-        base = cfg.get('rope_theta', 10000.0)
-        P = 'model.transformer.'
-        names = {'embd': P + 'wte.weight', 'norm': P + 'ln_f.weight', 'out': P + 'ff_out.weight'}
-        blk = {'attn_norm': 'attn_norm', 'attn_q': 'q_proj', 'attn_k': 'k_proj', 'attn_v': 'v_proj',
-               'attn_output': 'attn_out', 'ffn_norm': 'ff_norm', 'ffn_gate': 'ff_proj', 'ffn_up': 'up_proj',
-               'ffn_down': 'ff_out'}
-        lp = P + 'blocks.%d.'
-    else:
-        d, H = cfg['hidden_size'], cfg['num_attention_heads']
-        Hkv = cfg.get('num_key_value_heads') or H
-        L, F = cfg['num_hidden_layers'], cfg['intermediate_size']
-        ctx, eps = cfg.get('max_position_embeddings', 4096), cfg.get('rms_norm_eps', 1e-6)
-        base = cfg.get('rope_theta', 10000.0)
-        names = {'embd': 'model.embed_tokens.weight', 'norm': 'model.norm.weight', 'out': 'lm_head.weight'}
-        blk = {'attn_norm': 'input_layernorm', 'attn_q': 'self_attn.q_proj', 'attn_k': 'self_attn.k_proj',
-               'attn_v': 'self_attn.v_proj', 'attn_output': 'self_attn.o_proj',
-               'ffn_norm': 'post_attention_layernorm', 'ffn_gate': 'mlp.gate_proj', 'ffn_up': 'mlp.up_proj',
-               'ffn_down': 'mlp.down_proj'}
-        lp = 'model.layers.%d.'
-    emb = sd[names['embd']]
-    V = emb.shape[0]
-    w = o.w
-    w.add('general.architecture', kind)
-    w.add('general.name', cfg.get('_name_or_path', kind))
-    a = kind + '.'
-    for k, v in (('context_length', ctx), ('embedding_length', d), ('block_count', L), ('feed_forward_length', F),
-                 ('attention.head_count', H), ('attention.head_count_kv', Hkv), ('rope.dimension_count', d // H),
-                 ('vocab_size', V)):
-        w.add(a + k, int(v), gguf.U32)
-    w.add(a + 'attention.layer_norm_rms_epsilon', float(eps), gguf.F32)
-    w.add(a + 'rope.freq_base', float(base), gguf.F32)
+
+# ---------------------------------------------------------------- llada / dream
+
+def convert_llama_like(arch, ck, plan, tok):
+    """The keys in llama.cpp's order: TextModel.set_gguf_parameters, then the
+    architecture's own (a repeated key keeps its first place, as gguf-py's writer)."""
+    cfg, w = ck.config, plan.w
+    a = arch + '.'
+    n_layer = hp(cfg, 'n_layers', 'num_hidden_layers')
+    n_head = hp(cfg, 'num_attention_heads', 'n_heads')
+    n_kv = cfg.get('num_key_value_heads', cfg.get('n_kv_heads')) or n_head
+    d = hp(cfg, 'hidden_size', 'd_model')
+    n_ctx = hp(cfg, 'max_position_embeddings', 'max_sequence_length', default=4096)
+    w.add(a + 'block_count', int(n_layer), gguf.U32)
+    w.add(a + 'context_length', int(n_ctx), gguf.U32)
+    if arch == 'dream':
+        w.add(a + 'embedding_length', int(d), gguf.U32)
+        w.add(a + 'feed_forward_length', int(hp(cfg, 'intermediate_size')), gguf.U32)
+    w.add(a + 'attention.head_count', int(n_head), gguf.U32)
+    w.add(a + 'attention.head_count_kv', int(n_kv), gguf.U32)
+    if cfg.get('rope_theta') is not None:
+        w.add(a + 'rope.freq_base', float(cfg['rope_theta']), gguf.F32)
+    w.add(a + 'attention.layer_norm_rms_epsilon', float(hp(cfg, 'rms_norm_eps')), gguf.F32)
+    w.add('general.file_type', FILE_TYPES[plan.ttype], gguf.U32)
+    if arch == 'llada':
+        w.add(a + 'vocab_size', int(hp(cfg, 'vocab_size')), gguf.U32)
+        w.add(a + 'rope.dimension_count', int(cfg.get('head_dim') or d // n_head), gguf.U32)
+        w.add(a + 'embedding_length', int(d), gguf.U32)
+        w.add(a + 'feed_forward_length', int(hp(cfg, 'mlp_hidden_size', default=12288)), gguf.U32)
     w.add(a + 'attention.causal', False, gguf.BOOL)
-    if kind == 'llada':
-        w.add('diffusion.shift_logits', False, gguf.BOOL)  # dream: absent = shifted, as llama.cpp writes it
-    return names, blk, lp, V, H, Hkv, L
+    if arch == 'llada':
+        w.add('diffusion.shift_logits', False, gguf.BOOL)
+    elif cfg.get('mask_token_id') is not None:
+        w.add('tokenizer.ggml.mask_token_id', int(cfg['mask_token_id']), gguf.U32)
+    w.add('general.quantization_version', QUANT_VERSION, gguf.U32)
+    tok.add_gguf_keys(w)
+
+    if arch == 'llada':
+        top = {'model.transformer.wte.weight': 'token_embd.weight', 'model.transformer.ln_f.weight': 'output_norm.weight',
+               'model.transformer.ff_out.weight': 'output.weight'}
+        blk = {'attn_norm': 'attn_norm', 'q_proj': 'attn_q', 'k_proj': 'attn_k', 'v_proj': 'attn_v',
+               'attn_out': 'attn_output', 'ff_norm': 'ffn_norm', 'ff_proj': 'ffn_gate', 'up_proj': 'ffn_up',
+               'ff_out': 'ffn_down'}
+        prefix = 'model.transformer.blocks.'
+    else:
+        top = {'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight',
+               'lm_head.weight': 'output.weight'}
+        blk = {'input_layernorm': 'attn_norm', 'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k',
+               'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
+               'post_attention_layernorm': 'ffn_norm', 'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up',
+               'mlp.down_proj': 'ffn_down'}
+        prefix = 'model.layers.'
+    for src in ck.names():  # checkpoint order, as llama.cpp
+        if src.endswith('.rotary_emb.inv_freq'):
+            continue
+        if src in top:
+            plan.tensor(top[src], src)
+            continue
+        if not src.startswith(prefix):
+            raise ValueError('tensor %s is not part of a %s checkpoint' % (src, arch))
+        i, _, rest = src[len(prefix):].partition('.')
+        part, _, suffix = rest.rpartition('.')
+        if part not in blk or suffix not in ('weight', 'bias') or not i.isdigit() or int(i) >= n_layer:
+            raise ValueError('tensor %s is not part of a %s checkpoint with %d layers' % (src, arch, n_layer))
+        g = blk[part]
+        heads = None
+        if arch == 'llada' and g in ('attn_q', 'attn_k'):
+            heads = n_head if g == 'attn_q' else n_kv
+        plan.tensor('blk.%s.%s.%s' % (i, g, suffix), src, permute_heads=heads)
 
 
-def convert_llama_tensors(kind, sd, o, names, blk, lp, H, Hkv, L):
-    o.mat('token_embd.weight', sd[names['embd']])
-    o.vec('output_norm.weight', sd[names['norm']])
-    if names['out'] in sd:
-        o.mat('output.weight', sd[names['out']])
-    for i in range(L):
-        for g, h in blk.items():
-            wt = sd[(lp % i) + h + '.weight']
-            bias = sd.get((lp % i) + h + '.bias')
-            if kind == 'llada' and g in ('attn_q', 'attn_k'):
-                n = H if g == 'attn_q' else Hkv
-                wt = permute_rope(wt, n)
-                bias = None if bias is None else permute_rope(bias, n)
-            if g.endswith('norm'):
-                o.vec('blk.%d.%s.weight' % (i, g), wt)
-            else:
-                o.mat('blk.%d.%s.weight' % (i, g), wt)
-            if bias is not None:
-                o.vec('blk.%d.%s.bias' % (i, g), bias)
+# ---------------------------------------------------------------- bert
 
+def convert_bert(ck, plan, tok):
+    cfg, w = ck.config, plan.w
+    P = 'bert.' if any(k.startswith('bert.') for k in ck.names()) else ''
+    names = {k.replace('.gamma', '.weight').replace('.beta', '.bias'): k for k in ck.names()}
 
-def convert_bert(sd, cfg, o):
-    P = 'bert.' if any(k.startswith('bert.') for k in sd) else ''
-    w = o.w
+    def src(n):
+        if n not in names:
+            raise KeyError('BertForMaskedLM checkpoint lacks %s' % n)
+        return names[n]
+
     d, L = cfg['hidden_size'], cfg['num_hidden_layers']
-    emb = sd[P + 'embeddings.word_embeddings.weight']
-    w.add('general.architecture', 'tdiff')
-    w.add('general.name', cfg.get('_name_or_path', 'bert'))
     for k, v in (('context_length', cfg['max_position_embeddings']), ('embedding_length', d), ('block_count', L),
                  ('feed_forward_length', cfg['intermediate_size']),
                  ('attention.head_count', cfg['num_attention_heads']), ('token_types', cfg.get('type_vocab_size', 2))):
@@ -241,135 +212,233 @@ def convert_bert(sd, cfg, o):
     w.add('tdiff.position.learned', True)
     w.add('tdiff.embedding.norm', True)
     w.add('tdiff.head.transform', True)
-    return emb.shape[0], P
-
-
-def convert_bert_tensors(sd, cfg, o, P):
+    w.add('general.file_type', FILE_TYPES[plan.ttype], gguf.U32)
+    w.add('general.quantization_version', QUANT_VERSION, gguf.U32)
+    tok.add_gguf_keys(w)
     e = P + 'embeddings.'
-    o.mat('token_embd.weight', sd[e + 'word_embeddings.weight'])
-    o.mat('position_embd.weight', sd[e + 'position_embeddings.weight'])
-    o.mat('token_types.weight', sd[e + 'token_type_embeddings.weight'])
-    o.vec('token_embd_norm.weight', sd[e + 'LayerNorm.weight'])
-    o.vec('token_embd_norm.bias', sd[e + 'LayerNorm.bias'])
-    for i in range(cfg['num_hidden_layers']):
+    plan.tensor('token_embd.weight', src(e + 'word_embeddings.weight'))
+    plan.tensor('position_embd.weight', src(e + 'position_embeddings.weight'), keep_f32=True)
+    plan.tensor('token_types.weight', src(e + 'token_type_embeddings.weight'), keep_f32=True)
+    plan.tensor('token_embd_norm.weight', src(e + 'LayerNorm.weight'))
+    plan.tensor('token_embd_norm.bias', src(e + 'LayerNorm.bias'))
+    for i in range(L):
         p = P + 'encoder.layer.%d.' % i
         for g, h in (('attn_q', 'attention.self.query'), ('attn_k', 'attention.self.key'),
                      ('attn_v', 'attention.self.value'), ('attn_output', 'attention.output.dense'),
                      ('ffn_up', 'intermediate.dense'), ('ffn_down', 'output.dense')):
-            o.mat('blk.%d.%s.weight' % (i, g), sd[p + h + '.weight'])
-            o.vec('blk.%d.%s.bias' % (i, g), sd[p + h + '.bias'])
+            plan.tensor('blk.%d.%s.weight' % (i, g), src(p + h + '.weight'))
+            plan.tensor('blk.%d.%s.bias' % (i, g), src(p + h + '.bias'))
         for g, h in (('attn_norm', 'attention.output.LayerNorm'), ('ffn_norm', 'output.LayerNorm')):
-            o.vec('blk.%d.%s.weight' % (i, g), sd[p + h + '.weight'])
-            o.vec('blk.%d.%s.bias' % (i, g), sd[p + h + '.bias'])
+            plan.tensor('blk.%d.%s.weight' % (i, g), src(p + h + '.weight'))
+            plan.tensor('blk.%d.%s.bias' % (i, g), src(p + h + '.bias'))
     c = 'cls.predictions.'
-    o.mat('output_transform.weight', sd[c + 'transform.dense.weight'])
-    o.vec('output_transform.bias', sd[c + 'transform.dense.bias'])
-    o.vec('output_transform_norm.weight', sd[c + 'transform.LayerNorm.weight'])
-    o.vec('output_transform_norm.bias', sd[c + 'transform.LayerNorm.bias'])
-    dec = sd.get(c + 'decoder.weight')
-    if dec is not None and not np.array_equal(dec, sd[e + 'word_embeddings.weight']):
-        o.mat('output.weight', dec)  # untied decoder
-    o.vec('output.bias', sd.get(c + 'bias', sd.get(c + 'decoder.bias')))
+    plan.tensor('output_transform.weight', src(c + 'transform.dense.weight'))
+    plan.tensor('output_transform.bias', src(c + 'transform.dense.bias'))
+    plan.tensor('output_transform_norm.weight', src(c + 'transform.LayerNorm.weight'))
+    plan.tensor('output_transform_norm.bias', src(c + 'transform.LayerNorm.bias'))
+    dec = names.get(c + 'decoder.weight')
+    if dec is not None and not ck.equal(dec, src(e + 'word_embeddings.weight')):
+        plan.tensor('output.weight', dec)  # an untied decoder
+    plan.tensor('output.bias', names.get(c + 'bias') or src(c + 'decoder.bias'))
 
 
-def convert_mdlm(sd, cfg, o, sedd=False):
-    sd = {k[len('backbone.'):] if k.startswith('backbone.') else k: v for k, v in sd.items()}
-    emb = sd['vocab_embed.embedding']
-    V, d = emb.shape
-    L = sum(1 for k in sd if k.endswith('.attn_qkv.weight'))
-    C = sd['sigma_map.mlp.0.weight'].shape[0]
-    Q = sd['sigma_map.mlp.0.weight'].shape[1]
-    F = sd['blocks.0.mlp.0.weight'].shape[0]
-    w = o.w
-    w.add('general.architecture', 'tdiff')
-    w.add('general.name', cfg.get('name', 'mdlm-dit'))
-    for k, v in (('context_length', cfg.get('length', 1024)), ('embedding_length', d), ('block_count', L),
-                 ('feed_forward_length', F), ('attention.head_count', cfg['n_heads']),
+# ---------------------------------------------------------------- mdlm / sedd
+
+def convert_dit(ck, plan, tok, sedd):
+    cfg, w = ck.config, plan.w
+    pre = 'backbone.' if any(k.startswith('backbone.') for k in ck.names()) else ''
+
+    def src(n):
+        if not ck.has(pre + n):
+            raise KeyError('DiT checkpoint lacks %s%s' % (pre, n))
+        return pre + n
+
+    V, d = ck.shape(src('vocab_embed.embedding'))
+    L = sum(1 for k in ck.names() if k.endswith('.attn_qkv.weight'))
+    C, Q = ck.shape(src('sigma_map.mlp.0.weight'))
+    F = ck.shape(src('blocks.0.mlp.0.weight'))[0]
+    for k, v in (('context_length', cfg.get('model_length', cfg.get('length', 1024))), ('embedding_length', d),
+                 ('block_count', L), ('feed_forward_length', F), ('attention.head_count', cfg['n_heads']),
                  ('time.embedding_length', C), ('time.frequency_dim', Q)):
         w.add('tdiff.' + k, int(v), gguf.U32)
     w.add('tdiff.norm.type', 'layer')
-    w.add('tdiff.norm.epsilon', 1e-5, gguf.F32)
+    w.add('tdiff.norm.epsilon', 1e-5, gguf.F32)  # DiT's F.layer_norm default
     w.add('tdiff.norm.position', 'pre')
     w.add('tdiff.ffn.type', 'gelu_tanh')
     w.add('tdiff.rope.type', 'neox')
-    w.add('tdiff.rope.freq_base', 10000.0, gguf.F32)
+    w.add('tdiff.rope.freq_base', 10000.0, gguf.F32)  # DiT's Rotary(base=10000)
     w.add('tdiff.time.type', 'dit')
+    if cfg.get('time_conditioning') is False:  # MDLM's default: the backbone always sees sigma = 0
+        w.add('tdiff.time.conditioning', False)
     if sedd and cfg.get('scale_by_sigma', True):
         w.add('tdiff.time.scale_by_sigma', True)
-    return V, sd, L, d
-
-
-def convert_mdlm_tensors(sd, o, L, d):
-    o.mat('token_embd.weight', sd['vocab_embed.embedding'])
-    o.mat('time_embd.in.weight', sd['sigma_map.mlp.0.weight'])
-    o.vec('time_embd.in.bias', sd['sigma_map.mlp.0.bias'])
-    o.mat('time_embd.out.weight', sd['sigma_map.mlp.2.weight'])
-    o.vec('time_embd.out.bias', sd['sigma_map.mlp.2.bias'])
+    w.add('general.file_type', FILE_TYPES[plan.ttype], gguf.U32)
+    w.add('general.quantization_version', QUANT_VERSION, gguf.U32)
+    tok.add_gguf_keys(w)
+    plan.tensor('token_embd.weight', src('vocab_embed.embedding'))
+    plan.tensor('time_embd.in.weight', src('sigma_map.mlp.0.weight'))
+    plan.tensor('time_embd.in.bias', src('sigma_map.mlp.0.bias'))
+    plan.tensor('time_embd.out.weight', src('sigma_map.mlp.2.weight'))
+    plan.tensor('time_embd.out.bias', src('sigma_map.mlp.2.bias'))
     for i in range(L):
         p = 'blocks.%d.' % i
-        qkv = sd[p + 'attn_qkv.weight']  # rows: (three h d) = [q; k; v]
-        o.mat('blk.%d.attn_q.weight' % i, qkv[:d])
-        o.mat('blk.%d.attn_k.weight' % i, qkv[d:2 * d])
-        o.mat('blk.%d.attn_v.weight' % i, qkv[2 * d:])
-        o.mat('blk.%d.attn_output.weight' % i, sd[p + 'attn_out.weight'])
-        o.vec('blk.%d.attn_norm.weight' % i, sd[p + 'norm1.weight'])
-        o.vec('blk.%d.ffn_norm.weight' % i, sd[p + 'norm2.weight'])
-        o.mat('blk.%d.ffn_up.weight' % i, sd[p + 'mlp.0.weight'])
-        o.vec('blk.%d.ffn_up.bias' % i, sd[p + 'mlp.0.bias'])
-        o.mat('blk.%d.ffn_down.weight' % i, sd[p + 'mlp.2.weight'])
-        o.vec('blk.%d.ffn_down.bias' % i, sd[p + 'mlp.2.bias'])
-        o.mat('blk.%d.adaln.weight' % i, sd[p + 'adaLN_modulation.weight'])
-        o.vec('blk.%d.adaln.bias' % i, sd[p + 'adaLN_modulation.bias'])
-    o.vec('output_norm.weight', sd['output_layer.norm_final.weight'])
-    o.mat('output_adaln.weight', sd['output_layer.adaLN_modulation.weight'])
-    o.vec('output_adaln.bias', sd['output_layer.adaLN_modulation.bias'])
-    o.mat('output.weight', sd['output_layer.linear.weight'])
-    o.vec('output.bias', sd['output_layer.linear.bias'])
+        qkv = src(p + 'attn_qkv.weight')  # rows: [q; k; v], d each
+        for j, g in enumerate(('attn_q', 'attn_k', 'attn_v')):
+            plan.tensor('blk.%d.%s.weight' % (i, g), qkv, rows=(j * d, (j + 1) * d))
+        plan.tensor('blk.%d.attn_output.weight' % i, src(p + 'attn_out.weight'))
+        plan.tensor('blk.%d.attn_norm.weight' % i, src(p + 'norm1.weight'))
+        plan.tensor('blk.%d.ffn_norm.weight' % i, src(p + 'norm2.weight'))
+        for g, h in (('ffn_up', 'mlp.0'), ('ffn_down', 'mlp.2'), ('adaln', 'adaLN_modulation')):
+            plan.tensor('blk.%d.%s.weight' % (i, g), src(p + h + '.weight'))
+            plan.tensor('blk.%d.%s.bias' % (i, g), src(p + h + '.bias'))
+    plan.tensor('output_norm.weight', src('output_layer.norm_final.weight'))
+    plan.tensor('output_adaln.weight', src('output_layer.adaLN_modulation.weight'))
+    plan.tensor('output_adaln.bias', src('output_layer.adaLN_modulation.bias'))
+    plan.tensor('output.weight', src('output_layer.linear.weight'))
+    plan.tensor('output.bias', src('output_layer.linear.bias'))
+    return V
 
 
-def convert(kind, sd, cfg, out_path, ttype=gguf.GGML_F32, vocab=None, mask_id=None):
-    o = Out(ttype)
-    if kind in ('llada', 'dream'):
-        names, blk, lp, V, H, Hkv, L = convert_llama_like(kind, sd, cfg, o)
-        add_vocab(o.w, vocab, V, mask_id)
-        convert_llama_tensors(kind, sd, o, names, blk, lp, H, Hkv, L)
-    elif kind == 'bert':
-        V, P = convert_bert(sd, cfg, o)
-        add_vocab(o.w, vocab, V, mask_id)
-        convert_bert_tensors(sd, cfg, o, P)
-    elif kind in ('mdlm', 'sedd'):
-        V, sd2, L, d = convert_mdlm(sd, cfg, o, sedd=kind == 'sedd')
-        add_vocab(o.w, vocab, V, mask_id)
-        convert_mdlm_tensors(sd2, o, L, d)
+# ---------------------------------------------------------------- driver
+
+def detect_arch(ck):
+    for a in ck.config.get('architectures') or []:
+        if a in ARCHITECTURES:
+            return ARCHITECTURES[a]
+    if ck.config.get('model_type') in ('llada', 'dream', 'Dream', 'bert', 'mdlm'):
+        return ck.config['model_type'].lower()
+    raise ValueError('config.json architectures %r: not one of %s; pass --arch' %
+                     (ck.config.get('architectures'), ', '.join(sorted(ARCHITECTURES))))
+
+
+def embedding_rows(arch, ck):
+    names = {'llada': 'model.transformer.wte.weight', 'dream': 'model.embed_tokens.weight'}
+    if arch in names:
+        return ck.shape(names[arch])[0]
+    if arch == 'bert':
+        n = [k for k in ck.names() if k.endswith('embeddings.word_embeddings.weight')]
+        return ck.shape(n[0])[0]
+    n = [k for k in ck.names() if k.endswith('vocab_embed.embedding')]
+    return ck.shape(n[0])[0]
+
+
+def load_tokenizer(arch, ck, a, n_vocab):
+    d = a.tokenizer or ck.dir
+    have = any(os.path.isfile(os.path.join(d, f)) for f in ('tokenizer.json', 'vocab.json', 'vocab.txt'))
+    tok = hf_tokenizer.load(d, n_vocab, ck.config, pre=a.pre) if have else hf_tokenizer.placeholder(n_vocab)
+    if arch == 'llada':
+        tok.add['bos'] = True  # llama.cpp's LLaDA converter sets it, whatever the tokenizer says
+    if a.mask_id is not None:
+        tok.special['mask'] = a.mask_id
+    if 'mask' not in tok.special and arch in ('mdlm', 'sedd') and tok.types[-1] == hf_tokenizer.UNUSED:
+        # MDLM/SEDD append their mask as one extra embedding row after the tokenizer's vocabulary
+        tok.special['mask'] = n_vocab - 1
+        tok.tokens[-1], tok.types[-1] = '[MASK]', hf_tokenizer.CONTROL
+    if 'mask' not in tok.special:
+        raise ValueError('no mask token: config.json has no mask_token_id and the tokenizer names none; '
+                         'pass --mask-id N')
+    return tok
+
+
+class Progress:
+    """tensor i/N, MB/s and time left on one stderr line (a terminal only)."""
+
+    def __init__(self, total_values, n_tensors):
+        self.total, self.n, self.done, self.t0, self.last = total_values, n_tensors, 0, time.time(), 0.0
+        self.names = []
+
+    def __call__(self, name, values):
+        if not self.names or self.names[-1] != name:
+            self.names.append(name)
+        self.done += values
+        now = time.time()
+        if now - self.last < 0.2 and self.done < self.total:
+            return
+        self.last = now
+        dt = max(now - self.t0, 1e-9)
+        left = (self.total - self.done) / max(self.done / dt, 1e-9)
+        sys.stderr.write('\r\033[Ktensor %d/%d %-28s %5.1f%%  %.0f Mvalues/s  %ds left' %
+                         (len(self.names), self.n, name[:28], 100.0 * self.done / self.total, self.done / dt / 1e6,
+                          left))
+        sys.stderr.flush()
+
+
+def convert(model_dir, out, outtype='f16', arch=None, tokenizer=None, pre=None, mask_id=None, quiet=True,
+            block_mib=BLOCK_MIB):
+    """The library form of the command line (the same steps)."""
+    a = argparse.Namespace(tokenizer=tokenizer, pre=pre, mask_id=mask_id)
+    ck = Checkpoint(model_dir)
+    arch = arch or detect_arch(ck)
+    if outtype == 'auto':
+        outtype = 'bf16' if any(ck.dtype(n) == 'BF16' for n in ck.names()) else 'f16'
+    plan = Plan(ck, TYPES[outtype], block_mib)
+    w = plan.w
+    w.add('general.architecture', arch if arch in ('llada', 'dream') else 'tdiff')
+    w.add('general.type', 'model')
+    w.add('general.name', os.path.basename(os.path.abspath(ck.dir)))
+    w.add('general.size_label', size_label(ck.n_params()))
+    tok = load_tokenizer(arch, ck, a, embedding_rows(arch, ck))
+    if arch in ('llada', 'dream'):
+        convert_llama_like(arch, ck, plan, tok)
+    elif arch == 'bert':
+        convert_bert(ck, plan, tok)
+    elif arch in ('mdlm', 'sedd'):
+        convert_dit(ck, plan, tok, arch == 'sedd')
     else:
-        raise ValueError('unknown kind %r (llada, dream, bert, mdlm, sedd)' % kind)
-    o.w.write(out_path)
+        raise ValueError('unknown architecture %r (llada, dream, bert, mdlm, sedd)' % arch)
+    if not quiet and sys.stderr.isatty():
+        plan.progress = Progress(plan.n_params, len(w.tensors))
+    t0 = time.time()
+    w.write(out)
+    if plan.progress:
+        sys.stderr.write('\r\033[K')
+    return {'arch': arch, 'outtype': outtype, 'tensors': len(w.tensors), 'params': plan.n_params,
+            'bytes': os.path.getsize(out), 'seconds': time.time() - t0}
 
 
-def main():
-    ap = argparse.ArgumentParser(description='Hugging Face-style checkpoint -> GGUF for libtextdiff')
-    ap.add_argument('kind', choices=['llada', 'dream', 'bert', 'mdlm', 'sedd'])
-    ap.add_argument('checkpoint')
-    ap.add_argument('config')
-    ap.add_argument('-o', required=True)
-    ap.add_argument('--tokenizer')
-    ap.add_argument('--type', default='f32', choices=sorted(TYPES))
-    ap.add_argument('--mask-id', type=int)
-    a = ap.parse_args()
-    with open(a.config) as f:
-        cfg = json.load(f)
-    vocab = read_tokenizer(a.tokenizer) if a.tokenizer else None
-    mask = a.mask_id
-    if mask is None and vocab:
-        for name in ('<|mdm_mask|>', '[MASK]', '<mask>'):
-            if name in vocab[0]:
-                mask = vocab[0].index(name)
-                break
-    if mask is None:
-        mask = {'llada': 126336, 'dream': 151666}.get(a.kind)
-    convert(a.kind, read_checkpoint(a.checkpoint), cfg, a.o, TYPES[a.type], vocab, mask)
-    print('wrote', a.o)
+def peak_memory_mib():
+    """This process's peak resident memory: VmHWM (Linux; ru_maxrss would also count
+    the parent's memory before exec), else ru_maxrss."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description='Hugging Face checkpoint directory -> GGUF for libtextdiff (streamed)',
+                                 epilog='K-quants: convert to f16 here, then `textdiff quantize IN.gguf OUT.gguf TYPE`.')
+    ap.add_argument('model', help='checkpoint directory (config.json + safetensors), or one .safetensors file')
+    ap.add_argument('-o', '--outfile', help='output file (default: MODEL_DIR/<name>-<TYPE>.gguf)')
+    ap.add_argument('--outtype', '--type', default='f16', choices=sorted(TYPES) + ['auto'],
+                    help='weight type of the matrices (default: f16)')
+    ap.add_argument('--arch', choices=['llada', 'dream', 'bert', 'mdlm', 'sedd'],
+                    help='architecture (default: from config.json "architectures")')
+    ap.add_argument('--tokenizer', help='directory with the tokenizer files (default: MODEL_DIR)')
+    ap.add_argument('--pre', help='tokenizer.ggml.pre name when the split pattern is not recognised')
+    ap.add_argument('--mask-id', type=int, help='mask token id (default: config.json mask_token_id, or the tokenizer)')
+    ap.add_argument('--block-mib', type=float, default=BLOCK_MIB,
+                    help='float32 MiB converted at a time (default %d); memory use is a few times this' % BLOCK_MIB)
+    ap.add_argument('-q', '--quiet', action='store_true', help='no progress and no summary line')
+    a = ap.parse_args(argv)
+    d = a.model if os.path.isdir(a.model) else os.path.dirname(os.path.abspath(a.model))
+    out = a.outfile or os.path.join(d, '%s-%s.gguf' % (os.path.basename(os.path.abspath(d)), a.outtype.upper()))
+    try:
+        r = convert(a.model, out, a.outtype, a.arch, a.tokenizer, a.pre, a.mask_id, quiet=a.quiet,
+                    block_mib=a.block_mib)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        sys.stderr.write('convert_hf: %s\n' % (e.args[0] if e.args else e))
+        return 1
+    peak = peak_memory_mib()
+    if not a.quiet:
+        print('wrote %s: %s, %s, %d tensors, %.1f MiB in %.1f s; peak memory %.0f MiB' %
+              (out, r['arch'], r['outtype'].upper(), r['tensors'], r['bytes'] / 1048576.0, r['seconds'], peak))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -6,11 +6,15 @@ every tensor padded to the alignment.
 API
 ---
 Value types (GGUF numbers): U8 I8 U16 I16 U32 I32 F32 BOOL STRING ARRAY U64 I64 F64.
-Tensor types (ggml numbers): GGML_F32=0 GGML_F16=1 GGML_Q4_0=2 GGML_Q8_0=8 GGML_BF16=30.
+Tensor types (ggml numbers): GGML_F32=0 GGML_F16=1 GGML_Q4_0=2 GGML_Q8_0=8 GGML_Q4_K=12
+GGML_Q5_K=13 GGML_Q6_K=14 GGML_BF16=30 (the K types are read and dequantised, not written
+by add_tensor: use add_raw_tensor with blocks made elsewhere).
 
 Writer(alignment=32, version=3)
-    .add(key, value, vtype=None)          scalar; vtype inferred when None:
-                                          str->STRING, bool->BOOL, int->U32 (I32 if < 0), float->F32
+    .add(key, value, vtype=None, replace=False)
+                                          scalar; vtype inferred when None:
+                                          str->STRING, bool->BOOL, int->U32 (I32 if < 0), float->F32;
+                                          replace: a repeated key keeps its place, new value
     .add_array(key, values, elem_type)    array of one element type (STRING for str lists)
     .add_tensor(name, values, ttype=GGML_F32)
                                           values: numpy array, numpy shape order (outermost
@@ -18,7 +22,11 @@ Writer(alignment=32, version=3)
                                           F16/BF16/Q8_0/Q4_0 are converted/quantised here
                                           (ggml's reference quantisers).
     .add_raw_tensor(name, ttype, ne, data) exact bytes with ne (innermost first)
-    .to_bytes() -> bytes ; .write(path)
+    .add_tensor_stream(name, ttype, ne, nbytes, chunks)
+                                          data produced while writing: chunks() yields
+                                          bytes whose lengths add up to nbytes (converters
+                                          stream checkpoints through this, one slice at a time)
+    .to_bytes() -> bytes ; .write(path)   write() holds one streamed chunk at a time
     The alignment key general.alignment is written (as U32) only when alignment != 32
     or when added explicitly with .add().
 
@@ -28,7 +36,8 @@ read(path_or_bytes) -> Gguf with
     .tensor(name) -> dict ; dequantize(t) -> numpy float32 array of shape reversed(ne)
 
 Quantisers: quantize_q8_0(x), quantize_q4_0(x) -> bytes (x float32, size % 32 == 0);
-dequantize_q8_0 / dequantize_q4_0 (bytes, n) -> float32. fp32 -> bf16 rounds to
+dequantize_q8_0 / dequantize_q4_0 / dequantize_q4_k / dequantize_q5_k / dequantize_q6_k
+(bytes, n) -> float32, each written from the block layout documented next to it. fp32 -> bf16 rounds to
 nearest even (NaN kept quiet), as ggml's GGML_FP32_TO_BF16.
 
 Models: llama_like(arch, ...) -> Writer with exactly the keys and tensor names of the
@@ -43,23 +52,29 @@ import numpy as np
 
 U8, I8, U16, I16, U32, I32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = range(13)
 GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0, GGML_BF16 = 0, 1, 2, 8, 30
+GGML_Q4_K, GGML_Q5_K, GGML_Q6_K = 12, 13, 14
+QK_K = 256  # elements of a K-quant super-block
 
 _SCALAR_FMT = {U8: '<B', I8: '<b', U16: '<H', I16: '<h', U32: '<I', I32: '<i', F32: '<f',
                BOOL: '<B', U64: '<Q', I64: '<q', F64: '<d'}
 # (block elements, block bytes)
-BLOCK = {GGML_F32: (1, 4), GGML_F16: (1, 2), GGML_BF16: (1, 2), GGML_Q8_0: (32, 34), GGML_Q4_0: (32, 18)}
-TYPE_NAMES = {GGML_F32: 'F32', GGML_F16: 'F16', GGML_BF16: 'BF16', GGML_Q8_0: 'Q8_0', GGML_Q4_0: 'Q4_0'}
+BLOCK = {GGML_F32: (1, 4), GGML_F16: (1, 2), GGML_BF16: (1, 2), GGML_Q8_0: (32, 34), GGML_Q4_0: (32, 18),
+         GGML_Q4_K: (QK_K, 144), GGML_Q5_K: (QK_K, 176), GGML_Q6_K: (QK_K, 210)}
+TYPE_NAMES = {GGML_F32: 'F32', GGML_F16: 'F16', GGML_BF16: 'BF16', GGML_Q8_0: 'Q8_0', GGML_Q4_0: 'Q4_0',
+              GGML_Q4_K: 'Q4_K', GGML_Q5_K: 'Q5_K', GGML_Q6_K: 'Q6_K'}
 
 
 # ---------------------------------------------------------------- conversions
 
 def f32_to_bf16(x):
-    """Round to nearest even, as ggml; NaN stays a quiet NaN."""
-    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    nan = (u & 0x7fffffff) > 0x7f800000
-    r = ((u + 0x7fff + ((u >> 16) & 1)) >> 16) & 0xffff
-    r = np.where(nan, (u >> 16) | 64, r)
-    return r.astype(np.uint16)
+    """Round to nearest even, as ggml; NaN stays a quiet NaN. uint32 arithmetic: only
+    NaN bit patterns can wrap around, and those are replaced."""
+    u = np.ascontiguousarray(x, dtype=np.float32).reshape(-1).view(np.uint32)
+    r = (u + (np.uint32(0x7fff) + ((u >> 16) & np.uint32(1)))) >> 16
+    nan = (u & np.uint32(0x7fffffff)) > np.uint32(0x7f800000)
+    if nan.any():
+        r = np.where(nan, (u >> 16) | np.uint32(64), r)
+    return r.astype(np.uint16).reshape(np.shape(x))
 
 
 def bf16_to_f32(h):
@@ -73,16 +88,18 @@ def _round_away(v):
 
 
 def quantize_q8_0(x):
-    """ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x * (1/d))."""
+    """ggml quantize_row_q8_0_ref: d = amax/127, q = roundf(x * (1/d)). The float32
+    product is rounded half away from zero in float64, where adding 0.5 is exact."""
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 32)
-    amax = np.max(np.abs(x), axis=1)
+    amax = np.abs(x).max(axis=1)
     d = (amax / np.float32(127)).astype(np.float32)
     with np.errstate(divide='ignore'):
         idv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
-    q = _round_away((x * idv[:, None]).astype(np.float32)).astype(np.int8)
-    out = np.zeros((x.shape[0], 34), dtype=np.uint8)
+    v = (x * idv[:, None]).astype(np.float64)
+    v += np.copysign(0.5, v)
+    out = np.empty((x.shape[0], 34), dtype=np.uint8)
     out[:, :2] = d.astype(np.float16).view(np.uint8).reshape(-1, 2)
-    out[:, 2:] = q.view(np.uint8)
+    out[:, 2:] = v.astype(np.int8).view(np.uint8)  # truncation toward zero completes roundf
     return out.tobytes()
 
 
@@ -118,6 +135,82 @@ def dequantize_q4_0(b, n):
     lo = (qs & 15).astype(np.float32) - 8
     hi = (qs >> 4).astype(np.float32) - 8
     return (np.concatenate([lo, hi], axis=1) * d).reshape(-1)
+
+
+def tensor_nbytes(ttype, ne):
+    """Bytes of a tensor of ggml type ttype with dims ne (any order)."""
+    be, bb = BLOCK[ttype]
+    n = int(np.prod(ne, dtype=np.int64))
+    if (ne[0] if len(ne) else 1) % be:
+        raise ValueError('%s rows need a multiple of %d values' % (TYPE_NAMES[ttype], be))
+    return n // be * bb
+
+
+def _f16(a):
+    return a.copy().view('<f2').astype(np.float32).reshape(-1)
+
+
+def kquant_scales_mins(sc12):
+    """The eight 6-bit (scale, min) pairs of a Q4_K/Q5_K super-block from its 12 bytes:
+    bytes 0-3 hold scales 0-3 in bits 0-5, bytes 4-7 mins 0-3 in bits 0-5; scales and
+    mins 4-7 take their low 4 bits from bytes 8-11 (scale: low nibble, min: high nibble)
+    and their top 2 bits from bits 6-7 of bytes 0-3 (scales) and 4-7 (mins).
+    sc12: uint8 [nb, 12] -> (scales, mins) uint8 [nb, 8]."""
+    s = sc12.astype(np.uint8)
+    lo, mid, hi = s[:, 0:4], s[:, 4:8], s[:, 8:12]
+    scales = np.concatenate([lo & 63, (hi & 15) | ((lo >> 6) << 4)], axis=1)
+    mins = np.concatenate([mid & 63, (hi >> 4) | ((mid >> 6) << 4)], axis=1)
+    return scales, mins
+
+
+def dequantize_q4_k(b, n):
+    """Q4_K, 144 bytes per 256 weights: f16 d, f16 dmin, 12 bytes of scales/mins, 128 bytes
+    of nibbles. Sub-block j (32 weights, j = 0..7) reads bytes 32*(j//2) .. +31, the low
+    nibble for even j and the high nibble for odd j; weight = (d*scale_j)*q - (dmin*min_j),
+    each product rounded to f32 first (as the C kernels)."""
+    a = np.frombuffer(b, dtype=np.uint8).reshape(-1, 144)[: n // QK_K]
+    d, dmin = _f16(a[:, 0:2]), _f16(a[:, 2:4])
+    scales, mins = kquant_scales_mins(a[:, 4:16])
+    qs = a[:, 16:144].reshape(-1, 4, 32)
+    q = np.stack([qs & 15, qs >> 4], axis=2).reshape(-1, 8, 32).astype(np.float32)
+    d1 = (d[:, None] * scales.astype(np.float32)).astype(np.float32)
+    m1 = (dmin[:, None] * mins.astype(np.float32)).astype(np.float32)
+    return ((d1[:, :, None] * q).astype(np.float32) - m1[:, :, None]).astype(np.float32).reshape(-1)
+
+
+def dequantize_q5_k(b, n):
+    """Q5_K, 176 bytes per 256 weights: f16 d, f16 dmin, 12 bytes of scales/mins (as Q4_K),
+    32 bytes qh, 128 bytes of nibbles laid out as Q4_K. Weight l (0..31) of sub-block j
+    adds 16 when bit j of qh[l] is set."""
+    a = np.frombuffer(b, dtype=np.uint8).reshape(-1, 176)[: n // QK_K]
+    d, dmin = _f16(a[:, 0:2]), _f16(a[:, 2:4])
+    scales, mins = kquant_scales_mins(a[:, 4:16])
+    qh = a[:, 16:48]
+    qs = a[:, 48:176].reshape(-1, 4, 32)
+    q = np.stack([qs & 15, qs >> 4], axis=2).reshape(-1, 8, 32).astype(np.int32)
+    bits = np.stack([(qh >> j) & 1 for j in range(8)], axis=1).astype(np.int32)  # [nb, 8, 32]
+    q = (q + 16 * bits).astype(np.float32)
+    d1 = (d[:, None] * scales.astype(np.float32)).astype(np.float32)
+    m1 = (dmin[:, None] * mins.astype(np.float32)).astype(np.float32)
+    return ((d1[:, :, None] * q).astype(np.float32) - m1[:, :, None]).astype(np.float32).reshape(-1)
+
+
+def dequantize_q6_k(b, n):
+    """Q6_K, 210 bytes per 256 weights: 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits),
+    16 int8 scales (one per 16 weights), f16 d. In each half h (128 weights) and for
+    l = 0..31, the four weights l, l+32, l+64, l+96 take the low nibble of ql[64h+l], the low
+    nibble of ql[64h+32+l], the high nibble of ql[64h+l], the high nibble of ql[64h+32+l],
+    and bits 0-1, 2-3, 4-5, 6-7 of qh[32h+l] as bits 4-5; weight = (d*scale)*(q - 32)."""
+    a = np.frombuffer(b, dtype=np.uint8).reshape(-1, 210)[: n // QK_K]
+    ql = a[:, 0:128].reshape(-1, 2, 2, 32).astype(np.int32)   # [nb, half, first/second 32, l]
+    qh = a[:, 128:192].reshape(-1, 2, 32).astype(np.int32)
+    sc = a[:, 192:208].view(np.int8).astype(np.float32)       # [nb, 16]
+    d = _f16(a[:, 208:210])
+    low = [ql[:, :, 0] & 15, ql[:, :, 1] & 15, ql[:, :, 0] >> 4, ql[:, :, 1] >> 4]
+    q = np.stack([low[i] | (((qh >> (2 * i)) & 3) << 4) for i in range(4)], axis=2)  # [nb, half, 4, 32]
+    q = (q - 32).reshape(-1, 16, 16).astype(np.float32)
+    ds = (d[:, None] * sc).astype(np.float32)                 # [nb, 16]
+    return (ds[:, :, None] * q).astype(np.float32).reshape(-1)
 
 
 def encode_tensor(values, ttype):
@@ -167,7 +260,7 @@ class Writer:
         self.alignment = alignment
         self.version = version
         self.kv = []        # (key, bytes of type + value)
-        self.tensors = []   # (name, ttype, ne, data)
+        self.tensors = []   # (name, ttype, ne, data: bytes, or (nbytes, chunks) when streamed)
         self._keys = set()
         if alignment != 32:
             self.add('general.alignment', alignment, U32)
@@ -177,15 +270,19 @@ class Writer:
             raise ValueError('duplicate key %s' % key)
         self._keys.add(key)
 
-    def add(self, key, value, vtype=None):
+    def add(self, key, value, vtype=None, replace=False):
+        """replace=True: a key already present takes the new value in its old place
+        (gguf-py's rule for a repeated key); otherwise a repeated key is an error."""
         vtype = _infer(value) if vtype is None else vtype
-        if key == 'general.alignment' and key in self._keys:
-            self.kv = [kv for kv in self.kv if kv[0] != key]
-            self._keys.discard(key)
-        self._key(key)
+        body = struct.pack('<I', vtype) + _pack_scalar(vtype, value)
         if key == 'general.alignment':
             self.alignment = int(value)
-        self.kv.append((key, struct.pack('<I', vtype) + _pack_scalar(vtype, value)))
+            replace = True
+        if replace and key in self._keys:
+            self.kv = [(k, body if k == key else b) for k, b in self.kv]
+            return
+        self._key(key)
+        self.kv.append((key, body))
 
     def add_array(self, key, values, elem_type):
         self._key(key)
@@ -206,10 +303,17 @@ class Writer:
     def add_raw_tensor(self, name, ttype, ne, data):
         self.tensors.append((name, ttype, list(ne), bytes(data)))
 
+    def add_tensor_stream(self, name, ttype, ne, nbytes, chunks):
+        self.tensors.append((name, ttype, list(ne), (int(nbytes), chunks)))
+
     def _pad(self, n):
         return (-n) % self.alignment
 
-    def to_bytes(self):
+    @staticmethod
+    def _size(data):
+        return data[0] if isinstance(data, tuple) else len(data)
+
+    def _header(self):
         out = bytearray(b'GGUF' + struct.pack('<IQQ', self.version, len(self.tensors), len(self.kv)))
         for key, body in self.kv:
             out += _pack_str(key) + body
@@ -217,15 +321,33 @@ class Writer:
         for name, ttype, ne, data in self.tensors:
             out += _pack_str(name) + struct.pack('<I', len(ne)) + struct.pack('<%dq' % len(ne), *ne)
             out += struct.pack('<IQ', ttype, offset)
-            offset += len(data) + self._pad(len(data))
+            offset += self._size(data) + self._pad(self._size(data))
         out += b'\0' * self._pad(len(out))
-        for _, _, _, data in self.tensors:
-            out += data + b'\0' * self._pad(len(data))
         return bytes(out)
+
+    def _data(self):
+        """Yields the data section piece by piece (streamed tensors one chunk at a time)."""
+        for name, _, _, data in self.tensors:
+            if isinstance(data, tuple):
+                n, chunks = data
+                got = 0
+                for c in chunks():
+                    got += len(c)
+                    yield c
+                if got != n:
+                    raise ValueError('tensor %s: %d bytes produced, %d announced' % (name, got, n))
+                yield b'\0' * self._pad(n)
+            else:
+                yield data + b'\0' * self._pad(len(data))
+
+    def to_bytes(self):
+        return self._header() + b''.join(self._data())
 
     def write(self, path):
         with open(path, 'wb') as f:
-            f.write(self.to_bytes())
+            f.write(self._header())
+            for piece in self._data():
+                f.write(piece)
 
 
 # ---------------------------------------------------------------- reader
@@ -312,6 +434,12 @@ def dequantize(t):
         x = dequantize_q8_0(d, n)
     elif ty == GGML_Q4_0:
         x = dequantize_q4_0(d, n)
+    elif ty == GGML_Q4_K:
+        x = dequantize_q4_k(d, n)
+    elif ty == GGML_Q5_K:
+        x = dequantize_q5_k(d, n)
+    elif ty == GGML_Q6_K:
+        x = dequantize_q6_k(d, n)
     else:
         raise ValueError('unsupported tensor type %r' % ty)
     return x.reshape(list(reversed(t['ne'])))

@@ -2,13 +2,18 @@
 """plot_trace.py TRACE.json OUT.png -- draws a `textdiff generate --trace` record:
 one column per canvas position, one row per step; a cell is coloured when the
 position is committed (or revised) at that step, by the confidence the sampler
-gave it, and labelled with the token's text. Needs Debian's python3-matplotlib
-(run it with /usr/bin/python3)."""
+gave it, and labelled with the token's text. Needs Debian's python3-matplotlib:
+`./scripts/setup-deps.sh plot` installs it (run this with /usr/bin/python3)."""
 import argparse
 import json
 import math
+import sys
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:
+    sys.exit("plot_trace.py: matplotlib is missing: run ./scripts/setup-deps.sh plot "
+             "(Debian's python3-matplotlib), then /usr/bin/python3 tools/plot_trace.py ...")
 
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402

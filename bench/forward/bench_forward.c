@@ -1,18 +1,19 @@
 /*
- * bench_forward.c -- the denoiser's speed against the GEMMs it contains.
+ * bench_forward.c -- the denoiser's forward pass against its matrix products
+ * alone ("kernels-only"), on llada GGUF files of any weight type.
  *
- * Builds a random llada-shaped model in memory (default: 12 layers, d 768,
- * 12 heads, FFN 2048, vocab 32000 = ~110M parameters), runs tdiff_denoiser_forward
- * on `len` tokens (logits at every position) with `threads` threads, and then
- * times cblas_sgemm alone on exactly the matrix products of that forward pass
- * (Q, K, V, O, gate, up, down per layer; Q K^T and P V per head; the output
- * head), run as whole products with OpenBLAS itself using `threads` threads.
- * Reports the best of `reps` runs: time, GFLOP/s, and forward / GEMM-only.
+ * For each model: tdiff_denoiser_forward on `len` tokens with logits at `rows`
+ * positions (a sampler's block of masks; --rows 0 = every position), and,
+ * interleaved with it, exactly the products of that pass through the library's
+ * own gemm (lib/simd/gemm.h) with the same thread count: Q/K/V, O, gate/up and
+ * down per layer, Q K^T and P V per head, the output head on `rows` rows.
+ * Reports the best of `reps` runs of each, GFLOP/s and forward / kernels-only:
+ * the share of a forward that is not the products (norms, RoPE, softmax,
+ * activations, residuals, embedding, thread hand-offs).
  *
- * Usage: bench_forward [--threads 2] [--len 256] [--reps 3] [--type f32|f16|both]
- *                      [--layers 12] [--embd 768] [--heads 12] [--ff 2048] [--vocab 32000]
+ * Usage: bench_forward [--threads 2] [--len 256] [--rows 32] [--reps 5] MODEL.gguf...
+ * (bench/generate/make_model.py writes the F32 110M model; textdiff quantize the others)
  */
-#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,12 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "libtextdiff.h"
-
-typedef struct shape {
-    size_t layers, embd, heads, ff, vocab, len;
-    int threads, reps;
-} shape;
+#include "core/threads.h"
+#include "model/model.h"
+#include "simd/gemm.h"
 
 static double now(void)
 {
@@ -34,341 +32,196 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- a minimal GGUF v3 writer into a growing buffer ---- */
+typedef struct bench {
+    size_t len, rows, layers, d, ff, heads, vocab;
+    int threads, reps;
+    const tdiff__kernels *k;
+    tdiff__pool *pool;
+    tdiff__gemm_ws ws;
+    uint8_t *att_scratch;   /* per thread: packs + scores of one head */
+    size_t att_per_thread;
+    float *x, *y, *q, *kk, *v;
+} bench;
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *src, size_t n)
+static tdiff__gemm_w weight(const tdiff_model *m, const char *name)
 {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 20;
-        while (cap < b->n + n)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            fprintf(stderr, "bench_forward: out of memory\n");
-            exit(1);
-        }
-        b->p = q, b->cap = cap;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
-static void put_str(buf *b, const char *s)
-{
-    put_u64(b, strlen(s));
-    put(b, s, strlen(s));
-}
-static void kv_u32(buf *b, const char *k, uint32_t v) { put_str(b, k), put_u32(b, 4), put_u32(b, v); }
-static void kv_f32(buf *b, const char *k, float v) { put_str(b, k), put_u32(b, 6), put(b, &v, 4); }
-static void kv_str(buf *b, const char *k, const char *v) { put_str(b, k), put_u32(b, 8), put_str(b, v); }
-
-typedef struct tinfo {
-    char name[64];
-    size_t ne0, ne1;   /* ne1 = 1 for vectors */
-    int f16;
-} tinfo;
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static float rnd(void)  /* uniform in [-0.05, 0.05): values of a trained-ish scale */
-{
-    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-    return ((float)(rng_state >> 40) / 16777216.0f - 0.5f) * 0.1f;
-}
-
-static uint16_t f32_to_f16(float f)  /* round to nearest; inputs are small normals or subnormals */
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000;
-    int32_t e = (int32_t)((x >> 23) & 0xff) - 127 + 15;
-    uint32_t m = x & 0x7fffff;
-    if (e <= 0) {
-        if (e < -10)
-            return (uint16_t)sign;
-        m |= 0x800000;
-        uint32_t shift = (uint32_t)(14 - e);
-        return (uint16_t)(sign | ((m + (1u << (shift - 1))) >> shift));
-    }
-    uint32_t h = sign | ((uint32_t)e << 10) | (m >> 13);
-    if (m & 0x1000)
-        h++;
-    return (uint16_t)h;
-}
-
-/* Where make_model put the F32 weights of one layer / the head (for GEMM-only). */
-typedef struct layout {
-    const float *q[64], *gate[64], *down[64], *head;
-} layout;
-
-/* The model as GGUF bytes (64-byte aligned buffer; data section aligned to 32).
- * lay (may be NULL) receives pointers to some weights inside the returned block. */
-static uint8_t *make_model(const shape *s, int f16, size_t *size, layout *lay)
-{
-    size_t d = s->embd, nt = 0;
-    size_t cap_t = 3 + 9 * s->layers;
-    tinfo *ts = calloc(cap_t, sizeof *ts);
-#define T(nm, a, b_, h) (snprintf(ts[nt].name, 64, "%s", nm), ts[nt].ne0 = (a), ts[nt].ne1 = (b_), ts[nt].f16 = (h), nt++)
-    T("token_embd.weight", d, s->vocab, f16);
-    T("output_norm.weight", d, 1, 0);
-    T("output.weight", d, s->vocab, f16);
-    for (size_t l = 0; l < s->layers; l++) {
-        char nm[64];
-#define L(what, a, b_, h) (snprintf(nm, 64, "blk.%zu.%s", l, what), T(nm, a, b_, h))
-        L("attn_norm.weight", d, 1, 0);
-        L("attn_q.weight", d, d, f16);
-        L("attn_k.weight", d, d, f16);
-        L("attn_v.weight", d, d, f16);
-        L("attn_output.weight", d, d, f16);
-        L("ffn_norm.weight", d, 1, 0);
-        L("ffn_gate.weight", d, s->ff, f16);
-        L("ffn_up.weight", d, s->ff, f16);
-        L("ffn_down.weight", s->ff, d, f16);
-#undef L
-    }
-#undef T
-    buf b = {0};
-    put(&b, "GGUF", 4);
-    put_u32(&b, 3);
-    put_u64(&b, nt);
-    put_u64(&b, 14);
-    kv_str(&b, "general.architecture", "llada");
-    kv_u32(&b, "llada.context_length", 4096);
-    kv_u32(&b, "llada.embedding_length", (uint32_t)d);
-    kv_u32(&b, "llada.block_count", (uint32_t)s->layers);
-    kv_u32(&b, "llada.feed_forward_length", (uint32_t)s->ff);
-    kv_u32(&b, "llada.attention.head_count", (uint32_t)s->heads);
-    kv_u32(&b, "llada.attention.head_count_kv", (uint32_t)s->heads);
-    kv_f32(&b, "llada.attention.layer_norm_rms_epsilon", 1e-5f);
-    kv_f32(&b, "llada.rope.freq_base", 500000.0f);
-    kv_u32(&b, "llada.vocab_size", (uint32_t)s->vocab);
-    kv_str(&b, "tokenizer.ggml.model", "gpt2");
-    put_str(&b, "tokenizer.ggml.tokens"), put_u32(&b, 9), put_u32(&b, 8), put_u64(&b, s->vocab);
-    for (size_t i = 0; i < s->vocab; i++) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "t%zu", i);
-        put_str(&b, tok);
-    }
-    kv_u32(&b, "tokenizer.ggml.mask_token_id", (uint32_t)s->vocab - 1);
-    kv_u32(&b, "tokenizer.ggml.eos_token_id", (uint32_t)s->vocab - 2);
-    uint64_t off = 0;
-    for (size_t i = 0; i < nt; i++) {
-        put_str(&b, ts[i].name);
-        put_u32(&b, ts[i].ne1 > 1 ? 2 : 1);
-        put_u64(&b, ts[i].ne0);
-        if (ts[i].ne1 > 1)
-            put_u64(&b, ts[i].ne1);
-        put_u32(&b, ts[i].f16 ? 1 : 0);
-        put_u64(&b, off);
-        off += (ts[i].ne0 * ts[i].ne1 * (ts[i].f16 ? 2 : 4) + 31) & ~(uint64_t)31;
-    }
-    static const uint8_t zeros[32];
-    put(&b, zeros, (32 - b.n % 32) % 32);
-    size_t data0 = b.n, *offs = calloc(nt, sizeof *offs);
-    for (size_t i = 0; i < nt; i++) {
-        offs[i] = b.n - data0;
-        size_t n = ts[i].ne0 * ts[i].ne1, bytes = n * (ts[i].f16 ? 2 : 4);
-        size_t start = b.n;
-        for (size_t j = 0; j < n; j++) {
-            float v = ts[i].ne1 == 1 ? 1.0f + rnd() : rnd();  /* norms near 1, weights small */
-            if (ts[i].f16) {
-                uint16_t h = f32_to_f16(v);
-                put(&b, &h, 2);
-            } else {
-                put(&b, &v, 4);
-            }
-        }
-        put(&b, zeros, ((bytes + 31) & ~(size_t)31) - (b.n - start));
-    }
-    /* copy into a 64-byte aligned block so F32 tensors are float-aligned in place */
-    uint8_t *out = aligned_alloc(64, (b.n + 63) & ~(size_t)63);
-    memcpy(out, b.p, b.n);
-    free(b.p);
-    if (lay) {
-        for (size_t i = 0; i < nt; i++) {
-            const float *p = (const float *)(out + data0 + offs[i]);
-            size_t l;
-            char what[48];
-            if (!strcmp(ts[i].name, "output.weight"))
-                lay->head = p;
-            else if (sscanf(ts[i].name, "blk.%zu.%47s", &l, what) == 2 && l < 64) {
-                if (!strcmp(what, "attn_q.weight")) lay->q[l] = p;
-                if (!strcmp(what, "ffn_gate.weight")) lay->gate[l] = p;
-                if (!strcmp(what, "ffn_down.weight")) lay->down[l] = p;
-            }
-        }
-    }
-    free(offs);
-    free(ts);
-    *size = b.n;
-    return out;
-}
-
-/* ---- the measurements ---- */
-
-static double forward_flops(const shape *s)
-{
-    double n = (double)s->len, d = (double)s->embd, f = (double)s->ff, v = (double)s->vocab;
-    double per_layer = 2 * n * (4 * d * d + 3 * d * f) + 2 * 2 * n * n * d;
-    return (double)s->layers * per_layer + 2 * n * d * v;
-}
-
-typedef struct variant {
-    const char *name;
-    uint8_t *bytes;
-    size_t size;
-    tdiff_model *m;
-    tdiff_denoiser *d;
-    double best;
-} variant;
-
-static void open_variant(const shape *s, variant *v, int f16, layout *lay)
-{
-    char err[256];
-    v->name = f16 ? "F16" : "F32";
-    v->bytes = make_model(s, f16, &v->size, lay);
-    if (tdiff_model_load_memory(v->bytes, v->size, NULL, &v->m, err, sizeof err) != TDIFF_OK ||
-        tdiff_denoiser_create(v->m, s->len, s->threads, NULL, &v->d, NULL, 0) != TDIFF_OK) {
-        fprintf(stderr, "bench_forward: cannot open the %s model: %s\n", v->name, err);
+    const tdiff__tensor *t = tdiff__tensor_find(m, name);
+    if (!t) {
+        fprintf(stderr, "bench_forward: no tensor %s\n", name);
         exit(1);
     }
-    v->best = INFINITY;
+    tdiff__gemm_w w = {t->type, t->data, t->ne[1], t->ne[0], t->row_bytes, 0};
+    return w;
 }
 
-/* positions NULL: logits everywhere; else the n_pos rows a sampler asks for. */
-static double one_forward(const shape *s, variant *v, const int32_t *tok, float *logits, const uint32_t *pos,
-                          size_t n_pos)
+/* ---- kernels-only ---- */
+
+typedef struct head_job {
+    bench *b;
+} head_job;
+
+/* One head: S = Q_h K_h^T [len, len], then P V_h [len, hd] (the denoiser's two products). */
+static void head_task(void *ctx, size_t h, size_t thread)
 {
-    double t0 = now();
-    if (tdiff_denoiser_forward(v->d, tok, s->len, pos, n_pos, logits, s->len * s->vocab) != TDIFF_OK) {
-        fprintf(stderr, "bench_forward: %s\n", tdiff_denoiser_last_error(v->d));
-        exit(1);
+    bench *b = ((head_job *)ctx)->b;
+    const size_t hd = b->d / b->heads, n = b->len;
+    uint8_t *scratch = b->att_scratch + thread * b->att_per_thread;
+    float *s = (float *)(void *)scratch;
+    tdiff__gemm_ws ws = {scratch + n * n * sizeof(float), b->att_per_thread - n * n * sizeof(float), NULL, 0};
+    const tdiff__gemm_w keys = {TDIFF__W_F32, b->kk + h * hd, n, hd, b->d * sizeof(float), 0};
+    const tdiff__gemm_op qk = {s, n, &keys, NULL};
+    tdiff__gemm(b->k, NULL, b->q + h * hd, b->d, n, &qk, 1, &ws);
+    const tdiff__gemm_w vals = {TDIFF__W_F32, b->v + h * hd, hd, n, sizeof(float), b->d};
+    const tdiff__gemm_op pv = {b->y + h * hd, b->d, &vals, NULL};
+    tdiff__gemm(b->k, NULL, s, n, n, &pv, 1, &ws);
+}
+
+static double kernels_only(bench *b, const tdiff_model *m)
+{
+    char nm[64];
+    const double t0 = now();
+    for (size_t l = 0; l < b->layers; l++) {
+        tdiff__gemm_w w[3];
+#define W(i, what) (snprintf(nm, sizeof nm, "blk.%zu." what, l), w[i] = weight(m, nm))
+        W(0, "attn_q.weight"), W(1, "attn_k.weight"), W(2, "attn_v.weight");
+        const tdiff__gemm_op qkv[3] = {{b->q, b->d, &w[0], NULL}, {b->kk, b->d, &w[1], NULL}, {b->v, b->d, &w[2], NULL}};
+        tdiff__gemm(b->k, b->pool, b->x, b->d, b->len, qkv, 3, &b->ws);
+        head_job hj = {b};
+        tdiff__pool_for(b->pool, b->heads, head_task, &hj);
+        W(0, "attn_output.weight");
+        const tdiff__gemm_op o = {b->x, b->d, &w[0], NULL};
+        tdiff__gemm(b->k, b->pool, b->y, b->d, b->len, &o, 1, &b->ws);
+        W(0, "ffn_gate.weight"), W(1, "ffn_up.weight");
+        const tdiff__gemm_op gu[2] = {{b->y, b->ff, &w[0], NULL}, {b->y + b->len * b->ff, b->ff, &w[1], NULL}};
+        tdiff__gemm(b->k, b->pool, b->x, b->d, b->len, gu, 2, &b->ws);
+        W(0, "ffn_down.weight");
+        const tdiff__gemm_op dn = {b->x, b->d, &w[0], NULL};
+        tdiff__gemm(b->k, b->pool, b->y, b->ff, b->len, &dn, 1, &b->ws);
+#undef W
     }
+    const tdiff__gemm_w head = weight(m, tdiff__tensor_find(m, "output.weight") ? "output.weight" : "token_embd.weight");
+    const tdiff__gemm_op ho = {b->y, b->vocab, &head, NULL};
+    tdiff__gemm(b->k, b->pool, b->x, b->d, b->rows, &ho, 1, &b->ws);
     return now() - t0;
 }
 
-/* The forward pass's products with cblas_sgemm alone: the F32 model's own
- * weights (attn_q/k/v/output and ffn_gate/up are adjacent in the file), OpenBLAS
- * using the bench's thread count. */
-static double one_gemm_pass(const shape *s, const layout *lay, float *x, float *y, float *sc)
+static double flops(const bench *b)
 {
-    int n = (int)s->len, d = (int)s->embd, f = (int)s->ff, hd = d / (int)s->heads;
-    openblas_set_num_threads(s->threads);
-    double t0 = now();
-    for (size_t l = 0; l < s->layers; l++) {
-        for (int k = 0; k < 4; k++)  /* q, k, v, o */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, d, 1, x, d, lay->q[l] + (size_t)k * d * d, d, 0,
-                        y, d);
-        for (size_t h = 0; h < s->heads; h++) {  /* Q K^T and P V per head */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, hd, 1, x + h * hd, d, y + h * hd, d, 0, sc, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, n, 1, sc, n, x + h * hd, d, 0, y + h * hd, d);
+    const double n = (double)b->len, d = (double)b->d, f = (double)b->ff;
+    return (double)b->layers * (2 * n * (4 * d * d + 3 * d * f) + 2 * 2 * n * n * d) +
+           2 * (double)b->rows * d * (double)b->vocab;
+}
+
+static size_t max_thread_bytes(const bench *b, const tdiff_model *m)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const tdiff__tensor *t = &m->tensors[i];
+        if (t->n_dims == 2) {
+            const size_t v = tdiff__gemm_thread_bytes(b->k, t->type, t->ne[0]);
+            best = v > best ? v : best;
         }
-        for (int k = 0; k < 2; k++)  /* gate, up */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, f, d, 1, x, d, lay->gate[l] + (size_t)k * f * d, d,
-                        0, y, f);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, d, f, 1, x, f, lay->down[l], f, 0, y, d);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)s->vocab, d, 1, x, d, lay->head, d, 0, y,
-                (int)s->vocab);
-    double t = now() - t0;
-    openblas_set_num_threads(1);  /* back to what the denoiser set */
-    return t;
+    return best;
+}
+
+static int run_model(const char *path, bench *b)
+{
+    char err[512];
+    tdiff_model *m = NULL;
+    if (tdiff_model_load_file(path, NULL, &m, err, sizeof err) != TDIFF_OK) {
+        fprintf(stderr, "bench_forward: %s: %s\n", path, err);
+        return 1;
+    }
+    b->layers = m->hp.n_layer, b->d = m->hp.n_embd, b->ff = m->hp.n_ff, b->heads = m->hp.n_head;
+    b->vocab = m->hp.n_vocab;
+    const size_t rows = b->rows ? b->rows : b->len;
+    b->k = m->env.k;
+    tdiff__env env;
+    tdiff__env_init(&env, NULL);
+    if (tdiff__pool_create(&env, (size_t)b->threads, &b->pool) != TDIFF_OK)
+        return 1;
+    const size_t kmax = b->ff > b->d ? b->ff : b->d;
+    b->ws.shared_bytes = tdiff__gemm_shared_bytes(b->k, b->len, kmax, true, true);
+    b->ws.per_thread = (max_thread_bytes(b, m) + 63) & ~(size_t)63;
+    b->ws.shared = aligned_alloc(64, (b->ws.shared_bytes + 63) & ~(size_t)63);
+    b->ws.threads = aligned_alloc(64, b->ws.per_thread * (size_t)b->threads + 64);
+    b->att_per_thread = (b->len * b->len * sizeof(float) + tdiff__gemm_shared_bytes(b->k, b->len, b->len, true, false) +
+                         63) & ~(size_t)63;
+    b->att_scratch = aligned_alloc(64, b->att_per_thread * (size_t)b->threads);
+    const size_t act = b->len * (b->ff > b->d ? 2 * b->ff : b->d);
+    b->x = calloc(act, sizeof(float)), b->y = calloc(b->len * (b->vocab > 2 * b->ff ? b->vocab : 2 * b->ff), sizeof(float));
+    b->q = calloc(b->len * b->d, sizeof(float)), b->kk = calloc(b->len * b->d, sizeof(float));
+    b->v = calloc(b->len * b->d, sizeof(float));
+    for (size_t i = 0; i < act; i++)
+        b->x[i] = (float)(((i * 2654435761u) >> 7) % 1000) * 2e-3f - 1.0f;
+    const size_t saved_rows = b->rows;
+    b->rows = rows;
+
+    tdiff_denoiser *d = NULL;
+    if (tdiff_denoiser_create(m, b->len, b->threads, NULL, &d, err, sizeof err) != TDIFF_OK) {
+        fprintf(stderr, "bench_forward: %s: %s\n", path, err);
+        return 1;
+    }
+    int32_t *tok = malloc(b->len * sizeof *tok);
+    uint32_t *pos = malloc(rows * sizeof *pos);
+    float *logits = malloc(rows * b->vocab * sizeof *logits);
+    for (size_t i = 0; i < b->len; i++)
+        tok[i] = (int32_t)((i * 7919) % b->vocab);
+    for (size_t r = 0; r < rows; r++)
+        pos[r] = (uint32_t)(b->len - rows + r); /* the last block of the canvas */
+    double best_f = INFINITY, best_k = INFINITY;
+    for (int r = 0; r <= b->reps; r++) { /* run 0 warms up */
+        const double tk = kernels_only(b, m), t0 = now();
+        if (tdiff_denoiser_forward(d, tok, b->len, pos, rows, logits, rows * b->vocab) != TDIFF_OK) {
+            fprintf(stderr, "bench_forward: %s\n", tdiff_denoiser_last_error(d));
+            return 1;
+        }
+        const double tf = now() - t0;
+        if (r) {
+            best_f = tf < best_f ? tf : best_f;
+            best_k = tk < best_k ? tk : best_k;
+        }
+    }
+    const double fl = flops(b);
+    printf("%-36s forward %8.1f ms (%6.1f GFLOP/s)  kernels-only %8.1f ms (%6.1f GFLOP/s)  forward/kernels %.3f\n",
+           path, 1e3 * best_f, fl / best_f * 1e-9, 1e3 * best_k, fl / best_k * 1e-9, best_f / best_k);
+    b->rows = saved_rows;
+    tdiff_denoiser_free(d);
+    free(tok), free(pos), free(logits), free(b->x), free(b->y), free(b->q), free(b->kk), free(b->v);
+    free(b->ws.shared), free(b->ws.threads), free(b->att_scratch);
+    tdiff__pool_free(b->pool);
+    tdiff_model_free(m);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    shape s = {12, 768, 12, 2048, 32000, 256, 2, 5};
-    const char *type = "both";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i];
-        long v = strtol(argv[i + 1], NULL, 10);
-        if (!strcmp(k, "--threads")) s.threads = (int)v;
-        else if (!strcmp(k, "--len")) s.len = (size_t)v;
-        else if (!strcmp(k, "--reps")) s.reps = (int)v;
-        else if (!strcmp(k, "--layers")) s.layers = (size_t)v;
-        else if (!strcmp(k, "--embd")) s.embd = (size_t)v;
-        else if (!strcmp(k, "--heads")) s.heads = (size_t)v;
-        else if (!strcmp(k, "--ff")) s.ff = (size_t)v;
-        else if (!strcmp(k, "--vocab")) s.vocab = (size_t)v;
-        else if (!strcmp(k, "--type")) type = argv[i + 1];
-        else {
-            fprintf(stderr, "usage: bench_forward [--threads N] [--len N] [--reps N] [--type f32|f16|both] "
-                            "[--layers N<=64] [--embd N] [--heads N] [--ff N] [--vocab N]\n");
-            return 2;
-        }
+    bench b = {0};
+    b.len = 256, b.rows = 32, b.threads = 2, b.reps = 5;
+    int first = 1;
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: bench_forward [--threads 2] [--len 256] [--rows 32] [--reps 5] MODEL.gguf...\n"
+               "Times each file's denoiser forward (logits at --rows rows) against the same matrix\n"
+               "products run alone through the library's kernels (kernels-only), best of --reps runs.\n");
+        return 0;
     }
-    if (s.layers > 64 || s.layers == 0 || s.reps < 1) {
-        fprintf(stderr, "bench_forward: 1..64 layers and >= 1 reps\n");
+    for (; first + 1 < argc && argv[first][0] == '-'; first += 2) {
+        const long v = strtol(argv[first + 1], NULL, 10);
+        if (!strcmp(argv[first], "--threads")) b.threads = (int)v;
+        else if (!strcmp(argv[first], "--len")) b.len = (size_t)v;
+        else if (!strcmp(argv[first], "--rows")) b.rows = (size_t)v;
+        else if (!strcmp(argv[first], "--reps")) b.reps = (int)v;
+        else break;
+    }
+    if (first >= argc || b.threads < 1 || b.reps < 1 || b.len < 1 || b.rows > b.len) {
+        fprintf(stderr, "usage: bench_forward [--threads 2] [--len 256] [--rows 32] [--reps 5] MODEL.gguf...\n");
         return 2;
     }
-    double params = (double)s.vocab * s.embd * 2 + (double)s.layers * (4.0 * s.embd * s.embd + 3.0 * s.embd * s.ff);
-    double fl = forward_flops(&s);
-    printf("llada-shaped: %zu layers, d %zu, %zu heads, ff %zu, vocab %zu (%.1fM params); len %zu, %d threads, "
-           "best of %d interleaved runs; %.1f GFLOP per forward; simd %s\n",
-           s.layers, s.embd, s.heads, s.ff, s.vocab, params / 1e6, s.len, s.threads, s.reps, fl * 1e-9,
-           tdiff_isa_name());
-
-    layout lay = {0};
-    variant v[2] = {{0}};
-    int nv = 0;
-    open_variant(&s, &v[nv++], 0, &lay);  /* the F32 model also feeds the GEMM-only pass */
-    int want_f32 = strcmp(type, "f16") != 0, want_f16 = strcmp(type, "f32") != 0;
-    if (want_f16)
-        open_variant(&s, &v[nv++], 1, NULL);
-
-    size_t act = s.len * (s.ff > s.embd ? s.ff : s.embd);
-    float *x = malloc(act * sizeof *x), *y = malloc(s.len * s.vocab * sizeof *y), *sc = malloc(s.len * s.len * 4);
-    int32_t *tok = malloc(s.len * sizeof *tok);
-    for (size_t i = 0; i < act; i++)
-        x[i] = rnd();
-    for (size_t i = 0; i < s.len; i++)
-        tok[i] = (int32_t)((i * 7919) % s.vocab);
-
-    /* Run 0 warms caches and page tables; then every rep times each variant and
-     * the GEMM-only pass back to back, so machine noise hits all alike. */
-    /* a sampler's usual request: logits for one block of 32 masked positions */
-    size_t n_pos = s.len < 32 ? s.len : 32;
-    uint32_t pos[32];
-    for (size_t i = 0; i < n_pos; i++)
-        pos[i] = (uint32_t)(s.len - n_pos + i);
-    double gemm = INFINITY, best_block = INFINITY;
-    for (int r = 0; r <= s.reps; r++) {
-        for (int i = 0; i < nv; i++) {
-            if (i == 0 && !want_f32)
-                continue;
-            double t = one_forward(&s, &v[i], tok, y, NULL, 0);
-            if (r > 0 && t < v[i].best)
-                v[i].best = t;
-        }
-        if (want_f32) {
-            double t32 = one_forward(&s, &v[0], tok, y, pos, n_pos);
-            if (r > 0 && t32 < best_block)
-                best_block = t32;
-        }
-        double t = one_gemm_pass(&s, &lay, x, y, sc);
-        if (r > 0 && t < gemm)
-            gemm = t;
-    }
-    printf("GEMM-only %8.1f ms  %6.1f GFLOP/s\n", 1e3 * gemm, fl / gemm * 1e-9);
-    for (int i = 0; i < nv; i++) {
-        if (i == 0 && !want_f32)
-            continue;
-        printf("%s forward %8.1f ms  %6.1f GFLOP/s  forward/GEMM-only %.3f  (file %.0f MB)\n", v[i].name,
-               1e3 * v[i].best, fl / v[i].best * 1e-9, v[i].best / gemm, (double)v[i].size / 1e6);
-    }
-    if (want_f32)
-        printf("%s forward, logits at %zu of %zu positions only: %8.1f ms (%.0f%% of the full forward)\n", v[0].name,
-           n_pos, s.len, 1e3 * best_block, 100.0 * best_block / v[0].best);
-    for (int i = 0; i < nv; i++) {
-        tdiff_denoiser_free(v[i].d);
-        tdiff_model_free(v[i].m);
-        free(v[i].bytes);
-    }
-    free(x), free(y), free(sc), free(tok);
-    return 0;
+    printf("len %zu, logits at %zu rows, %d threads, best of %d interleaved runs, simd %s\n", b.len,
+           b.rows ? b.rows : b.len, b.threads, b.reps, tdiff_isa_name());
+    int rc = 0;
+    for (int i = first; i < argc; i++)
+        rc |= run_model(argv[i], &b);
+    return rc;
 }

@@ -89,18 +89,38 @@ static tdiff_status run_once(tdiff_sampler *s, const int32_t *prompt, size_t n_p
     return TDIFF_OK;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_generate MODEL.gguf [options]\n"
+               "Times whole generations per step count and cache mode (forward passes vs the sampler's own\n"
+               "work, rows computed, cache hits, wall and CPU time, speed-up and agreement vs the first mode).\n"
+               "  --gen N          tokens to generate (default 256)   --block B  block length (default 32)\n"
+               "  --threads T      (default 2)                        --prompt N prompt tokens (default 16)\n"
+               "  --steps a,b      step counts to time (default 256,64)\n"
+               "  --temperature T  (default 0)                        --strategy S (default llada)\n"
+               "  --threshold X    threshold strategy (default 0.9)   --reps R interleaved rounds (default 1)\n"
+               "  --cache m1,m2    cache modes none|prefix|dual|delayed (default none)\n"
+               "  --cache-refresh N  recompute everything every N steps (default 0)\n"
+               "  -h, --help       this text\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_generate MODEL.gguf [--gen N] [--block B] [--threads T] [--steps a,b] "
-                        "[--prompt N] [--temperature T] [--strategy S] [--threshold X] [--cache m1,m2] "
-                        "[--cache-refresh N] [--reps R]\n");
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+    if (argc < 2 || argv[1][0] == '-') {
+        usage(stderr);
         return 2;
     }
-    long gen = 256, block = 32, threads = 2, n_prompt = 16, reps = 1, refresh = 0;
+    long gen = 256, block = 32, threads = 2, n_prompt = 16, reps = 1, refresh = 0; /* keep usage() in step */
     double temp = 0.0, threshold = 0.9;
     const char *steps_list = "256,64", *strategy = "llada", *cache_list = "none";
-    for (int i = 2; i + 1 < argc; i += 2) {
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return fprintf(stderr, "bench_generate: %s needs a value\n", argv[i]), 2;
         if (!strcmp(argv[i], "--gen"))
             gen = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--block"))
@@ -124,7 +144,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps"))
             reps = atol(argv[i + 1]);
         else
-            return fprintf(stderr, "bench_generate: unknown option %s\n", argv[i]), 2;
+            return fprintf(stderr, "bench_generate: unknown option '%s' (--help lists them)\n", argv[i]), 2;
     }
     if (reps < 1 || reps > MAX_REPS || gen < 1 || n_prompt < 0)
         return fprintf(stderr, "bench_generate: --reps is 1..%d, --gen >= 1, --prompt >= 0\n", MAX_REPS), 2;

@@ -41,7 +41,7 @@ static char *read_all(const char *path, size_t *len)
     return b;
 }
 
-static const char *kind_name(tdiff_tokenizer_kind k)
+static const char *kind_name(enum tdiff_tokenizer_kind k)
 {
     return k == TDIFF_TOKENIZER_BPE ? "bpe" : k == TDIFF_TOKENIZER_WORDPIECE ? "wordpiece" : "spm";
 }
@@ -75,7 +75,7 @@ static int bench_model(const char *path, const char *text, size_t len, int reps)
         best_dec = t2 - t1 < best_dec ? t2 - t1 : best_dec;
     }
     printf("%-40s %-9s %8zu tokens %5.2f B/token  tokenize %6.1f MB/s (wall %6.1f)  detokenize %6.1f MB/s%s\n",
-           path, kind_name(tdiff_tokenizer_get_kind(tok)), n, (double)len / (double)(n ? n : 1),
+           path, kind_name(tdiff_tokenizer_kind(tok)), n, (double)len / (double)(n ? n : 1),
            1e-6 * (double)len / best_enc, 1e-6 * (double)len / best_wall, 1e-6 * (double)len / best_dec,
            back_len == len && !memcmp(back, text, len) ? "" : "  (not lossless)");
     free(ids);
@@ -88,6 +88,12 @@ static int bench_model(const char *path, const char *text, size_t len, int reps)
 int main(int argc, char **argv)
 {
     int reps = 3, i = 1;
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: bench_tokenize [--reps N] TEXT_FILE MODEL.gguf...\n"
+               "Tokenizes TEXT_FILE with each model's tokenizer: MB/s to ids and back, one thread, CPU\n"
+               "time, best of N runs (default 3).\n");
+        return 0;
+    }
     if (i + 1 < argc && !strcmp(argv[i], "--reps")) {
         reps = atoi(argv[i + 1]);
         i += 2;

@@ -18,7 +18,8 @@ struct tdiff__kernels;
 #define TDIFF__ERR_CAP 512
 
 /* What every handle carries: a copy of the caller's host hooks (allocator always
- * set after init), the kernel table captured at creation, the last error text. */
+ * set after init), the kernel table captured at creation (bound by simd's
+ * tdiff__env_setup; core never looks inside it), the last error text. */
 typedef struct tdiff__env {
     tdiff_host host;
     const struct tdiff__kernels *k;
@@ -26,7 +27,8 @@ typedef struct tdiff__env {
     char last_error[TDIFF__ERR_CAP];
 } tdiff__env;
 
-/* Validates and copies `host` (NULL = defaults), resolves the SIMD variant.
+/* Validates and copies `host` (NULL = defaults); k and isa stay unset (handle
+ * creators call simd's tdiff__env_setup, which runs this and binds the table).
  * On failure writes a message into env->last_error (env is still usable for that). */
 tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host);
 
@@ -52,13 +54,26 @@ void tdiff__log(const tdiff__env *env, tdiff_log_level level, const char *fmt, .
     ;
 /* Copies a message into a caller's (buf, cap); safe with buf NULL or cap 0. */
 void tdiff__copy_message(char *buf, size_t cap, const char *msg);
-/* The end of every public creator: on failure copies env's last error (or the
- * status's text when there is none) into the caller's (err, err_cap); on success
- * leaves an empty string there. Returns st. */
+/* The end of every public creator (and of every call that reports through a
+ * caller's (err, err_cap), as the objectives): on failure copies env's last error
+ * (or the status's text when there is none) into (err, err_cap); on success leaves
+ * an empty string there. Returns st. */
 tdiff_status tdiff__creator_result(const tdiff__env *env, tdiff_status st, char *err, size_t err_cap);
 
 /* Seconds on a monotonic clock (an arbitrary origin): for durations only. */
 double tdiff__clock_s(void);
+
+/* A parameter's snake_case name ("block_length"), one row of a module's table. */
+typedef struct tdiff__name {
+    int value;
+    const char *name;
+} tdiff__name;
+/* The name of `value` in table[0..n), or "unknown". Static storage. */
+const char *tdiff__name_of(const tdiff__name *table, size_t n, int value);
+/* The value named `name` (exact spelling): TDIFF_OK, TDIFF_E_NOT_FOUND, or
+ * TDIFF_E_INVALID_ARGUMENT when name or out is NULL. */
+tdiff_status tdiff__value_of(const tdiff__name *table, size_t n, const char *name, int *out);
+#define TDIFF__COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Checked arithmetic: return false on overflow (and leave *out unspecified). */
 static inline bool tdiff__mul_size(size_t a, size_t b, size_t *out)

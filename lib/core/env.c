@@ -1,10 +1,10 @@
-/* env.c -- the per-handle environment: allocator hooks, logging, last error. */
+/* env.c -- the per-handle environment: allocator hooks, logging, last error.
+ * The kernel table is bound one module up (simd.h, tdiff__env_setup). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
-#include "simd/simd.h"
 
 static void *libc_malloc(void *ud, size_t n)
 {
@@ -51,13 +51,12 @@ tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host)
     env->host.free_fn = libc_free;
     env->host.log_level = TDIFF_LOG_WARN;
     if (host) {
-        /* Accept older, shorter structs: copy what the caller's version has. */
-        if (host->struct_size < offsetof(tdiff_host, isa) + sizeof host->isa &&
-            host->struct_size != sizeof *host) {
-            if (host->struct_size < offsetof(tdiff_host, log_fn))
-                return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_host.struct_size %zu is too small",
-                                   host->struct_size);
-        }
+        /* Older, shorter structs are accepted: the fields they lack keep their
+         * defaults (ignore_env, for one, arrived after isa). The shortest ever
+         * published ends before log_fn. */
+        if (host->struct_size < offsetof(tdiff_host, log_fn))
+            return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_host.struct_size %zu is too small",
+                               host->struct_size);
         if (host->struct_size > sizeof *host)
             return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
                                "tdiff_host.struct_size %zu is larger than this library's %zu (newer header?)",
@@ -82,15 +81,6 @@ tdiff_status tdiff__env_init(tdiff__env *env, const tdiff_host *host)
         h.struct_size = sizeof h;
         env->host = h;
     }
-    tdiff_isa isa;
-    char msg[256];
-    tdiff_status st = tdiff__isa_resolve(env->host.isa, &isa, msg, sizeof msg);
-    if (st != TDIFF_OK)
-        return tdiff__fail(env, st, "%s", msg);
-    env->isa = isa;
-    env->k = tdiff__kernels_for(isa);
-    if (!env->k)
-        return tdiff__fail(env, TDIFF_E_INTERNAL, "no kernel table for resolved ISA %d", (int)isa);
     return TDIFF_OK;
 }
 
@@ -135,12 +125,36 @@ char *tdiff__strndup(const tdiff__env *env, const char *s, size_t n)
     return d;
 }
 
+/* Messages quote strings from files (keys, tensor names, token texts). So that
+ * a host may print them to a terminal, control bytes (C0, DEL), C1 controls
+ * (U+0080..U+009F) and bytes that are not UTF-8 become '?', in place. */
+static void make_printable(char *msg)
+{
+    unsigned char *s = (unsigned char *)msg;
+    for (size_t i = 0; s[i];) {
+        unsigned char c = s[i];
+        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                   : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xC0) != 0x80) /* also stops at the NUL */
+                len = 0;
+        if (len == 0 || c < 0x20 || c == 0x7F) {
+            s[i++] = '?';
+            continue;
+        }
+        if (c == 0xC2 && s[i + 1] < 0xA0) /* a C1 control */
+            s[i] = s[i + 1] = '?';
+        i += len;
+    }
+}
+
 static void vlog(const tdiff__env *env, tdiff_log_level level, const char *fmt, va_list ap)
 {
     if (!env->host.log_fn || level > env->host.log_level)
         return;
     char buf[TDIFF__ERR_CAP];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    make_printable(buf);
     env->host.log_fn(env->host.log_user_data, level, buf);
 }
 
@@ -158,6 +172,7 @@ tdiff_status tdiff__fail(tdiff__env *env, tdiff_status status, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(env->last_error, sizeof env->last_error, fmt, ap);
     va_end(ap);
+    make_printable(env->last_error);
     tdiff__log(env, TDIFF_LOG_ERROR, "%s", env->last_error);
     return status;
 }

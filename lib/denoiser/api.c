@@ -3,14 +3,13 @@
  * allocation, thread pool), argument checking of the forward calls, parameters
  * and the internal accessors of denoiser.h.
  */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Longest sequence a handle accepts (reason: keeps n * width products and the
- * int arguments of cblas far from overflow). */
+/* Longest sequence a handle accepts (reason: keeps n * width products far from
+ * overflow and a tile's attention scratch, 64 x max_len floats, bounded). */
 #define DN_MAX_LEN (1u << 20)
 
 /* Adds `count` floats, rounded up to 16 (64-byte alignment of every piece), to
@@ -30,35 +29,47 @@ static float *ws_take(float **cursor, size_t a, size_t b)
     return p;
 }
 
-/* Largest per-thread dequantisation scratch any product needs. */
-static size_t deq_floats(const tdiff_denoiser *d)
+/* What the products need of the gemm scratch: the widest input (K), whether
+ * float and block weights occur, the largest per-thread weight scratch. */
+typedef struct gemm_need {
+    size_t k_max, thread_bytes;
+    bool any_float, any_block;
+} gemm_need;
+
+static void need_mat(const tdiff_denoiser *d, const dn_mat *w, gemm_need *n)
+{
+    if (!w->t)
+        return;
+    const size_t t = tdiff__dn_matmul_thread_bytes(d, w);
+    const bool block = w->t->type != TDIFF__GGML_F32 && w->t->type != TDIFF__GGML_F16 &&
+                       w->t->type != TDIFF__GGML_BF16;
+    n->k_max = w->cols > n->k_max ? w->cols : n->k_max;
+    n->thread_bytes = t > n->thread_bytes ? t : n->thread_bytes;
+    n->any_block |= block;
+    n->any_float |= !block;
+}
+
+static gemm_need gemm_needs(const tdiff_denoiser *d)
 {
     const dn_weights *w = &d->w;
-    size_t m = 0;
-#define MAXW(mat)                                      \
-    do {                                               \
-        size_t s_ = tdiff__dn_matmul_scratch(&(mat)); \
-        if (s_ > m)                                    \
-            m = s_;                                    \
-    } while (0)
+    gemm_need n = {0, 0, false, false};
     for (size_t il = 0; il < d->cfg.n_layer; il++) {
         const dn_layer *L = &w->layers[il];
-        MAXW(L->wq);
-        MAXW(L->wk);
-        MAXW(L->wv);
-        MAXW(L->wo);
-        MAXW(L->w_gate);
-        MAXW(L->w_up);
-        MAXW(L->w_down);
-        MAXW(L->w_ada);
+        const dn_mat *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down, &L->w_ada};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+            need_mat(d, mats[i], &n);
     }
-    MAXW(w->w_transform);
-    MAXW(w->w_out);
-    MAXW(w->w_t_in);
-    MAXW(w->w_t_out);
-    MAXW(w->w_out_ada);
-#undef MAXW
-    return m;
+    const dn_mat *mats[] = {&w->w_transform, &w->w_out, &w->w_t_in, &w->w_t_out, &w->w_out_ada};
+    for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+        need_mat(d, mats[i], &n);
+    return n;
+}
+
+/* Floats that hold `bytes` bytes, a multiple of 16 (64 bytes), so that T
+ * regions of that size stay 64-byte apart. */
+static size_t floats_for(size_t bytes)
+{
+    return (bytes / sizeof(float) + 16) & ~(size_t)15;
 }
 
 static tdiff_status alloc_workspace(tdiff_denoiser *d)
@@ -66,14 +77,20 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     const dn_config *c = &d->cfg;
     size_t L = d->max_len, T = tdiff__pool_size(d->pool), dkv = c->n_head_kv * c->head_dim;
     size_t half = c->rope_style == TDIFF__ROPE_NONE ? 0 : c->rope_dim / 2;
-    size_t deq = deq_floats(d), total = 0, per_thread;
+    const gemm_need g = gemm_needs(d);
+    const size_t gemm_shared = floats_for(tdiff__gemm_shared_bytes(d->env.k, L, g.k_max, g.any_float, g.any_block));
+    const size_t gemm_thread = floats_for(g.thread_bytes);
+    const size_t att_k = c->head_dim > L ? c->head_dim : L; /* Q tiles have hd inputs, P tiles L */
+    const size_t att_pack = floats_for(tdiff__gemm_shared_bytes(d->env.k, DN_ATT_TILE, att_k, true, false));
+    size_t total = 0, per_thread;
     /* one entry per piece carved below, in the same order (each is rounded up) */
     bool ok = tdiff__mul_size(DN_ATT_TILE, L, &per_thread);
     const size_t pieces[][2] = {
         {L, c->n_embd}, {L, c->n_embd}, {L, c->n_embd}, {L, c->n_embd}, /* x, xn, q, att */
         {L, dkv}, {L, dkv},                                             /* k, v */
         {L, c->n_ff}, {L, c->n_ff},                                     /* ff_a, ff_b */
-        {T, per_thread}, {T, deq},                                      /* scores, deq */
+        {T, per_thread},                                                /* scores */
+        {1, gemm_shared}, {T, gemm_thread}, {T, att_pack},              /* gemm scratch */
         {L, half}, {L, half},                                           /* rope cos, sin */
         {1, c->n_freq + 2 * c->n_cond}, {6, c->n_embd},                 /* cond, mod */
         {1, L},                                                         /* rows (uint32 = float size) */
@@ -85,10 +102,15 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     ok = ok && tdiff__mul_size(total, sizeof(float), &total);
     if (!ok)
         return tdiff__fail(&d->env, TDIFF_E_OVERFLOW, "workspace size overflows (max_len %zu)", L);
+    /* 64 bytes more, so every piece starts on a cache line (reason: the gemm
+     * kernels load whole 64-byte vectors of packed activations; a misaligned
+     * one straddles two lines and costs two loads) */
+    if (!tdiff__add_size(total, 64, &total))
+        return tdiff__fail(&d->env, TDIFF_E_OVERFLOW, "workspace size overflows (max_len %zu)", L);
     d->ws_block = tdiff__malloc(&d->env, total);
     if (!d->ws_block)
         return tdiff__fail(&d->env, TDIFF_E_OUT_OF_MEMORY, "out of memory for a %zu-byte workspace", total);
-    float *cur = d->ws_block;
+    float *cur = (float *)(((uintptr_t)d->ws_block + 63) & ~(uintptr_t)63);
     d->ws.x = ws_take(&cur, L, c->n_embd);
     d->ws.xn = ws_take(&cur, L, c->n_embd);
     d->ws.q = ws_take(&cur, L, c->n_embd);
@@ -98,8 +120,12 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     d->ws.ff_a = ws_take(&cur, L, c->n_ff);
     d->ws.ff_b = ws_take(&cur, L, c->n_ff);
     d->ws.scores = ws_take(&cur, T, per_thread);
-    d->ws.deq_floats = deq;
-    d->ws.deq = ws_take(&cur, T, deq);
+    d->ws.gemm.shared_bytes = gemm_shared * sizeof(float);
+    d->ws.gemm.shared = ws_take(&cur, 1, gemm_shared);
+    d->ws.gemm.per_thread = gemm_thread * sizeof(float);
+    d->ws.gemm.threads = ws_take(&cur, T, gemm_thread);
+    d->ws.att_pack_bytes = att_pack * sizeof(float);
+    d->ws.att_pack = ws_take(&cur, T, att_pack);
     d->ws.rope_cos = ws_take(&cur, L, half);
     d->ws.rope_sin = ws_take(&cur, L, half);
     d->ws.cond = ws_take(&cur, 1, c->n_freq + 2 * c->n_cond);
@@ -143,7 +169,7 @@ tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = check_create(&env, model, max_len, n_threads, out);
     if (st != TDIFF_OK)
@@ -169,9 +195,6 @@ tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int
     tdiff__dn_rope_init(d);
     d->attention = d->cfg.attention;
     d->block_len = d->cfg.block_len;
-    /* Our threads split every product; OpenBLAS threads would oversubscribe the
-     * cores (process-wide setting, documented in the public header). */
-    openblas_set_num_threads(1);
     *out = d;
     return tdiff__creator_result(&d->env, TDIFF_OK, err, err_cap);
 fail:
@@ -291,31 +314,85 @@ tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t *tokens, 
     return tdiff__denoiser_forward(d, tokens, n, positions, n_positions, t, logits, logits_cap);
 }
 
+static const tdiff__name param_names[] = {
+    {TDIFF_DENOISER_ATTENTION, "attention"},
+    {TDIFF_DENOISER_BLOCK_LENGTH, "block_length"},
+    {TDIFF_DENOISER_BLOCK_START, "block_start"},
+    {TDIFF_DENOISER_N_VOCAB, "n_vocab"},
+    {TDIFF_DENOISER_N_EMBD, "n_embd"},
+    {TDIFF_DENOISER_MAX_LEN, "max_len"},
+    {TDIFF_DENOISER_N_THREADS, "n_threads"},
+    {TDIFF_DENOISER_TIME_CONDITIONED, "time_conditioned"},
+    {TDIFF_DENOISER_SHIFT_LOGITS, "shift_logits"},
+};
+
+const char *tdiff_denoiser_param_name(tdiff_denoiser_param param)
+{
+    return tdiff__name_of(param_names, TDIFF__COUNT(param_names), (int)param);
+}
+
+tdiff_status tdiff_denoiser_param_from_name(const char *name, tdiff_denoiser_param *out)
+{
+    int v;
+    tdiff_status st = tdiff__value_of(param_names, TDIFF__COUNT(param_names), name, out ? &v : NULL);
+    if (st == TDIFF_OK)
+        *out = (tdiff_denoiser_param)v;
+    return st;
+}
+
+/* Bounds and library defaults of the settable parameters (reasons in the header). */
+static const struct settable_param {
+    tdiff_denoiser_param p;
+    int64_t lo, hi, def;
+} settable_params[] = {
+    {TDIFF_DENOISER_ATTENTION, TDIFF_ATTENTION_FULL, TDIFF_ATTENTION_BLOCK_CAUSAL, TDIFF_ATTENTION_FULL},
+    {TDIFF_DENOISER_BLOCK_LENGTH, 1, DN_MAX_LEN, DN_DEFAULT_BLOCK},
+    {TDIFF_DENOISER_BLOCK_START, 0, DN_MAX_LEN, 0},
+};
+
+/* The row of a settable parameter; NULL for read-only and unknown ones. */
+static const struct settable_param *settable(tdiff_denoiser_param p)
+{
+    for (size_t i = 0; i < TDIFF__COUNT(settable_params); i++)
+        if (settable_params[i].p == p)
+            return &settable_params[i];
+    return NULL;
+}
+
+tdiff_status tdiff_denoiser_param_bounds(tdiff_denoiser_param param, double *min, double *max, double *default_value)
+{
+    const struct settable_param *sp = settable(param);
+    if (!sp)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (min)
+        *min = (double)sp->lo;
+    if (max)
+        *max = (double)sp->hi;
+    if (default_value)
+        *default_value = (double)sp->def;
+    return TDIFF_OK;
+}
+
 tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param param, int64_t value)
 {
     if (!d)
         return TDIFF_E_INVALID_ARGUMENT;
-    switch (param) {
-    case TDIFF_DENOISER_ATTENTION:
-        if (value < TDIFF_ATTENTION_FULL || value > TDIFF_ATTENTION_BLOCK_CAUSAL)
-            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "attention %lld is not 1..3", (long long)value);
+    const char *name = tdiff_denoiser_param_name(param);
+    const struct settable_param *sp = settable(param);
+    if (!sp)
+        return strcmp(name, "unknown") == 0
+                   ? tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "unknown denoiser parameter %d", (int)param)
+                   : tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s is read-only", name);
+    if (value < sp->lo || value > sp->hi)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s: %lld is outside [%lld, %lld]", name,
+                           (long long)value, (long long)sp->lo, (long long)sp->hi);
+    if (param == TDIFF_DENOISER_ATTENTION)
         d->attention = (int)value;
-        return TDIFF_OK;
-    case TDIFF_DENOISER_BLOCK_LENGTH:
-        if (value < 1 || value > (int64_t)DN_MAX_LEN)
-            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "block length %lld is outside 1..%u",
-                               (long long)value, DN_MAX_LEN);
-        d->block_len = (size_t)value;
-        return TDIFF_OK;
-    case TDIFF_DENOISER_BLOCK_START:
-        if (value < 0 || value > (int64_t)DN_MAX_LEN)
-            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "block start %lld is outside 0..%u",
-                               (long long)value, DN_MAX_LEN);
+    else if (param == TDIFF_DENOISER_BLOCK_START)
         d->block_start = (size_t)value;
-        return TDIFF_OK;
-    default:
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "parameter %d is unknown or read-only", (int)param);
-    }
+    else
+        d->block_len = (size_t)value;
+    return TDIFF_OK;
 }
 
 tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_param param, int64_t *out)

@@ -2,13 +2,13 @@
  * attention.c -- rotary position embeddings and scaled dot-product attention
  * (multi-head and grouped-query) with full, causal, block-causal and span
  * masks. Work is split into (head, tile of DN_ATT_TILE query rows) tasks, each
- * computed identically on whichever thread runs it.
+ * computed identically on whichever thread runs it; both products of a task go
+ * through simd/gemm.h on that thread alone (no nested pool, no BLAS threads).
  *
  * Query rows carry their canvas positions (dn_rows): without a KV cache row r is
  * position r; with one, the rows are the positions a call recomputes and the
  * keys and values of every position come from the cache (cache.c).
  */
-#include <cblas.h>
 #include <math.h>
 
 #include "internal.h"
@@ -141,16 +141,21 @@ static void att_task(void *ctx, size_t task, size_t thread)
     float *s = d->ws.scores + thread * (size_t)DN_ATT_TILE * d->max_len;  /* [tr, nc] */
     float scale = 1.0f / sqrtf((float)hd);
 
-    /* S = scale * Q_h K_g^T over the visible keys */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)tr, (int)nc, (int)hd, scale,
-                d->ws.q + r0 * dm + h * hd, (int)dm, j->k + g * hd, (int)dkv, 0.0f, s, (int)nc);
+    const tdiff__kernels *k = d->env.k;
+    tdiff__gemm_ws ws = {(uint8_t *)d->ws.att_pack + thread * d->ws.att_pack_bytes, d->ws.att_pack_bytes, NULL, 0};
+    /* S [tr, nc] = Q_h K_g^T over the visible keys: K's rows are the weights */
+    const tdiff__gemm_w keys = {TDIFF__GGML_F32, j->k + g * hd, nc, hd, dkv * sizeof(float), 0};
+    const tdiff__gemm_op qk = {s, nc, &keys, NULL};
+    tdiff__gemm(k, NULL, d->ws.q + r0 * dm + h * hd, dm, tr, &qk, 1, &ws);
     for (size_t r = 0; r < tr; r++) {
+        k->scale(s + r * nc, scale, nc);
         apply_mask(j->mask, s + r * nc, tdiff__dn_row_pos(rows, r0 + r), nc);
-        d->env.k->softmax(s + r * nc, nc);
+        k->softmax(s + r * nc, nc);
     }
-    /* O_h = P V_g */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)tr, (int)hd, (int)nc, 1.0f, s, (int)nc,
-                j->v + g * hd, (int)dkv, 0.0f, d->ws.att + r0 * dm + h * hd, (int)dm);
+    /* O_h [tr, hd] = P V_g: V seen transposed (element (c, key) at key * dkv + c) */
+    const tdiff__gemm_w vals = {TDIFF__GGML_F32, j->v + g * hd, hd, nc, sizeof(float), dkv};
+    const tdiff__gemm_op pv = {d->ws.att + r0 * dm + h * hd, dm, &vals, NULL};
+    tdiff__gemm(k, NULL, s, nc, tr, &pv, 1, &ws);
 }
 
 void tdiff__dn_attention(tdiff_denoiser *d, const dn_rows *rows, const float *k, const float *v,

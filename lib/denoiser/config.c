@@ -14,6 +14,10 @@
 /* Upper bound for any single dimension (reason: keeps every product of two or
  * three dimensions far from size_t overflow before the checked sums). */
 #define DN_MAX_DIM (1u << 24)
+/* Required tensors of every layer (attn_norm, attn_q/k/v/output, ffn_norm,
+ * ffn_up/down): a block count the file's tensors cannot fill is refused before
+ * the layer table (one dn_layer per block) is allocated. */
+#define DN_MIN_LAYER_TENSORS 8u
 
 typedef struct binder {
     tdiff_denoiser *d;
@@ -396,7 +400,11 @@ tdiff_status tdiff__dn_configure(tdiff_denoiser *d)
     if ((st = check_config(d)) != TDIFF_OK)
         return st;
     if (d->cfg.block_len == 0)
-        d->cfg.block_len = 32;  /* LLaDA's default block length */
+        d->cfg.block_len = DN_DEFAULT_BLOCK;
+    if (d->cfg.n_layer > m->n_tensors / DN_MIN_LAYER_TENSORS)
+        return tdiff__fail(&d->env, TDIFF_E_BAD_FORMAT,
+                           "%zu layers need at least %zu tensors; the file has %zu", d->cfg.n_layer,
+                           d->cfg.n_layer * DN_MIN_LAYER_TENSORS, m->n_tensors);
     size_t nvec = vector_floats(m);
     if (nvec) {
         d->vec_store = tdiff__calloc(&d->env, nvec, sizeof(float));

@@ -21,7 +21,12 @@
 #include "core/threads.h"
 #include "denoiser/denoiser.h"
 #include "model/model.h"
+#include "simd/gemm.h"
 #include "simd/simd.h"
+
+/* Block length of BLOCK_CAUSAL attention when the file names none (reason: LLaDA's
+ * default block). */
+#define DN_DEFAULT_BLOCK 32
 
 typedef enum dn_norm { DN_NORM_RMS = 1, DN_NORM_LAYER = 2 } dn_norm;
 typedef enum dn_ffn { DN_FFN_SWIGLU = 1, DN_FFN_GELU = 2, DN_FFN_GELU_TANH = 3 } dn_ffn;
@@ -97,8 +102,9 @@ typedef struct dn_work {
     float *ff_a;     /* [max_len, F]   gate (or the GELU input)                  */
     float *ff_b;     /* [max_len, F]   up                                        */
     float *scores;   /* [threads, ATT_TILE, max_len]                             */
-    float *deq;      /* [threads, deq_floats]  dequantised weight chunks         */
-    size_t deq_floats;
+    tdiff__gemm_ws gemm;   /* packed activations + per-thread weight scratch      */
+    void *att_pack;  /* [threads, att_pack_bytes]  attention's packed Q / P tiles */
+    size_t att_pack_bytes;
     float *rope_cos, *rope_sin; /* [max_len, rope_dim/2]                         */
     float *cond;     /* DiT: [Q + 2C]  frequency embedding, hidden, c            */
     float *mod;      /* DiT: [6d]                                                */
@@ -113,8 +119,6 @@ typedef struct dn_work {
 /* Rows of the attention score tile a task handles (reason: 64 x max_len floats of
  * scratch per thread instead of max_len^2, and enough tasks to balance threads). */
 #define DN_ATT_TILE 64u
-/* Products with fewer rows than this use dot products instead of cblas_sgemm. */
-#define DN_GEMM_MIN_ROWS 16u
 
 /* An attention pattern as one forward call applies it (attention.c). */
 typedef struct dn_mask {
@@ -185,7 +189,7 @@ static inline bool tdiff__dn_in_place(const tdiff__tensor *t)
 tdiff_status tdiff__dn_configure(tdiff_denoiser *d);
 
 /* matmul.c: Y[m, cols of W] (row stride ldy) = X[m, W.cols] W^T (+ bias),
- * split over the pool in fixed column chunks. */
+ * through simd/gemm.h on the pool. */
 void tdiff__dn_matmul(tdiff_denoiser *d, float *y, size_t ldy, const float *x, size_t m, const dn_mat *w,
                       const float *bias);
 /* Several independent products in ONE parallel region (Q/K/V, gate/up): one
@@ -200,8 +204,8 @@ typedef struct tdiff__dn_product {
     const float *bias;
 } tdiff__dn_product;
 void tdiff__dn_matmul_multi(tdiff_denoiser *d, const tdiff__dn_product *p, size_t n_products);
-/* Floats of per-thread dequantisation scratch a weight needs (0 for F32). */
-size_t tdiff__dn_matmul_scratch(const dn_mat *w);
+/* Bytes of per-thread gemm scratch a weight needs (0 for F32 or absent). */
+size_t tdiff__dn_matmul_thread_bytes(const tdiff_denoiser *d, const dn_mat *w);
 
 /* attention.c: att[m, d] of the rows from q[m, d] and the keys and values of
  * positions [0, rows->n) in k, v ([n, dkv], row = position; RoPE applied). */

@@ -62,12 +62,55 @@ tdiff_status tdiff_model_get_float(const tdiff_model *model, tdiff_model_param p
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_model_param_count(const tdiff_model *model, uint64_t *out)
+static const tdiff__name param_names[] = {
+    {TDIFF_MODEL_N_VOCAB, "n_vocab"},
+    {TDIFF_MODEL_N_CTX, "n_ctx"},
+    {TDIFF_MODEL_N_EMBD, "n_embd"},
+    {TDIFF_MODEL_N_LAYER, "n_layer"},
+    {TDIFF_MODEL_N_FF, "n_ff"},
+    {TDIFF_MODEL_N_HEAD, "n_head"},
+    {TDIFF_MODEL_N_HEAD_KV, "n_head_kv"},
+    {TDIFF_MODEL_HEAD_DIM, "head_dim"},
+    {TDIFF_MODEL_ROPE_DIM, "rope_dim"},
+    {TDIFF_MODEL_SHIFT_LOGITS, "shift_logits"},
+    {TDIFF_MODEL_ROPE_STYLE, "rope_style"},
+    {TDIFF_MODEL_HAS_QKV_BIAS, "has_qkv_bias"},
+    {TDIFF_MODEL_TIED_OUTPUT, "tied_output"},
+    {TDIFF_MODEL_CAUSAL, "causal"},
+    {TDIFF_MODEL_GGUF_VERSION, "gguf_version"},
+    {TDIFF_MODEL_N_TENSORS, "n_tensors"},
+    {TDIFF_MODEL_N_META, "n_meta"},
+    {TDIFF_MODEL_ALIGNMENT, "alignment"},
+    {TDIFF_MODEL_FILE_SIZE, "file_size"},
+    {TDIFF_MODEL_ROPE_BASE, "rope_base"},
+    {TDIFF_MODEL_NORM_EPS, "norm_eps"},
+};
+
+const char *tdiff_model_param_name(tdiff_model_param param)
+{
+    return tdiff__name_of(param_names, TDIFF__COUNT(param_names), (int)param);
+}
+
+tdiff_status tdiff_model_param_from_name(const char *name, tdiff_model_param *out)
+{
+    int v;
+    tdiff_status st = tdiff__value_of(param_names, TDIFF__COUNT(param_names), name, out ? &v : NULL);
+    if (st == TDIFF_OK)
+        *out = (tdiff_model_param)v;
+    return st;
+}
+
+tdiff_status tdiff_model_weight_count(const tdiff_model *model, uint64_t *out)
 {
     if (!model || !out)
         return TDIFF_E_INVALID_ARGUMENT;
     *out = model->n_params;
     return TDIFF_OK;
+}
+
+tdiff_status tdiff_model_param_count(const tdiff_model *model, uint64_t *out)
+{
+    return tdiff_model_weight_count(model, out);
 }
 
 tdiff_status tdiff_model_vocab_size(const tdiff_model *model, size_t *out)
@@ -78,7 +121,7 @@ tdiff_status tdiff_model_vocab_size(const tdiff_model *model, size_t *out)
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_model_special_token(const tdiff_model *model, tdiff_special_token which, int32_t *out_id)
+tdiff_status tdiff_model_special_id(const tdiff_model *model, tdiff_special_token which, int32_t *out_id)
 {
     if (!model || !out_id)
         return TDIFF_E_INVALID_ARGUMENT;
@@ -98,6 +141,11 @@ tdiff_status tdiff_model_special_token(const tdiff_model *model, tdiff_special_t
         return TDIFF_E_NOT_FOUND;
     *out_id = id;
     return TDIFF_OK;
+}
+
+tdiff_status tdiff_model_special_token(const tdiff_model *model, tdiff_special_token which, int32_t *out_id)
+{
+    return tdiff_model_special_id(model, which, out_id);
 }
 
 /* ---- metadata ---- */

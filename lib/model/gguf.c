@@ -293,7 +293,7 @@ static tdiff_status read_tensor_info(tdiff_model *m, tdiff__cursor *c, size_t i,
     if (!tdiff__ggml_type_info(t->type, &block, &block_bytes))
         return tdiff__fail(env, TDIFF_E_UNSUPPORTED,
                            "offset %zu: tensor '%.*s': ggml type %u (%s) is not supported "
-                           "(supported: F32, F16, BF16, Q8_0, Q4_0)",
+                           "(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)",
                            at, nl, t->name, t->type, tdiff__ggml_type_name(t->type));
     if (t->ne[0] % block)
         return tdiff__fail(env, TDIFF_E_BAD_FORMAT,

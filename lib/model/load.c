@@ -1,6 +1,6 @@
 /*
- * load.c -- the model's lifetime: tdiff_model_load_file (open + fstat + mmap on
- * one descriptor, read-only, kept until free), tdiff_model_load_memory (a
+ * load.c -- the model's lifetime: tdiff_model_load_file (regular files only;
+ * open + fstat + mmap on one descriptor, read-only, kept until free), tdiff_model_load_memory (a
  * caller's buffer, not copied) and tdiff_model_free.
  */
 #include <errno.h>
@@ -25,7 +25,7 @@ static void release(tdiff_model *m)
 static tdiff_status create(const tdiff_host *host, tdiff_model **out, char *err, size_t err_cap)
 {
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, env.last_error);
         return st;
@@ -89,12 +89,19 @@ tdiff_status tdiff_model_load_file(const char *path, const tdiff_host *host, tdi
     tdiff_status st = create(host, &m, err, err_cap);
     if (st != TDIFF_OK)
         return st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* A FIFO or device is refused before it is opened (opening a FIFO blocks
+     * until a writer comes; opening a device may act on it). The open itself
+     * cannot block either (O_NONBLOCK, which a regular file ignores), and fstat
+     * on the descriptor we map decides, so a path swapped meanwhile is caught. */
     struct stat sb;
     const char *what = NULL;
-    if (fd < 0)
+    int fd = -1;
+    errno = 0;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        what = "not a regular file:";
+    else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
         what = "cannot open";
-    else if (fstat(fd, &sb) != 0) /* the same descriptor we map: no race with a rename */
+    else if (fstat(fd, &sb) != 0)
         what = "cannot stat";
     else if (!S_ISREG(sb.st_mode))
         what = "not a regular file:";

@@ -46,20 +46,25 @@
 #define TDIFF__GGUF_DEFAULT_ALIGNMENT 32u
 #define TDIFF__GGUF_MAX_COUNT (1u << 30)     /* metadata entries / tensors / array elements */
 
-/* ggml tensor type numbers (never renumbered by ggml). Only these are supported. */
+/* ggml tensor type numbers (never renumbered by ggml). Only these are supported;
+ * the same numbers as simd/blocks.h's TDIFF__W_*, where the layouts are written. */
 typedef enum tdiff__ggml_type {
-    TDIFF__GGML_F32 = 0,
-    TDIFF__GGML_F16 = 1,
-    TDIFF__GGML_Q4_0 = 2,
-    TDIFF__GGML_Q8_0 = 8,
-    TDIFF__GGML_BF16 = 30
+    TDIFF__GGML_F32 = TDIFF__W_F32,
+    TDIFF__GGML_F16 = TDIFF__W_F16,
+    TDIFF__GGML_Q4_0 = TDIFF__W_Q4_0,
+    TDIFF__GGML_Q8_0 = TDIFF__W_Q8_0,
+    TDIFF__GGML_Q4_K = TDIFF__W_Q4_K,
+    TDIFF__GGML_Q5_K = TDIFF__W_Q5_K,
+    TDIFF__GGML_Q6_K = TDIFF__W_Q6_K,
+    TDIFF__GGML_BF16 = TDIFF__W_BF16
 } tdiff__ggml_type;
 
 /* Block geometry of a supported type: `block` elements take `block_bytes` bytes.
- * Q8_0: 32 x int8 + f16 scale = 34 bytes; Q4_0: 32 x 4 bit + f16 scale = 18 bytes.
+ * Q8_0: 32 x int8 + f16 scale = 34 bytes; Q4_0: 32 x 4 bit + f16 scale = 18 bytes;
+ * Q4_K/Q5_K/Q6_K: 256 elements in 144/176/210 bytes (simd/blocks.h).
  * Returns false for unsupported types. */
 bool tdiff__ggml_type_info(uint32_t type, size_t *block, size_t *block_bytes);
-/* "F32", "F16", "Q4_0", "Q8_0", "BF16"; "unknown" otherwise. Static. */
+/* ggml's name of any type number ("F32", "Q4_K", ...); "unknown" past the table. Static. */
 const char *tdiff__ggml_type_name(uint32_t type);
 
 /* ---- metadata ---- */
@@ -208,12 +213,23 @@ tdiff_status tdiff__tensor_expect(const tdiff_model *m, tdiff__env *env, const c
 /*
  * Dequantises rows of a tensor to F32 through the kernel table k:
  * out[r * ne[0] + j] for r in [0, n_rows). Rows count across ne[1..3].
- * F32 is copied, F16/BF16 go through f16_to_f32/bf16_to_f32, Q8_0/Q4_0 through
- * dequant_q8_0/dequant_q4_0. TDIFF_E_INVALID_ARGUMENT when the rows are out of range.
+ * F32 is copied, F16/BF16 go through f16_to_f32/bf16_to_f32, the block types
+ * through their dequant_* kernel. TDIFF_E_INVALID_ARGUMENT when the rows are out of range.
  */
 tdiff_status tdiff__tensor_rows_to_f32(const tdiff__kernels *k, const tdiff__tensor *t, size_t first_row,
                                        size_t n_rows, float *out);
 tdiff_status tdiff__tensor_row_to_f32(const tdiff__kernels *k, const tdiff__tensor *t, size_t row, float *out);
+
+/* ---- encoding (quants.c) ---- */
+
+/* f32 to IEEE binary16 / bfloat16, rounded to nearest even (overflow to inf,
+ * NaN kept quiet). */
+uint16_t tdiff__f32_to_f16(float f);
+uint16_t tdiff__f32_to_bf16(float f);
+/* Encodes n values (a multiple of the type's block) into `out` (n / block
+ * blocks). TDIFF_E_INVALID_ARGUMENT for an unknown type or a partial block,
+ * TDIFF_E_BAD_FORMAT when a block type meets a non-finite value. */
+tdiff_status tdiff__quantize_row(uint32_t type, const float *x, size_t n, void *out);
 
 /* ---- loading pieces (the .c files of lib/model; exposed for the tests and arch fill functions) ---- */
 

@@ -16,6 +16,9 @@ bool tdiff__ggml_type_info(uint32_t type, size_t *block, size_t *block_bytes)
     case TDIFF__GGML_BF16: *block = 1; *block_bytes = 2; return true;
     case TDIFF__GGML_Q8_0: *block = 32; *block_bytes = 34; return true; /* f16 d + 32 x int8 */
     case TDIFF__GGML_Q4_0: *block = 32; *block_bytes = 18; return true; /* f16 d + 16 bytes of nibbles */
+    case TDIFF__GGML_Q4_K: *block = 256; *block_bytes = 144; return true; /* simd/blocks.h */
+    case TDIFF__GGML_Q5_K: *block = 256; *block_bytes = 176; return true;
+    case TDIFF__GGML_Q6_K: *block = 256; *block_bytes = 210; return true;
     default: return false;
     }
 }
@@ -103,6 +106,9 @@ static void convert(const tdiff__kernels *k, const tdiff__tensor *t, size_t firs
     case TDIFF__GGML_BF16: k->bf16_to_f32(y, (const uint16_t *)(const void *)(src + first * 2), n); break;
     case TDIFF__GGML_Q8_0: k->dequant_q8_0(y, src + first / 32 * 34, n); break;
     case TDIFF__GGML_Q4_0: k->dequant_q4_0(y, src + first / 32 * 18, n); break;
+    case TDIFF__GGML_Q4_K: k->dequant_q4_k(y, src + first / 256 * 144, n); break;
+    case TDIFF__GGML_Q5_K: k->dequant_q5_k(y, src + first / 256 * 176, n); break;
+    case TDIFF__GGML_Q6_K: k->dequant_q6_k(y, src + first / 256 * 210, n); break;
     default: break; /* unreachable: the loader admits only the types above */
     }
 }

@@ -1,33 +1,26 @@
 /*
  * gauss.c -- Gaussian diffusion on float vectors (Diffusion-LM / DDPM / DDIM):
  * forward noise, the closed-form posterior q(x_{t−1} | x_t, x_0), ancestral (DDPM)
- * and DDIM steps from a predicted x_0. Coefficients in double, vectors in float.
- * Normal draws: Philox keyed (seed, stream, element index, 0).
+ * and DDIM steps from a predicted x_0. Pure functions: coefficients in double,
+ * vectors in float, normal draws from Philox keyed (seed, stream, element index, 0).
  */
 #include <math.h>
+#include <stdbool.h>
 
 #include "core/rng.h"
-#include "schedule/schedule.h"
+#include "libtextdiff.h"
 
-static tdiff_status check_vec(tdiff_scheduler *s, const void *a, const void *b, const void *c, size_t n)
+/* Three vectors present and n within the 32-bit Philox position counter. */
+static bool valid_vectors(const void *a, const void *b, const void *c, size_t n)
 {
-    if (!a || !b || !c)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "a vector argument is NULL");
-    if ((uint64_t)n > ((uint64_t)1 << 32))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "n = %zu exceeds the 32-bit RNG counter", n);
-    return TDIFF_OK;
+    return a && b && c && (uint64_t)n <= ((uint64_t)1 << 32);
 }
 
-tdiff_status tdiff_gauss_noise(tdiff_scheduler *s, const float *x0, float *xt, size_t n, double alpha_bar,
-                               uint64_t seed, uint32_t stream, float *eps_out)
+tdiff_status tdiff_gauss_noise(const float *x0, float *xt, size_t n, double alpha_bar, uint64_t seed,
+                               uint32_t stream, float *eps_out)
 {
-    if (!s)
+    if (!valid_vectors(x0, xt, x0, n) || !(alpha_bar >= 0.0 && alpha_bar <= 1.0))
         return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_vec(s, x0, xt, x0, n);
-    if (st != TDIFF_OK)
-        return st;
-    if (!(alpha_bar >= 0.0 && alpha_bar <= 1.0))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "alpha_bar %g is outside [0, 1]", alpha_bar);
     double a = sqrt(alpha_bar), b = sqrt(1.0 - alpha_bar);
     for (size_t i = 0; i < n; i++) {
         double e = tdiff__rng_normal(seed, stream, (uint32_t)i, 0);
@@ -53,35 +46,24 @@ tdiff_status tdiff_gauss_posterior_coefs(double ab_t, double ab_prev, double *c0
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_gauss_posterior_mean(tdiff_scheduler *s, const float *x0, const float *xt, float *mean, size_t n,
-                                        double ab_t, double ab_prev, double *var)
+tdiff_status tdiff_gauss_posterior_mean(const float *x0, const float *xt, float *mean, size_t n, double ab_t,
+                                        double ab_prev, double *var)
 {
-    if (!s)
-        return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_vec(s, x0, xt, mean, n);
-    if (st != TDIFF_OK)
-        return st;
     double c0, ct;
-    if (tdiff_gauss_posterior_coefs(ab_t, ab_prev, &c0, &ct, var) != TDIFF_OK)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
-                           "need 0 <= alpha_bar_t (%g) <= alpha_bar_prev (%g) <= 1, alpha_bar_t < 1", ab_t, ab_prev);
+    if (!valid_vectors(x0, xt, mean, n) || tdiff_gauss_posterior_coefs(ab_t, ab_prev, &c0, &ct, var) != TDIFF_OK)
+        return TDIFF_E_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++)
         mean[i] = (float)(c0 * (double)x0[i] + ct * (double)xt[i]);
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_gauss_ddpm_step(tdiff_scheduler *s, const float *x0_pred, const float *xt, float *x_prev,
-                                   size_t n, double ab_t, double ab_prev, uint64_t seed, uint32_t stream)
+tdiff_status tdiff_gauss_ddpm_step(const float *x0_pred, const float *xt, float *x_prev, size_t n, double ab_t,
+                                   double ab_prev, uint64_t seed, uint32_t stream)
 {
-    if (!s)
-        return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_vec(s, x0_pred, xt, x_prev, n);
-    if (st != TDIFF_OK)
-        return st;
     double c0, ct, var;
-    if (tdiff_gauss_posterior_coefs(ab_t, ab_prev, &c0, &ct, &var) != TDIFF_OK)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
-                           "need 0 <= alpha_bar_t (%g) <= alpha_bar_prev (%g) <= 1, alpha_bar_t < 1", ab_t, ab_prev);
+    if (!valid_vectors(x0_pred, xt, x_prev, n) ||
+        tdiff_gauss_posterior_coefs(ab_t, ab_prev, &c0, &ct, &var) != TDIFF_OK)
+        return TDIFF_E_INVALID_ARGUMENT;
     double sd = sqrt(var);
     for (size_t i = 0; i < n; i++) {
         double z = sd > 0.0 ? tdiff__rng_normal(seed, stream, (uint32_t)i, 0) : 0.0;
@@ -90,20 +72,12 @@ tdiff_status tdiff_gauss_ddpm_step(tdiff_scheduler *s, const float *x0_pred, con
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_gauss_ddim_step(tdiff_scheduler *s, const float *x0_pred, const float *xt, float *x_prev,
-                                   size_t n, double ab_t, double ab_prev, double eta, uint64_t seed,
-                                   uint32_t stream)
+tdiff_status tdiff_gauss_ddim_step(const float *x0_pred, const float *xt, float *x_prev, size_t n, double ab_t,
+                                   double ab_prev, double eta, uint64_t seed, uint32_t stream)
 {
-    if (!s)
+    if (!valid_vectors(x0_pred, xt, x_prev, n) ||
+        tdiff_gauss_posterior_coefs(ab_t, ab_prev, NULL, NULL, NULL) != TDIFF_OK || !(eta >= 0.0 && eta <= 1.0))
         return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_vec(s, x0_pred, xt, x_prev, n);
-    if (st != TDIFF_OK)
-        return st;
-    if (!(ab_t >= 0.0 && ab_t < 1.0 && ab_prev >= ab_t && ab_prev <= 1.0 && ab_prev > 0.0) ||
-        !(eta >= 0.0 && eta <= 1.0))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
-                           "need 0 <= alpha_bar_t (%g) <= alpha_bar_prev (%g) <= 1, alpha_bar_t < 1, eta (%g) in [0,1]",
-                           ab_t, ab_prev, eta);
     double sigma = eta * sqrt((1.0 - ab_prev) / (1.0 - ab_t)) * sqrt(1.0 - ab_t / ab_prev);
     double dir = 1.0 - ab_prev - sigma * sigma;
     double cdir = sqrt(dir > 0.0 ? dir : 0.0);

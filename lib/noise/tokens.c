@@ -1,27 +1,22 @@
 /*
  * tokens.c -- forward noise on token arrays: absorbing (mask), uniform (D3PM) and
- * per-token absorbing (spindle). Every position draws from Philox keyed by
- * (seed, stream, position, draw), so the result is a pure function of the inputs:
- * no state, no dependence on threads or on how the array is split into calls.
- * Draw 0 decides whether the token is corrupted, draw 1 picks the uniform replacement.
+ * per-token absorbing (spindle). Pure functions: every position draws from Philox
+ * keyed by (seed, stream, position, draw), so the result depends on the inputs
+ * alone -- no handle, no state, no dependence on threads or on how the array is
+ * split into calls. Draw 0 decides whether the token is corrupted, draw 1 picks the
+ * uniform replacement. Arguments are checked before anything is written.
  */
-#include <math.h>
+#include <stdbool.h>
 
 #include "core/rng.h"
-#include "schedule/schedule.h"
+#include "libtextdiff.h"
 
 enum { DRAW_CORRUPT = 0, DRAW_REPLACE = 1 };
 
-static tdiff_status check_common(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n,
-                                 uint32_t first_position)
+/* NULL arrays, and positions past the 32-bit Philox position counter. */
+static bool valid_arrays(const int32_t *x0, const int32_t *xt, size_t n, uint32_t first_position)
 {
-    if (!x0 || !xt)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "x0/xt is NULL");
-    if ((uint64_t)first_position + (uint64_t)n > ((uint64_t)1 << 32))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
-                           "positions %u..%u+%zu exceed the 32-bit RNG position counter", first_position,
-                           first_position, n);
-    return TDIFF_OK;
+    return x0 && xt && (uint64_t)first_position + (uint64_t)n <= ((uint64_t)1 << 32);
 }
 
 static bool valid_prob(double p)
@@ -29,16 +24,11 @@ static bool valid_prob(double p)
     return p >= 0.0 && p <= 1.0;
 }
 
-tdiff_status tdiff_noise_mask(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n, double alpha_bar,
-                              int32_t mask_id, uint64_t seed, uint32_t stream, uint32_t first_position)
+tdiff_status tdiff_noise_mask(const int32_t *x0, int32_t *xt, size_t n, double alpha_bar, int32_t mask_id,
+                              uint64_t seed, uint32_t stream, uint32_t first_position)
 {
-    if (!s)
+    if (!valid_arrays(x0, xt, n, first_position) || !valid_prob(alpha_bar))
         return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_common(s, x0, xt, n, first_position);
-    if (st != TDIFF_OK)
-        return st;
-    if (!valid_prob(alpha_bar))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "alpha_bar %g is outside [0, 1]", alpha_bar);
     for (size_t i = 0; i < n; i++) {
         uint32_t pos = first_position + (uint32_t)i;
         /* u < 1 − ᾱ has probability exactly 1 − ᾱ up to the 2^-53 grid of u */
@@ -48,23 +38,15 @@ tdiff_status tdiff_noise_mask(tdiff_scheduler *s, const int32_t *x0, int32_t *xt
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_noise_uniform(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n, double alpha_bar,
-                                 size_t n_vocab, uint64_t seed, uint32_t stream, uint32_t first_position)
+tdiff_status tdiff_noise_uniform(const int32_t *x0, int32_t *xt, size_t n, double alpha_bar, size_t n_vocab,
+                                 uint64_t seed, uint32_t stream, uint32_t first_position)
 {
-    if (!s)
+    if (!valid_arrays(x0, xt, n, first_position) || !valid_prob(alpha_bar) || n_vocab == 0 ||
+        n_vocab > (size_t)INT32_MAX + 1)
         return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_common(s, x0, xt, n, first_position);
-    if (st != TDIFF_OK)
-        return st;
-    if (!valid_prob(alpha_bar))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "alpha_bar %g is outside [0, 1]", alpha_bar);
-    if (n_vocab == 0 || n_vocab > (size_t)INT32_MAX + 1)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "n_vocab %zu is out of range", n_vocab);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (x0[i] < 0 || (size_t)x0[i] >= n_vocab)
-            return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "token %d at %zu is outside [0, %zu)",
-                               (int)x0[i], i, n_vocab);
-    }
+            return TDIFF_E_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++) {
         uint32_t pos = first_position + (uint32_t)i;
         double u = tdiff__rng_uniform_double(seed, stream, pos, DRAW_CORRUPT);
@@ -80,20 +62,14 @@ tdiff_status tdiff_noise_uniform(tdiff_scheduler *s, const int32_t *x0, int32_t 
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_noise_per_token(tdiff_scheduler *s, const int32_t *x0, int32_t *xt, size_t n, const float *keep,
-                                   int32_t mask_id, uint64_t seed, uint32_t stream, uint32_t first_position)
+tdiff_status tdiff_noise_per_token(const int32_t *x0, int32_t *xt, size_t n, const float *keep, int32_t mask_id,
+                                   uint64_t seed, uint32_t stream, uint32_t first_position)
 {
-    if (!s)
+    if (!valid_arrays(x0, xt, n, first_position) || !keep)
         return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_common(s, x0, xt, n, first_position);
-    if (st != TDIFF_OK)
-        return st;
-    if (!keep)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "keep is NULL");
     for (size_t i = 0; i < n; i++)
         if (!valid_prob(keep[i]))
-            return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "keep[%zu] = %g is outside [0, 1]", i,
-                               (double)keep[i]);
+            return TDIFF_E_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++) {
         uint32_t pos = first_position + (uint32_t)i;
         double u = tdiff__rng_uniform_double(seed, stream, pos, DRAW_CORRUPT);

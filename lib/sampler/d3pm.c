@@ -1,24 +1,30 @@
 /*
  * d3pm.c -- D3PM ancestral sampling (Austin et al. 2021) for UNIFORM and
- * ABSORBING transitions, through the x0-parameterised posterior of the
- * transition module: p(x_{t-1} | x_t) ∝ Q_t[:, x_t] ⊙ (p̃(x_0|x_t)·Q̄_{t-1}),
- * p̃ = softmax(logits) over the tokens the sampler may produce. t runs T..1 over
- * the transition's steps; the t = 1 draw is x_0. Prior x_T: the mask for
+ * ABSORBING transitions, as the reference code (diffusion_categorical.py,
+ * p_sample) does it. t runs T..1 over the transition's steps:
+ *   t > 1: x_{t-1} ~ softmax(log(Q_t[:, x_t] + 1e-6) + log(p̃·Q̄_{t-1} + 1e-6)),
+ *          the x0-parameterised posterior in log space with the reference's
+ *          1e-6 floor (tdiff__transition_posterior_logits), so a state p̃ makes
+ *          impossible is not an error;
+ *   t = 1: x_0 = arg-max p̃(x_0 | x_1), the network's prediction itself.
+ * p̃ = softmax(logits) over the tokens the sampler may produce. The absorbing
+ * graph keeps "still masked" as a state until t = 1. Prior x_T: the mask for
  * absorbing (the canvas already holds it), a uniform allowed token otherwise.
  * Every non-fixed position of the region is updated each step.
  */
 #include <math.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "sampler.h"
+#include "transition/transition.h"
 
 typedef struct d3pm_state {
     size_t T, i, na;
     bool absorbing;
-    uint32_t *pos;  /* [na] the region's positions, fixed for the run */
-    float *p0;      /* [na, V] p̃(x_0 | x_t) */
-    float *post;    /* [na, V] p(x_{t-1} | x_t) */
-    int32_t *xt;    /* [na] */
+    uint32_t *pos;     /* [na] the region's positions, fixed for the run */
+    double *post;      /* [V] the posterior's log weights, then its probabilities */
+    double *scratch;   /* [2V] */
 } d3pm_state;
 
 static tdiff_status d3pm_begin(tdiff__run *r, void *state, bool *done)
@@ -30,14 +36,10 @@ static tdiff_status d3pm_begin(tdiff__run *r, void *state, bool *done)
     tdiff_status st = tdiff__graph_prior(r, &m->na, &m->absorbing);
     if (st)
         return st;
-    size_t nv;
-    if (!tdiff__mul_size(m->na, V, &nv))
-        return tdiff__fail(&s->env, TDIFF_E_OVERFLOW, "d3pm: %zu positions x %zu tokens overflow", m->na, V);
     m->pos = tdiff__calloc(&s->env, m->na + 1, sizeof *m->pos);
-    m->p0 = tdiff__calloc(&s->env, nv + 1, sizeof *m->p0);
-    m->post = tdiff__calloc(&s->env, nv + 1, sizeof *m->post);
-    m->xt = tdiff__calloc(&s->env, m->na + 1, sizeof *m->xt);
-    if (!m->pos || !m->p0 || !m->post || !m->xt)
+    m->post = tdiff__calloc(&s->env, V, sizeof *m->post);
+    m->scratch = tdiff__calloc(&s->env, V, 2 * sizeof *m->scratch);
+    if (!m->pos || !m->post || !m->scratch)
         return tdiff__fail(&s->env, TDIFF_E_OUT_OF_MEMORY, "d3pm: out of memory");
     memcpy(m->pos, r->pos, m->na * sizeof *m->pos);
     r->n_steps = m->T;
@@ -48,9 +50,30 @@ static tdiff_status d3pm_begin(tdiff__run *r, void *state, bool *done)
 static void d3pm_finish(tdiff__run *r, void *state)
 {
     d3pm_state *m = state;
-    void *bufs[] = {m->pos, m->p0, m->post, m->xt};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        tdiff__free(&r->s->env, bufs[i]);
+    tdiff__free(&r->s->env, m->pos);
+    tdiff__free(&r->s->env, m->post);
+    tdiff__free(&r->s->env, m->scratch);
+}
+
+/* x_{t-1} of one position from p0 = p̃(x_0 | x_t) (t > 1). */
+static tdiff_status posterior_draw(tdiff__run *r, d3pm_state *m, size_t t, uint32_t pos, const double *p0,
+                                   int32_t *tok, float *conf)
+{
+    tdiff_sampler *s = r->s;
+    const size_t V = s->n_vocab;
+    double *w = m->post;
+    tdiff__transition_posterior_logits(s->transition, t, r->x[pos], p0, w, m->scratch);
+    for (size_t v = 0; v < V; v++) /* staying masked is a state of the absorbing graph */
+        if (!tdiff__allowed(s, v) && !(m->absorbing && (int32_t)v == s->mask_id))
+            w[v] = -INFINITY;
+    tdiff__softmax64(w, V);
+    size_t v = tdiff__rng_categorical(w, V, tdiff__rng_uniform_double(r->seed, (uint32_t)r->step, pos,
+                                                                      TDIFF__DRAW_SAMPLE));
+    if (v == V)
+        return tdiff__bad_row(r, pos);
+    *tok = (int32_t)v;
+    *conf = (float)w[v];
+    return TDIFF_OK;
 }
 
 static tdiff_status d3pm_step(tdiff__run *r, void *state, bool *stepped, bool *done)
@@ -68,25 +91,22 @@ static tdiff_status d3pm_step(tdiff__run *r, void *state, bool *stepped, bool *d
     tdiff_status st = tdiff__evaluate(r, &q, &logits);
     if (st)
         return st;
-    for (size_t j = 0; j < m->na; j++) {
-        double *row = r->row;
-        if ((st = tdiff__row_prepare(r, logits + j * V, m->pos[j], row)))
-            return st;
-        tdiff__softmax64(row, V);
-        for (size_t v = 0; v < V; v++)
-            m->p0[j * V + v] = (float)row[v];
-        m->xt[j] = r->x[m->pos[j]];
-    }
-    if ((st = tdiff_transition_posterior(s->transition, t, m->xt, m->p0, m->na, m->post)))
-        return tdiff__fail(&s->env, st, "d3pm posterior: %s", tdiff_transition_last_error(s->transition));
     tdiff__clear_confidence(r);
+    /* all positions read the canvas x_t before any of them moves to x_{t-1} */
     for (size_t j = 0; j < m->na; j++) {
-        int32_t v; /* staying masked is a state of the absorbing graph */
-        if ((st = tdiff__graph_sample(r, m->post + j * V, m->pos[j], m->absorbing, &v)))
+        double *p0 = r->row;
+        if ((st = tdiff__row_prepare(r, logits + j * V, m->pos[j], p0)))
             return st;
-        r->x[m->pos[j]] = v;
-        r->conf_out[m->pos[j]] = m->post[j * V + (size_t)v];
+        tdiff__softmax64(p0, V);
+        if (t == 1) {
+            r->cand[j] = (int32_t)tdiff__argmax64(p0, V);
+            r->conf_out[m->pos[j]] = (float)p0[r->cand[j]];
+        } else if ((st = posterior_draw(r, m, t, m->pos[j], p0, &r->cand[j], &r->conf_out[m->pos[j]]))) {
+            return st;
+        }
     }
+    for (size_t j = 0; j < m->na; j++)
+        r->x[m->pos[j]] = r->cand[j];
     m->i++;
     *stepped = true;
     *done = m->i >= m->T;

@@ -146,9 +146,15 @@ static tdiff_status emb_begin(tdiff__run *r, void *state, bool *done)
     for (size_t v = 0; v < V; v++)
         if ((st = tdiff__net_token_embedding(s, (int32_t)v, e->E + v * e->dim)))
             return tdiff__fail(&s->env, st, "embedding sampler: cannot read embedding row %zu", v);
-    for (size_t k = 0; k <= e->T; k++)
-        if ((st = tdiff_scheduler_eval_step(e->sched, TDIFF_SQ_ALPHA_BAR, k, e->T, &e->ab[k])))
+    /* ᾱ_k = Π_{j<=k} (1 − β_j) as a running product: the bits of tdiff_scheduler_eval_step's
+     * ALPHA_BAR (which multiplies the same factors in the same order) in O(T), not O(T²) */
+    e->ab[0] = 1.0;
+    for (size_t k = 1; k <= e->T; k++) {
+        double beta;
+        if ((st = tdiff_scheduler_eval_step(e->sched, TDIFF_SQ_BETA, k, e->T, &beta)))
             return tdiff__fail(&s->env, st, "embedding sampler: schedule: %s", tdiff_scheduler_last_error(e->sched));
+        e->ab[k] = e->ab[k - 1] * (1.0 - beta);
+    }
     for (size_t i = 0; i < r->n; i++)
         memcpy(e->xe + i * e->dim, e->E + (size_t)r->x[i] * e->dim, e->dim * sizeof *e->xe);
     for (size_t j = 0; j < e->na; j++)
@@ -180,8 +186,8 @@ static tdiff_status emb_step(tdiff__run *r, void *state, bool *stepped, bool *do
     tdiff__clear_confidence(r);
     for (size_t j = 0; j < e->na; j++)
         r->conf_out[e->pos[j]] = (float)e->conf[j];
-    if (e->clamp && (st = tdiff_embed_nearest(e->sched, e->E, V, dim, e->x0, e->na, NULL, e->x0)))
-        return tdiff__fail(&s->env, st, "clamping: %s", tdiff_scheduler_last_error(e->sched));
+    if (e->clamp && (st = tdiff_embed_nearest(&s->env.host, e->E, V, dim, e->x0, e->na, NULL, e->x0)))
+        return tdiff__fail(&s->env, st, "clamping: %s", tdiff_status_string(st));
     for (size_t j = 0; j < e->na; j++) {
         tdiff__embedding_gauss_step(e->xe + (size_t)e->pos[j] * dim, e->x0 + j * dim, dim, e->ab[k], e->ab[k - 1],
                                     e->ddim, r->seed, (uint32_t)r->step + 1u, e->pos[j]);

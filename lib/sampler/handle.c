@@ -71,7 +71,7 @@ tdiff_status tdiff_sampler_create_with_callback(const tdiff_denoise_callbacks *c
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = out ? create_with_callback(&env, cb, n_vocab, mask_id, eos_id, out)
                  : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create_with_callback: NULL out");
@@ -106,7 +106,7 @@ tdiff_status tdiff_sampler_create(const tdiff_model *model, const tdiff_host *ho
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = out ? create_for_model(&env, model, out)
                  : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_sampler_create: NULL out");

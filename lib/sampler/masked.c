@@ -115,6 +115,10 @@ static tdiff_status transfer_count(tdiff__run *r, masked_state *m, size_t na, si
             float p_t = m->i < m->spb - 1 ? 1.0f - m->ts[m->i + 1] / m->ts[m->i] : 1.0f;
             *p_reveal = (double)p_t;
         }
+        /* The last step of a block reveals what is left, as Dream's schedule does (llama.cpp's block
+         * schedule reveals with probability count / masked there too, and can end with masks left). */
+        if (m->i == m->spb - 1)
+            *p_reveal = 1.0;
         *k = 1;
     } else if (m->adaptive) {
         *k = na;

@@ -1,7 +1,8 @@
 /*
- * schedule.h -- internal view of the scheduler handle, shared by lib/schedule,
- * lib/noise and lib/transition (they use it as their context: allocator, SIMD
- * table, last error). Noise schedules themselves are in scheduler.c.
+ * schedule.h -- internal view of the scheduler handle: the struct (read only by
+ * lib/schedule's own files) and the accessors other modules use -- lib/transition
+ * for β_t, lib/objective for ᾱ(t), σ̄(t), the NELBO weight, the allocator and
+ * the deprecated wrappers' last error. Noise schedules themselves are in scheduler.c.
  */
 #ifndef TDIFF_SCHEDULE_H
 #define TDIFF_SCHEDULE_H
@@ -29,5 +30,15 @@ double tdiff__sched_alpha_bar_rate(const tdiff_scheduler *s, double t);
 double tdiff__sched_beta(const tdiff_scheduler *s, size_t t, size_t n_steps);
 /* Inverse of ᾱ: the t in [0, 1] with ᾱ(t) = a (bisection; ᾱ is non-increasing). */
 double tdiff__sched_inverse(const tdiff_scheduler *s, double a);
+/* σ̄(t) = −ln ᾱ(t) (+inf where ᾱ = 0) and the NELBO weight −ᾱ'/(1 − ᾱ) (+inf where
+ * ᾱ = 1), as tdiff_scheduler_eval computes them; t in [0, 1] (unchecked). */
+double tdiff__sched_sigma_bar(const tdiff_scheduler *s, double t);
+double tdiff__sched_elbo_weight(const tdiff_scheduler *s, double t);
+
+/* The handle's environment (allocator, logging, SIMD table), for callers that take
+ * scratch from it. */
+const tdiff__env *tdiff__scheduler_env(const tdiff_scheduler *s);
+/* Sets the handle's last error text (nothing is logged: the caller did that). */
+void tdiff__scheduler_set_error(tdiff_scheduler *s, const char *msg);
 
 #endif

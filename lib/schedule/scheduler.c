@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "simd/simd.h"
 #include "schedule.h"
 
 #define PI_D 3.14159265358979323846
@@ -44,7 +45,7 @@ tdiff_status tdiff_scheduler_create(tdiff_schedule_kind kind, const tdiff_host *
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK)
         return tdiff__creator_result(&env, st, err, err_cap);
     if (!out)
@@ -85,12 +86,40 @@ const char *tdiff_scheduler_last_error(const tdiff_scheduler *s)
     return s ? s->env.last_error : "invalid handle";
 }
 
-tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max)
+static const tdiff__name param_names[] = {
+    {TDIFF_SCHEDULER_EPS, "eps"},
+    {TDIFF_SCHEDULER_SIGMA_MIN, "sigma_min"},
+    {TDIFF_SCHEDULER_SIGMA_MAX, "sigma_max"},
+    {TDIFF_SCHEDULER_SPINDLE_LAMBDA, "spindle_lambda"},
+    {TDIFF_SCHEDULER_MAX_BETA, "max_beta"},
+    {TDIFF_SCHEDULER_COSINE_S, "cosine_s"},
+    {TDIFF_SCHEDULER_SQRT_S, "sqrt_s"},
+};
+
+const char *tdiff_scheduler_param_name(tdiff_scheduler_param p)
 {
-    if ((size_t)p == 0 || (size_t)p >= N_PARAMS || !min || !max)
+    return tdiff__name_of(param_names, TDIFF__COUNT(param_names), (int)p);
+}
+
+tdiff_status tdiff_scheduler_param_from_name(const char *name, tdiff_scheduler_param *out)
+{
+    int v;
+    tdiff_status st = tdiff__value_of(param_names, TDIFF__COUNT(param_names), name, out ? &v : NULL);
+    if (st == TDIFF_OK)
+        *out = (tdiff_scheduler_param)v;
+    return st;
+}
+
+tdiff_status tdiff_scheduler_param_bounds(tdiff_scheduler_param p, double *min, double *max, double *default_value)
+{
+    if ((size_t)p == 0 || (size_t)p >= N_PARAMS)
         return TDIFF_E_INVALID_ARGUMENT;
-    *min = param_info[p].lo;
-    *max = param_info[p].hi;
+    if (min)
+        *min = param_info[p].lo;
+    if (max)
+        *max = param_info[p].hi;
+    if (default_value)
+        *default_value = param_info[p].def;
     return TDIFF_OK;
 }
 
@@ -101,8 +130,8 @@ tdiff_status tdiff_scheduler_set_float(tdiff_scheduler *s, tdiff_scheduler_param
     if ((size_t)p == 0 || (size_t)p >= N_PARAMS)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "unknown scheduler parameter %d", (int)p);
     if (!(value >= param_info[p].lo && value <= param_info[p].hi))
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "scheduler parameter %d = %g is outside [%g, %g]",
-                           (int)p, value, param_info[p].lo, param_info[p].hi);
+        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "%s: %g is outside [%g, %g]",
+                           tdiff_scheduler_param_name(p), value, param_info[p].lo, param_info[p].hi);
     double lo = p == TDIFF_SCHEDULER_SIGMA_MIN ? value : s->sigma_min;
     double hi = p == TDIFF_SCHEDULER_SIGMA_MAX ? value : s->sigma_max;
     if (!(lo < hi))
@@ -233,6 +262,41 @@ double tdiff__sched_inverse(const tdiff_scheduler *s, double a)
     return 0.5 * (lo + hi);
 }
 
+double tdiff__sched_sigma_bar(const tdiff_scheduler *s, double t)
+{
+    return tdiff__sched_alpha_bar(s, t) > 0.0 ? sigma_bar(s, t) : INFINITY;
+}
+
+double tdiff__sched_elbo_weight(const tdiff_scheduler *s, double t)
+{
+    double m = one_minus_alpha_bar(s, t);
+    return m > 0.0 ? -tdiff__sched_alpha_bar_rate(s, t) / m : INFINITY;
+}
+
+const tdiff__env *tdiff__scheduler_env(const tdiff_scheduler *s)
+{
+    return &s->env;
+}
+
+void tdiff__scheduler_set_error(tdiff_scheduler *s, const char *msg)
+{
+    tdiff__copy_message(s->env.last_error, sizeof s->env.last_error, msg);
+}
+
+/* Names of the quantities, for messages ("beta is not defined in continuous time"). */
+static const tdiff__name quantity_names[] = {
+    {TDIFF_SQ_ALPHA_BAR, "alpha_bar"},     {TDIFF_SQ_SIGMA_BAR, "sigma_bar"},     {TDIFF_SQ_SIGMA_RATE, "sigma_rate"},
+    {TDIFF_SQ_ALPHA_BAR_RATE, "alpha_bar_rate"}, {TDIFF_SQ_ELBO_WEIGHT, "elbo_weight"}, {TDIFF_SQ_BETA, "beta"},
+};
+
+static tdiff_status bad_quantity(tdiff_scheduler *s, tdiff_schedule_quantity q, const char *where)
+{
+    const char *name = tdiff__name_of(quantity_names, TDIFF__COUNT(quantity_names), (int)q);
+    if (strcmp(name, "unknown") == 0)
+        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "unknown quantity %d", (int)q);
+    return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "%s is not defined in %s time", name, where);
+}
+
 tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q, double t, double *out)
 {
     if (!s)
@@ -247,7 +311,7 @@ tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q,
         *out = a;
         return TDIFF_OK;
     case TDIFF_SQ_SIGMA_BAR:
-        *out = a > 0.0 ? sigma_bar(s, t) : INFINITY;
+        *out = tdiff__sched_sigma_bar(s, t);
         return TDIFF_OK;
     case TDIFF_SQ_SIGMA_RATE:
         if (s->kind == TDIFF_SCHEDULE_GEOMETRIC)
@@ -258,15 +322,13 @@ tdiff_status tdiff_scheduler_eval(tdiff_scheduler *s, tdiff_schedule_quantity q,
     case TDIFF_SQ_ALPHA_BAR_RATE:
         *out = tdiff__sched_alpha_bar_rate(s, t);
         return TDIFF_OK;
-    case TDIFF_SQ_ELBO_WEIGHT: {
-        double m = one_minus_alpha_bar(s, t);
-        *out = m > 0.0 ? -tdiff__sched_alpha_bar_rate(s, t) / m : INFINITY;
+    case TDIFF_SQ_ELBO_WEIGHT:
+        *out = tdiff__sched_elbo_weight(s, t);
         return TDIFF_OK;
-    }
     case TDIFF_SQ_BETA:
         break;
     }
-    return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "quantity %d is not defined in continuous time", (int)q);
+    return bad_quantity(s, q, "continuous");
 }
 
 tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quantity q, size_t step,
@@ -276,8 +338,9 @@ tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quanti
         return TDIFF_E_INVALID_ARGUMENT;
     if (!out)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "out is NULL");
-    if (n_steps == 0 || step > n_steps)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "step %zu of %zu is out of range", step, n_steps);
+    if (n_steps == 0 || n_steps > TDIFF_MAX_STEPS || step > n_steps)
+        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "step %zu of %zu is out of range (steps 1..%u)", step,
+                           n_steps, TDIFF_MAX_STEPS);
     if (q == TDIFF_SQ_BETA) {
         if (step == 0)
             return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "beta is defined for steps 1..T, not 0");
@@ -285,8 +348,7 @@ tdiff_status tdiff_scheduler_eval_step(tdiff_scheduler *s, tdiff_schedule_quanti
         return TDIFF_OK;
     }
     if (q != TDIFF_SQ_ALPHA_BAR && q != TDIFF_SQ_SIGMA_BAR)
-        return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "quantity %d is not defined in discrete time",
-                           (int)q);
+        return bad_quantity(s, q, "discrete");
     double a = 1.0;
     for (size_t k = 1; k <= step; k++)
         a *= 1.0 - tdiff__sched_beta(s, k, n_steps);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "half.h"
+#include "scalar_gemm.h"
 #include "special.h"
 #include "tables.h"
 
@@ -285,6 +286,57 @@ static void dequant_q4_0(float *y, const void *blocks, size_t n)
     }
 }
 
+/* One sub-block of a K-quant: y[i] = d1 * q[i] - m1 (two roundings, no FMA). */
+static void kq_affine(float *y, const uint8_t *q, size_t n, float d1, float m1, int offset)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = d1 * (float)((int)q[i] - offset) - m1;
+}
+
+static void dequant_q4_k(float *y, const void *blocks, size_t n)
+{
+    const unsigned char *p = blocks;
+    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q4_k), y += TDIFF__QK_K) {
+        tdiff__block_q4_k blk;
+        memcpy(&blk, p, sizeof blk);
+        uint8_t sc[8], mn[8], q[TDIFF__QK_K];
+        tdiff__kq_scale_min(blk.scales, sc, mn);
+        tdiff__kq_unpack45(blk.qs, NULL, q);
+        const float d = tdiff__f16_to_f32(blk.d), dmin = tdiff__f16_to_f32(blk.dmin);
+        for (int j = 0; j < 8; j++)
+            kq_affine(y + 32 * j, q + 32 * j, 32, d * (float)sc[j], dmin * (float)mn[j], 0);
+    }
+}
+
+static void dequant_q5_k(float *y, const void *blocks, size_t n)
+{
+    const unsigned char *p = blocks;
+    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q5_k), y += TDIFF__QK_K) {
+        tdiff__block_q5_k blk;
+        memcpy(&blk, p, sizeof blk);
+        uint8_t sc[8], mn[8], q[TDIFF__QK_K];
+        tdiff__kq_scale_min(blk.scales, sc, mn);
+        tdiff__kq_unpack45(blk.qs, blk.qh, q);
+        const float d = tdiff__f16_to_f32(blk.d), dmin = tdiff__f16_to_f32(blk.dmin);
+        for (int j = 0; j < 8; j++)
+            kq_affine(y + 32 * j, q + 32 * j, 32, d * (float)sc[j], dmin * (float)mn[j], 0);
+    }
+}
+
+static void dequant_q6_k(float *y, const void *blocks, size_t n)
+{
+    const unsigned char *p = blocks;
+    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q6_k), y += TDIFF__QK_K) {
+        tdiff__block_q6_k blk;
+        memcpy(&blk, p, sizeof blk);
+        uint8_t q[TDIFF__QK_K];
+        tdiff__kq_unpack6(blk.ql, blk.qh, q);
+        const float d = tdiff__f16_to_f32(blk.d);
+        for (int j = 0; j < 16; j++) /* (d*scale)*(q-32) - 0 is exactly (d*scale)*(q-32) */
+            kq_affine(y + 16 * j, q + 16 * j, 16, d * (float)blk.scales[j], 0.0f, 32);
+    }
+}
+
 const tdiff__kernels tdiff__kernels_scalar = {
     .isa = TDIFF_ISA_SCALAR,
     .name = "scalar",
@@ -308,4 +360,14 @@ const tdiff__kernels tdiff__kernels_scalar = {
     .bf16_to_f32 = bf16_to_f32,
     .dequant_q8_0 = dequant_q8_0,
     .dequant_q4_0 = dequant_q4_0,
+    .dequant_q4_k = dequant_q4_k,
+    .dequant_q5_k = dequant_q5_k,
+    .dequant_q6_k = dequant_q6_k,
+    .gemm_group = 1,
+    .gemm_qblock = TDIFF__SCALAR_QBLOCK,
+    .gemm_cols = 1,
+    .pack_f32 = tdiff__scalar_pack_f32,
+    .pack_q8 = tdiff__scalar_pack_q8,
+    .gemm_f32 = tdiff__scalar_gemm_f32,
+    .gemm_q = tdiff__scalar_gemm_q,
 };

@@ -5,6 +5,7 @@
  * something too. Uses no heap: all buffers are small and on the stack.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -188,6 +189,29 @@ static tdiff_status check_conversions(check *c)
             if (!tdiff__same_bits(ya[j], yb[j]))
                 return mismatch(c, four ? "dequant_q4_0" : "dequant_q8_0", j, ya[j], yb[j]);
     }
+    /* one K-quant super-block of each type, patterned bytes with a finite d/dmin */
+    unsigned char kq[sizeof(tdiff__block_q6_k)]; /* the largest of the three */
+    for (size_t i = 0; i < sizeof kq; i++)
+        kq[i] = (unsigned char)(i * 29u + 3u);
+    static const char *const kq_names[] = {"dequant_q4_k", "dequant_q5_k", "dequant_q6_k"};
+    float ka[TDIFF__QK_K], kb[TDIFF__QK_K];
+    for (int t = 0; t < 3; t++) {
+        unsigned char blk[sizeof kq];
+        memcpy(blk, kq, sizeof blk);
+        const size_t d_at = t == 2 ? offsetof(tdiff__block_q6_k, d) : 0;
+        blk[d_at] = 0x66, blk[d_at + 1] = 0x2e; /* d ~ 0.1 */
+        if (t < 2)
+            blk[2] = 0x00, blk[3] = 0x3c; /* dmin = 1.0 */
+        void (*const vk[3])(float *, const void *, size_t) = {c->v->dequant_q4_k, c->v->dequant_q5_k,
+                                                              c->v->dequant_q6_k};
+        void (*const sk[3])(float *, const void *, size_t) = {c->s->dequant_q4_k, c->s->dequant_q5_k,
+                                                              c->s->dequant_q6_k};
+        vk[t](ka, blk, TDIFF__QK_K);
+        sk[t](kb, blk, TDIFF__QK_K);
+        for (size_t j = 0; j < TDIFF__QK_K; j++)
+            if (!tdiff__same_bits(ka[j], kb[j]))
+                return mismatch(c, kq_names[t], j, ka[j], kb[j]);
+    }
     return TDIFF_OK;
 }
 
@@ -210,7 +234,7 @@ tdiff_status tdiff_isa_self_check(const tdiff_host *host, tdiff_isa *out_isa_che
     if (out_isa_checked)
         *out_isa_checked = TDIFF_ISA_AUTO; /* until a variant has been resolved */
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK)
         return st;
     if (out_isa_checked)

@@ -1,9 +1,9 @@
 /*
  * simd.h -- the kernel table and run-time dispatch.
  *
- * One const table per SIMD variant (scalar reference, AVX2+FMA, NEON; AVX-512 has a
- * reserved slot). CPU features are detected once; a handle captures the table at
- * creation (tdiff__env.k) and calls kernels through it. The scalar table is the
+ * One const table per SIMD variant (scalar reference, AVX2+FMA+F16C, AVX-512, NEON).
+ * CPU features are detected once; a handle captures the table at creation
+ * (tdiff__env.k, bound by tdiff__env_setup) and calls kernels through it. The scalar table is the
  * reference every other variant is tested against (tests/unit/simd).
  *
  * Conventions for every kernel: lengths are element counts, n == 0 is valid and does
@@ -18,19 +18,7 @@
 
 #include "libtextdiff.h"
 
-/* ggml's quantized blocks of 32 weights (GGUF types Q8_0 = 8, Q4_0 = 2).
- * d is an IEEE binary16 scale stored little-endian. */
-#define TDIFF__QK 32
-typedef struct tdiff__block_q8_0 {
-    uint16_t d;
-    int8_t qs[TDIFF__QK];          /* element i = d * qs[i] */
-} tdiff__block_q8_0;               /* 34 bytes */
-typedef struct tdiff__block_q4_0 {
-    uint16_t d;
-    uint8_t qs[TDIFF__QK / 2];     /* element j = d*((qs[j] & 15) - 8), j+16 = d*((qs[j] >> 4) - 8) */
-} tdiff__block_q4_0;               /* 18 bytes */
-_Static_assert(sizeof(tdiff__block_q8_0) == 34, "Q8_0 block must be 34 bytes");
-_Static_assert(sizeof(tdiff__block_q4_0) == 18, "Q4_0 block must be 18 bytes");
+#include "blocks.h"
 
 typedef struct tdiff__kernels {
     tdiff_isa isa;
@@ -73,18 +61,51 @@ typedef struct tdiff__kernels {
     void (*f16_to_f32)(float *y, const uint16_t *x, size_t n);     /* IEEE binary16, all values */
     void (*bf16_to_f32)(float *y, const uint16_t *x, size_t n);
 
-    /* ---- dequantization (ggml block layouts below; n is a multiple of 32,
+    /* ---- dequantization (ggml block layouts of blocks.h; n is a multiple of 32,
      * `blocks` holds n/32 blocks, byte-aligned) ---- */
     void (*dequant_q8_0)(float *y, const void *blocks, size_t n);  /* y = d*q */
     void (*dequant_q4_0)(float *y, const void *blocks, size_t n);  /* y = d*(q-8) */
+    /* K-quants (blocks.h): n a multiple of 256, `blocks` holds n/256 super-blocks. */
+    void (*dequant_q4_k)(float *y, const void *blocks, size_t n);
+    void (*dequant_q5_k)(float *y, const void *blocks, size_t n);
+    void (*dequant_q6_k)(float *y, const void *blocks, size_t n);
+
+    /* ---- matrix products: the micro-kernels gemm.c drives (gemm.h says what
+     * they compute, exactly; every variant gives the same bits). ---- */
+    size_t gemm_group;     /* G: rows per group of packed activations */
+    size_t gemm_qblock;    /* bytes of one (group, 32-column block) of a Q8 pack */
+    size_t gemm_cols;      /* most weight columns a kernel decodes at once */
+    /* Packs row groups [g0, g1) of x [m, K] (row stride ldx); rows >= m are zeros.
+     * F32: [group][K][G] floats. Q8 (K % 32 == 0): gemm_qblock bytes a block. */
+    void (*pack_f32)(float *xp, const float *x, size_t ldx, size_t m, size_t K, size_t g0, size_t g1);
+    void (*pack_q8)(void *xp, const float *x, size_t ldx, size_t m, size_t K, size_t g0, size_t g1);
+    /* y[i * ldy + c] for i < m, c < nc: F32 weights w[c * sn + k * sk]. */
+    void (*gemm_f32)(float *y, size_t ldy, size_t m, const float *xp, size_t K, const float *w, size_t sn,
+                     size_t sk, size_t nc, const float *bias);
+    /* The same for a block type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K) of nc rows of row_bytes
+     * each; scratch holds gemm_q_scratch(K) bytes (gemm.h). */
+    void (*gemm_q)(float *y, size_t ldy, size_t m, const void *xp, size_t K, uint32_t type, const void *w,
+                   size_t row_bytes, size_t nc, const float *bias, void *scratch);
 } tdiff__kernels;
 
 /* The table for a variant, or NULL when this build or CPU cannot run it. */
 const tdiff__kernels *tdiff__kernels_for(tdiff_isa isa);
 /* Best variant of this CPU (detected once, thread-safe). */
 tdiff_isa tdiff__isa_best(void);
-/* Resolves a request (0 = auto) against the CPU and TDIFF_FORCE_ISA.
- * TDIFF_E_UNSUPPORTED with a message in msg (cap bytes) when impossible. */
-tdiff_status tdiff__isa_resolve(int requested, tdiff_isa *out, char *msg, size_t cap);
+/* TDIFF_FORCE_ISA as read (once, at the first call: getenv is not safe against a
+ * concurrent setenv, so it is never called again); "" when unset. */
+const char *tdiff__isa_force_env(void);
+/* Resolves a request (0 = auto) against the CPU, lowered by `force` (a variant
+ * name; NULL or "" = none). A request the CPU cannot run is TDIFF_E_UNSUPPORTED,
+ * one outside the enum TDIFF_E_INVALID_ARGUMENT, with the reason in msg (cap
+ * bytes). A `force` that is not a runnable variant is ignored: TDIFF_OK, and msg
+ * says so (msg is "" when there is nothing to say). */
+tdiff_status tdiff__isa_resolve(int requested, const char *force, tdiff_isa *out, char *msg, size_t cap);
+
+struct tdiff__env;
+/* What every handle creator calls first: core's tdiff__env_init, then the kernel
+ * table of the variant that host->isa and (unless host->ignore_env) TDIFF_FORCE_ISA
+ * resolve to. An ignored TDIFF_FORCE_ISA is logged at WARN through the host. */
+tdiff_status tdiff__env_setup(struct tdiff__env *env, const tdiff_host *host);
 
 #endif

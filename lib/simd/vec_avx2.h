@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VW 8
 typedef __m256 vf;   /* 8 x float                  */
@@ -74,5 +75,63 @@ static inline vf vf_from_bf16(const uint16_t *p)
 }
 static inline vf vf_from_i8(const int8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)p))); }
 static inline vf vf_from_u8(const uint8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const void *)p))); }
+
+/* ---- matrix products (vector_gemm.h) ---- */
+
+#define GEMM_ACC 12   /* float accumulators of a tile (of 16 registers) */
+#define GEMM_QACC 8   /* quantised tiles also keep a running integer sum per row group */
+static inline vf vf_bcast(const float *p) { return _mm256_broadcast_ss(p); }
+static inline vi vi_load(const int32_t *p) { return _mm256_loadu_si256((const void *)p); }
+/* VW lanes of 4 bytes each. */
+typedef __m256i vq;
+static inline vq vq_load(const void *p) { return _mm256_loadu_si256((const void *)p); }
+static inline vq vq_bcast(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+/* Weights are stored as signed bytes (|w| <= 128, |x| <= 127): maddubs takes |w|
+ * unsigned and x with w's sign, so no 16-bit pair sum can saturate (<= 32512). */
+#define VQ_BIAS 0
+static inline vi vq_dot(vi acc, vq w, vq x)
+{
+    const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+/* Transposes the 8 x 8 matrix whose rows are r[0..8). */
+static inline void vf_transpose(vf r[8])
+{
+    vf t[8], u[8];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    _Pragma("GCC unroll 16")
+    for (int q = 0; q < 2; q++) { /* u[4q + c], 128-bit lane k: column 4k + c of rows 4q..4q+3 */
+        u[4 * q] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+        u[4 * q + 1] = _mm256_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+        u[4 * q + 2] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+        u[4 * q + 3] = _mm256_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+    }
+    _Pragma("GCC unroll 16")
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+}
+
+/* VW int32 values in [-128, 127] stored as bytes. */
+static inline void vi_store_i8(int8_t *p, vi v)
+{
+    const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
+    const int32_t lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(b)), hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(b, 1));
+    memcpy(p, &lo, 4);
+    memcpy(p + 4, &hi, 4);
+}
+
+#include "vec_x86_bytes.h"
 
 #endif

@@ -62,4 +62,58 @@ static inline vf vf_from_u8(const uint8_t *p)
     return vcvtq_f32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(b)))));
 }
 
+/* ---- matrix products (vector_gemm.h) ---- */
+
+#define GEMM_ACC 24   /* float accumulators of a tile (of 32 registers) */
+#define GEMM_QACC 16
+static inline vf vf_bcast(const float *p) { return vld1q_dup_f32(p); }
+static inline vi vi_load(const int32_t *p) { return vld1q_s32(p); }
+/* VW lanes of 4 bytes each. */
+typedef int8x16_t vq;
+static inline vq vq_load(const void *p) { return vld1q_s8((const int8_t *)p); }
+static inline vq vq_bcast(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+/* Signed bytes both sides: 16-bit products, then pairwise sums to 32 bits. */
+#define VQ_BIAS 0
+static inline vi vq_dot(vi acc, vq w, vq x)
+{
+    const int16x8_t lo = vmull_s8(vget_low_s8(w), vget_low_s8(x));
+    const int16x8_t hi = vmull_s8(vget_high_s8(w), vget_high_s8(x));
+    return vaddq_s32(acc, vpaddq_s32(vpaddlq_s16(lo), vpaddlq_s16(hi)));
+}
+
+/* Transposes the 4 x 4 matrix whose rows are r[0..4). */
+static inline void vf_transpose(vf r[4])
+{
+    const float32x4x2_t a = vtrnq_f32(r[0], r[1]), b = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(a.val[0]), vget_low_f32(b.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(a.val[1]), vget_low_f32(b.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(a.val[0]), vget_high_f32(b.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
+}
+
+/* VW int32 values in [-128, 127] stored as bytes. */
+static inline void vi_store_i8(int8_t *p, vi v)
+{
+    const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(v), vmovn_s32(v)));
+    const int32_t w = vget_lane_s32(vreinterpret_s32_s8(b), 0);
+    memcpy(p, &w, sizeof w);
+}
+
+/* The byte vocabulary of the weight decoders: 16 bytes per vector. */
+typedef uint8x16_t vb;
+static inline vb vb_load(const void *p) { return vld1q_u8((const uint8_t *)p); }
+static inline void vb_store(void *p, vb v) { vst1q_u8((uint8_t *)p, v); }
+static inline vb vb_set1(uint8_t a) { return vdupq_n_u8(a); }
+static inline vb vb_and(vb a, vb b) { return vandq_u8(a, b); }
+static inline vb vb_or(vb a, vb b) { return vorrq_u8(a, b); }
+static inline vb vb_sub(vb a, vb b) { return vsubq_u8(a, b); }
+static inline vb vb_srl_and(vb v, int s, uint8_t m) { return vandq_u8(vshlq_u8(v, vdupq_n_s8((int8_t)-s)), vdupq_n_u8(m)); }
+static inline vb vb_shl4(vb v) { return vshlq_n_u8(v, 4); }
+static inline vb vb_final(vb w) { return w; }
+
 #endif

@@ -3,6 +3,7 @@
  * model file's `tdiff.softmask.*` keys or defaults), parameters, and building
  * a whole sequence's mixture lists for tdiff_denoiser_forward_mix.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@ tdiff_status tdiff_softmask_create(const tdiff_model *model, size_t n_vocab, con
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK)
         return tdiff__creator_result(&env, st, err, err_cap);
     if (!out)
@@ -110,14 +111,70 @@ const char *tdiff_softmask_last_error(const tdiff_softmask *sm)
     return sm ? sm->env.last_error : "invalid handle";
 }
 
+static const tdiff__name param_names[] = {
+    {TDIFF_SOFTMASK_TOP_K, "top_k"},
+    {TDIFF_SOFTMASK_RAW_S, "raw_s"},
+    {TDIFF_SOFTMASK_RAW_C, "raw_c"},
+    {TDIFF_SOFTMASK_RAW_A, "raw_a"},
+    {TDIFF_SOFTMASK_S, "s"},
+    {TDIFF_SOFTMASK_C, "c"},
+    {TDIFF_SOFTMASK_A, "a"},
+    {TDIFF_SOFTMASK_FROM_MODEL, "from_model"},
+};
+
+const char *tdiff_softmask_param_name(tdiff_softmask_param p)
+{
+    return tdiff__name_of(param_names, TDIFF__COUNT(param_names), (int)p);
+}
+
+tdiff_status tdiff_softmask_param_from_name(const char *name, tdiff_softmask_param *out)
+{
+    int v;
+    tdiff_status st = tdiff__value_of(param_names, TDIFF__COUNT(param_names), name, out ? &v : NULL);
+    if (st == TDIFF_OK)
+        *out = (tdiff_softmask_param)v;
+    return st;
+}
+
+tdiff_status tdiff_softmask_param_bounds(tdiff_softmask_param p, double *min, double *max, double *default_value)
+{
+    double lo = -DBL_MAX, hi = DBL_MAX, def;
+    switch (p) {
+    case TDIFF_SOFTMASK_TOP_K: lo = 1.0, hi = TDIFF__SOFTMASK_MAX_K, def = SM_DEFAULT_K; break;
+    case TDIFF_SOFTMASK_RAW_S: lo = -INFINITY, def = SM_DEFAULT_RAW_S; break; /* -inf: s = 0 */
+    case TDIFF_SOFTMASK_RAW_C: def = SM_DEFAULT_RAW_C; break;
+    case TDIFF_SOFTMASK_RAW_A: def = SM_DEFAULT_RAW_A; break;
+    default: return TDIFF_E_INVALID_ARGUMENT; /* unknown or read-only */
+    }
+    if (min)
+        *min = lo;
+    if (max)
+        *max = hi;
+    if (default_value)
+        *default_value = def;
+    return TDIFF_OK;
+}
+
+/* The error for a parameter that set_int / set_float cannot take. */
+static tdiff_status not_settable(tdiff_softmask *sm, tdiff_softmask_param p, const char *kind)
+{
+    const char *name = tdiff_softmask_param_name(p);
+    if (strcmp(name, "unknown") == 0)
+        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "unknown soft-mask parameter %d", (int)p);
+    double lo;
+    if (tdiff_softmask_param_bounds(p, &lo, NULL, NULL) != TDIFF_OK)
+        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "%s is read-only", name);
+    return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "%s is not %s parameter", name, kind);
+}
+
 tdiff_status tdiff_softmask_set_int(tdiff_softmask *sm, tdiff_softmask_param p, int64_t value)
 {
     if (!sm)
         return TDIFF_E_INVALID_ARGUMENT;
     if (p != TDIFF_SOFTMASK_TOP_K)
-        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "parameter %d is not a settable integer", (int)p);
+        return not_settable(sm, p, "an integer");
     if (value < 1 || value > (int64_t)TDIFF__SOFTMASK_MAX_K)
-        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "top-k %lld is outside 1..%u", (long long)value,
+        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "top_k: %lld is outside [1, %u]", (long long)value,
                            TDIFF__SOFTMASK_MAX_K);
     sm->k = (size_t)value;
     return TDIFF_OK;
@@ -138,15 +195,17 @@ tdiff_status tdiff_softmask_set_float(tdiff_softmask *sm, tdiff_softmask_param p
 {
     if (!sm)
         return TDIFF_E_INVALID_ARGUMENT;
-    bool ok = isfinite(value) || (p == TDIFF_SOFTMASK_RAW_S && value == -INFINITY);
     double *dst = p == TDIFF_SOFTMASK_RAW_S ? &sm->raw_s
                   : p == TDIFF_SOFTMASK_RAW_C ? &sm->raw_c
                   : p == TDIFF_SOFTMASK_RAW_A ? &sm->raw_a
                                                 : NULL;
     if (!dst)
-        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "parameter %d is not a settable float", (int)p);
-    if (!ok)
-        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "parameter %d: %g is not usable", (int)p, value);
+        return not_settable(sm, p, "a real");
+    double lo, hi; /* every real parameter is bounded only by being finite (raw_s: or -inf) */
+    (void)tdiff_softmask_param_bounds(p, &lo, &hi, NULL);
+    if (!(value >= lo && value <= hi))
+        return tdiff__fail(&sm->env, TDIFF_E_INVALID_ARGUMENT, "%s: %g is not %s", tdiff_softmask_param_name(p),
+                           value, p == TDIFF_SOFTMASK_RAW_S ? "finite or -inf" : "finite");
     *dst = value;
     tdiff__softmask_derive(sm);
     return TDIFF_OK;

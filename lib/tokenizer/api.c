@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "simd/simd.h"
 #include "tokenizer/tokenizer.h"
 
 tdiff_status tdiff__tokenizer_create_config(const tdiff__tok_config *cfg, const tdiff_host *host,
@@ -18,7 +19,7 @@ tdiff_status tdiff__tokenizer_create_config(const tdiff__tok_config *cfg, const 
         return TDIFF_E_INVALID_ARGUMENT;
     }
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, env.last_error);
         return st;
@@ -339,7 +340,8 @@ tdiff_status tdiff_token_stream_flush(tdiff_token_stream *s, char *buf, size_t c
     *out_len = s->n_pending;
     if (s->n_pending > cap)
         return TDIFF_E_BUFFER_TOO_SMALL;
-    memcpy(buf, s->pending, s->n_pending);
+    if (s->n_pending) /* buf may be NULL with nothing to write */
+        memcpy(buf, s->pending, s->n_pending);
     s->n_pending = 0;
     return TDIFF_OK;
 }
@@ -375,11 +377,16 @@ tdiff_status tdiff_tokenizer_special_id(const tdiff_tokenizer *tok, tdiff_specia
     return TDIFF_OK;
 }
 
-tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok)
+enum tdiff_tokenizer_kind tdiff_tokenizer_kind(const tdiff_tokenizer *tok)
 {
     if (!tok)
-        return (tdiff_tokenizer_kind)0;
-    return (tdiff_tokenizer_kind)tok->kind;
+        return (enum tdiff_tokenizer_kind)0;
+    return (enum tdiff_tokenizer_kind)tok->kind;
+}
+
+enum tdiff_tokenizer_kind tdiff_tokenizer_get_kind(const tdiff_tokenizer *tok)
+{
+    return tdiff_tokenizer_kind(tok);
 }
 
 int tdiff_tokenizer_is_special(const tdiff_tokenizer *tok, int32_t id)

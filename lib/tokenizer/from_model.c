@@ -86,6 +86,9 @@ static tdiff_status read_config(const tdiff_model *m, tdiff__env *env, tdiff__to
     st = tdiff__meta_get_str(m, "tokenizer.ggml.pre", &c->pre, &c->pre_len);
     if (st != TDIFF_OK && st != TDIFF_E_NOT_FOUND)
         return tdiff__fail(env, TDIFF_E_BAD_FORMAT, "tokenizer.ggml.pre is not a string");
+    st = tdiff__meta_get_str(m, "tokenizer.chat_template", &c->chat_template, &c->chat_template_len);
+    if (st != TDIFF_OK && st != TDIFF_E_NOT_FOUND)
+        return tdiff__fail(env, TDIFF_E_BAD_FORMAT, "tokenizer.chat_template is not a string");
     if ((st = read_strs(m, env, "tokenizer.ggml.tokens", true, tokens)) != TDIFF_OK ||
         (st = read_strs(m, env, "tokenizer.ggml.merges", false, merges)) != TDIFF_OK)
         return st;
@@ -147,7 +150,7 @@ tdiff_status tdiff_tokenizer_create(const tdiff_model *model, const tdiff_host *
         return TDIFF_E_INVALID_ARGUMENT;
     }
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, env.last_error);
         return st;

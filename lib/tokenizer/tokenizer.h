@@ -60,7 +60,31 @@ typedef struct tdiff__tok_config {
     int64_t bos, eos, unk, pad, mask, sep, cls;
     int add_bos, add_eos;
     int add_space_prefix;         /* SentencePiece; -1 absent (= true) */
+    const char *chat_template;    /* tokenizer.chat_template; NULL = absent */
+    size_t chat_template_len;
 } tdiff__tok_config;
+
+/* The chat template family recognised in tokenizer.chat_template (chat.c). */
+typedef enum tdiff__chat_format {
+    TDIFF__CHAT_NONE = 0,         /* a template this library does not render */
+    TDIFF__CHAT_CONTENT = 1,      /* the message contents back to back      */
+    TDIFF__CHAT_CHATML = 2,       /* <|im_start|>role ... <|im_end|>         */
+    TDIFF__CHAT_LLAMA3 = 3        /* <|start_header_id|>role<|end_header_id|> */
+} tdiff__chat_format;
+
+typedef struct tdiff__chat {
+    tdiff__chat_format format;
+    char *system;                 /* chatml: the template's default system prompt, or NULL */
+    size_t system_len;
+    bool bos_first;               /* llama3: the first message starts with bos_token */
+    bool trim;                    /* llama3: contents are trimmed (`| trim`) */
+    bool always_prompt;           /* llama3: the assistant header ends every rendering */
+} tdiff__chat;
+
+/* Recognises a template (s may be NULL: no template = ChatML, as llama.cpp).
+ * An unrecognised template leaves format NONE and is not an error. */
+tdiff_status tdiff__chat_parse(tdiff__env *env, const char *s, size_t n, tdiff__chat *out);
+void tdiff__chat_release(tdiff__env *env, tdiff__chat *chat);
 
 typedef struct tdiff__merge {
     int32_t left, right, result;
@@ -93,6 +117,7 @@ struct tdiff_tokenizer {
     bool add_bos, add_eos;
     bool add_space_prefix;
     bool spm_split_words;         /* SentencePiece: no piece has U+2581 after another character */
+    tdiff__chat chat;             /* tokenizer.chat_template, recognised */
 };
 
 /* Creates a tokenizer from a configuration (the model glue and the tests use

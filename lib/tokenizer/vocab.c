@@ -464,7 +464,8 @@ static tdiff_status build(struct tdiff_tokenizer *t, const tdiff__tok_config *c)
     if (t->kind == TDIFF__KIND_SPM)
         t->spm_split_words = spm_words_independent(t);
     if ((st = build_byte_tokens(t)) != TDIFF_OK || (st = build_merges(t, c)) != TDIFF_OK ||
-        (st = build_pieces(t)) != TDIFF_OK || (st = build_special(t)) != TDIFF_OK)
+        (st = build_pieces(t)) != TDIFF_OK || (st = build_special(t)) != TDIFF_OK ||
+        (st = tdiff__chat_parse(&t->env, c->chat_template, c->chat_template_len, &t->chat)) != TDIFF_OK)
         return st;
     return TDIFF_OK;
 }
@@ -482,6 +483,7 @@ void tdiff__tok_release(struct tdiff_tokenizer *t)
     tdiff__free(env, t->merges);
     tdiff__free(env, t->merge_hash);
     tdiff__free(env, t->special_order);
+    tdiff__chat_release(env, &t->chat);
 }
 
 tdiff_status tdiff__tok_build(struct tdiff_tokenizer *t, const tdiff__tok_config *c)

@@ -1,7 +1,8 @@
 /*
  * ops.c -- public operations on a transition handle: distributions pushed through
  * Q_t / Q̄_t, whole matrices for inspection, and the D3PM posterior /
- * x0-parameterised reverse step. All arithmetic in double on [V] scratch rows.
+ * x0-parameterised reverse step -- exact (public) and in the reference code's
+ * floored log space (internal). All arithmetic in double on [V] scratch rows.
  */
 #include <math.h>
 #include <string.h>
@@ -159,6 +160,16 @@ static bool posterior_structured(const tr_t *tr, size_t t, int32_t x, const floa
         out[j] = (float)(k * p[j]);
     out[m] = (float)(on_mask / z);
     return true;
+}
+
+void tdiff__transition_posterior_logits(const tr_t *tr, size_t t, int32_t xt, const double *p0, double *out,
+                                        double *scratch)
+{
+    double *cum = scratch, *tmp = scratch + tr->V;
+    tdiff__tr_column(tr, t, xt, out);   /* Q_t[:, x_t]: q(x_t | x_{t−1} = j)    */
+    tdiff__tr_cum(tr, t - 1, p0, cum, tmp); /* p0·Q̄_{t−1}: q(x_{t−1} = j | x_0 ~ p0) */
+    for (size_t j = 0; j < tr->V; j++)
+        out[j] = log(out[j] + TDIFF__D3PM_LOG_FLOOR) + log(cum[j] + TDIFF__D3PM_LOG_FLOOR);
 }
 
 tdiff_status tdiff_transition_posterior(tdiff_transition *tr, size_t t, const int32_t *xt, const float *p0, size_t n,

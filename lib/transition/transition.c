@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "schedule/schedule.h"
+#include "simd/simd.h"
 #include "transition.h"
 
 typedef struct tdiff_transition tr_t;
@@ -180,7 +181,8 @@ void tdiff_transition_free(tdiff_transition *tr)
 }
 
 /* Discretised Gaussian (D3PM appendix A.2.2): off-diagonal exp(−4d²/((V−1)²β))/Z with
- * Z = Σ_{n=−(V−1)}^{V−1} exp(−4n²/((V−1)²β)), diagonal = 1 − the row's off-diagonal sum. */
+ * Z = Σ_{n=−(V−1)}^{V−1} exp(−4n²/((V−1)²β)), diagonal = 1 − the row's off-diagonal sum.
+ * Row i's off-diagonal sum is P[i] + P[V−1−i] with P[k] = g[1] + … + g[k]: O(V) per step. */
 static void build_gaussian(tr_t *tr)
 {
     size_t V = tr->V;
@@ -194,13 +196,12 @@ static void build_gaussian(tr_t *tr)
         }
         for (size_t d = 0; d < V; d++)
             g[d] /= z;
-        for (size_t i = 0; i < V; i++) {
-            double off = 0.0;
-            for (size_t j = 0; j < V; j++)
-                if (j != i)
-                    off += g[i > j ? i - j : j - i];
-            dg[i] = 1.0 - off;
-        }
+        double p = 0.0;
+        dg[0] = 0.0;
+        for (size_t d = 1; d < V; d++) /* dg holds P first, then (pairwise, in place) the diagonal */
+            dg[d] = p += g[d];
+        for (size_t i = 0, j = V - 1; i <= j; i++, j--)
+            dg[i] = dg[j] = 1.0 - (dg[i] + dg[j]);
     }
 }
 
@@ -213,8 +214,9 @@ static tdiff_status create_closed_form(tdiff__env *env, tdiff_transition_kind ki
                            "matrices: tdiff_transition_create_user)", (int)kind);
     if (!sched)
         return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: NULL scheduler");
-    if (n_steps == 0)
-        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: n_steps is 0");
+    if (n_steps == 0 || n_steps > TDIFF_MAX_STEPS)
+        return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: n_steps %zu is outside 1..%u",
+                           n_steps, TDIFF_MAX_STEPS);
     if (n_vocab == 0 || n_vocab > (size_t)INT32_MAX)
         return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: n_vocab %zu is outside 1..%d",
                            n_vocab, INT32_MAX);
@@ -267,7 +269,7 @@ tdiff_status tdiff_transition_create(tdiff_transition_kind kind, size_t n_vocab,
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = out ? create_closed_form(&env, kind, n_vocab, mask_id, sched, n_steps, out)
                  : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create: NULL out");
@@ -285,10 +287,10 @@ static tdiff_status create_user(tdiff__env *env, tdiff_transition_kind kind, siz
     if (n_vocab == 0 || n_vocab > (size_t)INT32_MAX)
         return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
                            "tdiff_transition_create_user: n_vocab %zu is outside 1..%d", n_vocab, INT32_MAX);
-    if (n_steps == 0 || (n_mats != 1 && n_mats != n_steps))
+    if (n_steps == 0 || n_steps > TDIFF_MAX_STEPS || (n_mats != 1 && n_mats != n_steps))
         return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
-                           "tdiff_transition_create_user: n_mats %zu must be 1 or n_steps (%zu), n_steps >= 1",
-                           n_mats, n_steps);
+                           "tdiff_transition_create_user: n_mats %zu must be 1 or n_steps (%zu), n_steps in 1..%u",
+                           n_mats, n_steps, TDIFF_MAX_STEPS);
     if (!(tol >= 0.0 && tol <= 1e-2))
         return tdiff__fail(env, TDIFF_E_INVALID_ARGUMENT,
                            "tdiff_transition_create_user: tol %g is outside [0, 1e-2]", tol);
@@ -344,7 +346,7 @@ tdiff_status tdiff_transition_create_user(tdiff_transition_kind kind, size_t n_v
     if (out)
         *out = NULL;
     tdiff__env env;
-    tdiff_status st = tdiff__env_init(&env, host);
+    tdiff_status st = tdiff__env_setup(&env, host);
     if (st == TDIFF_OK)
         st = out ? create_user(&env, kind, n_vocab, n_steps, bandwidth, q, n_mats, tol, out)
                  : tdiff__fail(&env, TDIFF_E_INVALID_ARGUMENT, "tdiff_transition_create_user: NULL out");
@@ -364,4 +366,29 @@ size_t tdiff_transition_n_vocab(const tdiff_transition *tr)
 size_t tdiff_transition_n_steps(const tdiff_transition *tr)
 {
     return tr ? tr->T : 0;
+}
+
+const tdiff__env *tdiff__transition_env(const tdiff_transition *tr)
+{
+    return &tr->env;
+}
+
+tdiff_transition_kind tdiff__transition_kind(const tdiff_transition *tr)
+{
+    return tr->kind;
+}
+
+int32_t tdiff__transition_mask(const tdiff_transition *tr)
+{
+    return tr->mask;
+}
+
+double tdiff__transition_alpha_bar(const tdiff_transition *tr, size_t t)
+{
+    return tr->abar[t];
+}
+
+void tdiff__transition_set_error(tdiff_transition *tr, const char *msg)
+{
+    tdiff__copy_message(tr->env.last_error, sizeof tr->env.last_error, msg);
 }

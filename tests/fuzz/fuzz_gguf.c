@@ -1,21 +1,32 @@
 /*
- * fuzz_gguf.c -- libFuzzer harness over tdiff_model_load_memory: any byte
- * string must load or fail cleanly (no crash, over-read, leak, UB); a model
- * that loads is then walked through every public query and every tensor row
- * conversion, so values the loader accepted are also safe to use.
- * Every input is also loaded again with one allocation failing, which must fail
- * cleanly. Built by run.sh with clang (-fsanitize=fuzzer,address,undefined) and, with
- * replay.c, by meson with gcc as the 'fuzz' test suite over corpus/.
+ * fuzz_gguf.c -- libFuzzer target over tdiff_model_load_memory: any byte string
+ * must load or fail cleanly (no crash, over-read, leak, UB); a model that loads
+ * is then walked through every public query and every tensor row conversion,
+ * so values the loader accepted are also safe to use, and handed to the
+ * modules that read files: the tokenizer (tokenize / detokenize / stream), the
+ * denoiser (one forward pass of 4 tokens), the soft-mask handle, the built-in
+ * sampler (one short generation). Every load is repeated with one allocation
+ * failing and with every allocation from some point on failing (both must fail
+ * cleanly), and no single request may exceed FUZZ_BYTES_PER_FILE_BYTE times
+ * the file size plus FUZZ_FIXED_BYTES (docs/model-format.md, "Resource limits"):
+ * a count the file cannot back shows up as an abort, not as paging.
+ * Built by run.sh with clang (-fsanitize=fuzzer,address,undefined) and, with
+ * replay.c, by meson with gcc as the 'fuzz' test suite over corpus/gguf.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "libtextdiff.h"
 #include "model/model.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* The documented bound on one allocation caused by a file of n bytes:
+ * 16·n + 4 MiB (the fixed part: the denoiser's workspace for 4 tokens and the
+ * tokenizer's fixed tables; docs/model-format.md). */
+#define FUZZ_BYTES_PER_FILE_BYTE 16u
+#define FUZZ_FIXED_BYTES (4u << 20)
 
 /* Walks every metadata entry through the public getters. */
 static void walk_meta(const tdiff_model *m)
@@ -74,65 +85,132 @@ static void walk_tensors(const tdiff_model *m)
     }
 }
 
-/* A host that counts allocations and can fail the N-th one. */
-typedef struct counting {
-    long count, live, fail_at;
-} counting;
-
-static void *c_malloc(void *ud, size_t n)
-{
-    counting *c = ud;
-    if (++c->count == c->fail_at)
-        return NULL;
-    void *p = malloc(n ? n : 1);
-    c->live += p != NULL;
-    return p;
-}
-
-static void *c_realloc(void *ud, void *p, size_t n)
-{
-    counting *c = ud;
-    if (++c->count == c->fail_at)
-        return NULL;
-    void *q = realloc(p, n ? n : 1);
-    c->live += q && !p;
-    return q;
-}
-
-static void c_free(void *ud, void *p)
-{
-    counting *c = ud;
-    c->live -= p != NULL;
-    free(p);
-}
-
-static tdiff_status load_counted(const uint8_t *data, size_t size, counting *c, tdiff_model **m, char *err,
+static tdiff_status load_counted(const uint8_t *data, size_t size, fuzz_alloc *a, tdiff_model **m, char *err,
                                  size_t cap)
 {
-    tdiff_host host = {0};
-    host.struct_size = sizeof host;
-    host.malloc_fn = c_malloc;
-    host.realloc_fn = c_realloc;
-    host.free_fn = c_free;
-    host.alloc_user_data = c;
+    tdiff_host host = fuzz_host(a);
     return tdiff_model_load_memory(data, size, &host, m, err, cap);
+}
+
+/* The tokenizer of a model that has one: tokenize the input's tail as text,
+ * detokenize it, and check that streaming gives the same bytes. */
+static void use_tokenizer(const tdiff_model *m, const uint8_t *data, size_t size, fuzz_alloc *a)
+{
+    tdiff_host host = fuzz_host(a);
+    tdiff_tokenizer *tok = NULL;
+    char err[256];
+    if (tdiff_tokenizer_create(m, &host, &tok, err, sizeof err) != TDIFF_OK) {
+        FUZZ_CHECK(!tok && err[0]);
+        return;
+    }
+    size_t tl = size < 64 ? size : 64, n = 0, vocab = 0;
+    int32_t ids[256];
+    FUZZ_CHECK(tdiff_tokenizer_vocab_size(tok, &vocab) == TDIFF_OK && vocab > 0);
+    tdiff_status st = tdiff_tokenizer_tokenize(tok, (const char *)data + size - tl, tl,
+                                               TDIFF_TOKENIZE_ADD_SPECIAL | TDIFF_TOKENIZE_PARSE_SPECIAL, ids, 256, &n);
+    FUZZ_CHECK(st == TDIFF_OK || st == TDIFF_E_BUFFER_TOO_SMALL || st == TDIFF_E_OUT_OF_MEMORY);
+    if (st == TDIFF_OK) {
+        char text[4096], piece[512];
+        size_t len = 0, streamed = 0;
+        for (size_t i = 0; i < n; i++)
+            FUZZ_CHECK(ids[i] >= 0 && (size_t)ids[i] < vocab);
+        if (tdiff_tokenizer_detokenize(tok, ids, n, 0, text, sizeof text, &len) == TDIFF_OK) {
+            tdiff_token_stream ts;
+            tdiff_token_stream_init(&ts);
+            for (size_t i = 0; i < n; i++) {
+                size_t got = 0;
+                if (tdiff_tokenizer_stream_piece(tok, &ts, ids[i], 0, piece, sizeof piece, &got) != TDIFF_OK) {
+                    tdiff_tokenizer_free(tok); /* a piece longer than our buffer */
+                    return;
+                }
+                FUZZ_CHECK(streamed + got <= len && !memcmp(text + streamed, piece, got));
+                streamed += got;
+            }
+            size_t got = 0;
+            FUZZ_CHECK(tdiff_token_stream_flush(&ts, piece, sizeof piece, &got) == TDIFF_OK);
+            FUZZ_CHECK(streamed + got == len && !memcmp(text + streamed, piece, got));
+        }
+    }
+    tdiff_tokenizer_free(tok);
+}
+
+/* The network of a model the denoiser implements: one forward pass over 4
+ * tokens (t = 0.5 for time-conditioned files). */
+static void use_denoiser(const tdiff_model *m, fuzz_alloc *a)
+{
+    tdiff_host host = fuzz_host(a);
+    tdiff_denoiser *d = NULL;
+    char err[256] = "";
+    if (tdiff_denoiser_create(m, 4, 1, &host, &d, err, sizeof err) != TDIFF_OK) {
+        FUZZ_CHECK(!d && err[0]); /* a failure always says why */
+        return;
+    }
+    int64_t nv = 0;
+    FUZZ_CHECK(tdiff_denoiser_get_int(d, TDIFF_DENOISER_N_VOCAB, &nv) == TDIFF_OK && nv > 0);
+    float *logits = malloc((size_t)nv * 4 * sizeof *logits);
+    static const int32_t toks[4] = {0, 0, 0, 0};
+    if (logits) {
+        tdiff_status st = tdiff_denoiser_forward_t(d, toks, 4, 0.5f, NULL, 0, logits, (size_t)nv * 4);
+        FUZZ_CHECK(st == TDIFF_OK || st == TDIFF_E_INVALID_ARGUMENT || st == TDIFF_E_OUT_OF_MEMORY);
+        if (getenv("FUZZ_VERBOSE"))
+            fprintf(stderr, "denoiser: forward %s\n", tdiff_status_string(st));
+    }
+    free(logits);
+    tdiff_denoiser_free(d);
+}
+
+/* The soft-mask handle (reads tdiff.softmask.* keys) and one short generation
+ * of the built-in sampler. */
+static void use_sampler(const tdiff_model *m, fuzz_alloc *a)
+{
+    tdiff_host host = fuzz_host(a);
+    size_t nv = 0;
+    if (tdiff_model_vocab_size(m, &nv) == TDIFF_OK && nv > 0) {
+        tdiff_softmask *sm = NULL;
+        if (tdiff_softmask_create(m, nv, &host, &sm, NULL, 0) == TDIFF_OK)
+            tdiff_softmask_free(sm);
+    }
+    tdiff_sampler *s = NULL;
+    char err[256] = "";
+    if (tdiff_sampler_create(m, &host, &s, err, sizeof err) != TDIFF_OK) {
+        FUZZ_CHECK(!s && err[0]);
+        return;
+    }
+    int32_t out[4];
+    size_t n_out = 0;
+    tdiff_status st = TDIFF_E_INTERNAL;
+    if (tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4) == TDIFF_OK &&
+        tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 2) == TDIFF_OK)
+        st = tdiff_sampler_generate(s, NULL, 0, out, 4, &n_out);
+    if (getenv("FUZZ_VERBOSE"))
+        fprintf(stderr, "sampler: generate %s (%s)\n", tdiff_status_string(st), tdiff_sampler_last_error(s));
+    if (st == TDIFF_OK) {
+        FUZZ_CHECK(n_out <= 4);
+        for (size_t i = 0; i < n_out; i++)
+            FUZZ_CHECK(out[i] >= 0 && (size_t)out[i] < nv);
+    }
+    tdiff_sampler_free(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tdiff_model *m = NULL;
     char err[256];
-    counting c = {0, 0, 0};
+    fuzz_alloc c = {0};
+    c.max_bytes = FUZZ_BYTES_PER_FILE_BYTE * size + FUZZ_FIXED_BYTES;
     if (load_counted(data, size, &c, &m, err, sizeof err) != TDIFF_OK) {
         if (m || !err[0] || c.live)
             abort(); /* a failure leaves no model, no allocation, and always says why */
         return 0;
     }
-    /* The same load with one allocation failing (chosen by the input) must fail
-     * cleanly: out of memory, nothing left allocated. */
+    /* The same load with one allocation failing, and with every allocation from
+     * some point on failing (both chosen by the input), must fail cleanly: out
+     * of memory, nothing left allocated. */
     long n_allocs = c.count;
-    if (n_allocs > 0) {
-        counting f = {0, 0, 1 + (long)(size % (size_t)n_allocs)};
+    for (int persistent = 0; persistent < 2 && n_allocs > 0; persistent++) {
+        fuzz_alloc f = {0};
+        f.fail_at = 1 + (long)((size / (persistent + 1)) % (size_t)n_allocs);
+        f.persistent = persistent;
         tdiff_model *m2 = NULL;
         if (load_counted(data, size, &f, &m2, err, sizeof err) != TDIFF_E_OUT_OF_MEMORY || m2 || f.live)
             abort();
@@ -153,11 +231,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)tdiff_model_vocab_size(m, &nv);
     for (int w = TDIFF_SPECIAL_BOS; w <= TDIFF_SPECIAL_CLS; w++) {
         int32_t id;
-        if (tdiff_model_special_token(m, (tdiff_special_token)w, &id) == TDIFF_OK && (size_t)id >= nv)
+        if (tdiff_model_special_id(m, (tdiff_special_token)w, &id) == TDIFF_OK && (size_t)id >= nv)
             abort(); /* special ids are below the vocabulary size */
     }
     walk_meta(m);
     walk_tensors(m);
+    /* The modules that read the file allocate through their own counting hosts,
+     * under the same per-request bound. */
+    fuzz_alloc u = {0};
+    u.max_bytes = c.max_bytes;
+    use_tokenizer(m, data, size, &u);
+    use_denoiser(m, &u);
+    use_sampler(m, &u);
+    FUZZ_CHECK(u.live == 0);
     tdiff_model_free(m);
     if (c.live)
         abort(); /* free releases every allocation */

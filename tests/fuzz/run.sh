@@ -1,24 +1,50 @@
 #!/bin/sh
-# run.sh -- builds the libFuzzer harness with clang-14 (ASan + UBSan) and runs it.
-#   tests/fuzz/run.sh [SECONDS] [extra libFuzzer flags...]     (default 60 s)
-# The library is built in build-fuzz/ (tests off, so only the library is needed);
-# new corpus entries go to build-fuzz/corpus (the committed seeds stay untouched);
-# crash reproducers land in build-fuzz/ -- add them to tests/fuzz/corpus/ once fixed.
+# run.sh -- builds the libFuzzer targets with clang (ASan + UBSan) and runs one.
+#   tests/fuzz/run.sh TARGET [SECONDS] [extra libFuzzer flags...]   (default 60 s)
+#   tests/fuzz/run.sh build                                         (build every target)
+# TARGET: gguf | tokenizer | infill | sampler (fuzz_TARGET.c). The library is built
+# in build-fuzz/ (tests off: only the library); new corpus entries go to
+# build-fuzz/corpus-TARGET (the committed seeds in corpus/TARGET stay untouched),
+# crash reproducers to build-fuzz/findings-TARGET/ -- commit one into
+# corpus/TARGET once it is fixed, and every build replays it (suite 'fuzz').
+# Long runs belong under `nice -n 10` with one worker (the default).
 set -eu
-secs=${1:-60}
-[ $# -gt 0 ] && shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bd="$root/build-fuzz"
-CC=${CC:-clang-14}
+CC=${CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-if [ ! -f "$bd/build.ninja" ]; then
-  CC=$CC meson setup "$bd" "$root" -Dtests=false -Db_lundef=false -Ddefault_library=static \
-    -Dc_args="$san -fsanitize=fuzzer-no-link -g" -Dc_link_args="$san" >/dev/null
-fi
-meson compile -C "$bd" textdiff:static_library >/dev/null
-$CC $san -fsanitize=fuzzer -g -O1 -I"$root/include" -I"$root/lib" "$root/tests/fuzz/fuzz_gguf.c" \
-  "$bd/lib/libtextdiff.a" $(pkg-config --libs openblas) -lm -lpthread -o "$bd/fuzz_gguf"
-mkdir -p "$bd/corpus"
+targets="gguf tokenizer infill sampler"
+
+build() {
+  if [ ! -f "$bd/build.ninja" ]; then
+    CC=$CC meson setup "$bd" "$root" -Dtests=false -Db_lundef=false -Ddefault_library=static \
+      -Dc_args="$san -fsanitize=fuzzer-no-link -g" -Dc_link_args="$san" >/dev/null
+  fi
+  meson compile -C "$bd" textdiff:static_library >/dev/null
+  for t in $targets; do
+    extra=""
+    [ "$t" = infill ] && extra="$root/src/infill.c"
+    $CC $san -fsanitize=fuzzer -g -O1 -DTDIFF_EXPERIMENTAL -I"$root/include" -I"$root/lib" -I"$root/src" \
+      -DFUZZ_FIXTURES_DIR="\"$root/tests/fixtures\"" "$root/tests/fuzz/fuzz_$t.c" $extra \
+      "$bd/lib/libtextdiff.a" $(pkg-config --libs openblas) -lm -lpthread -o "$bd/fuzz_$t"
+  done
+}
+
+target=${1:-}
+case " $targets build " in
+  *" $target "*) ;;
+  *) echo "usage: $0 gguf|tokenizer|infill|sampler [SECONDS] [libFuzzer flags] | $0 build" >&2; exit 2 ;;
+esac
+build
+[ "$target" = build ] && exit 0
+shift
+secs=${1:-60}
+[ $# -gt 0 ] && shift
+dict="$root/tests/fuzz/dict/$target.dict"
+dictflag=""
+[ -f "$dict" ] && dictflag="-dict=$dict"
+mkdir -p "$bd/corpus-$target" "$bd/findings-$target"
 cd "$bd"
-exec ./fuzz_gguf -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 "$@" corpus "$root/tests/fuzz/corpus"
+exec ./fuzz_$target -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$bd/findings-$target/" -print_final_stats=1 $dictflag "$@" \
+  "corpus-$target" "$root/tests/fuzz/corpus/$target"

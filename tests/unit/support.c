@@ -5,41 +5,78 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "support.h"
 
+/* Every block carries its size in a header in front of it, so frees can
+ * keep live_bytes and peak_bytes; 16 bytes keep the caller's alignment. */
+#define HDR 16u
+
+/* True when this request must fail; counts it either way. */
+static int refuse(test_alloc *s, size_t n)
+{
+    s->count++;
+    if (n > s->largest)
+        s->largest = n;
+    int no = (s->fail_at && (s->persistent ? s->count >= s->fail_at : s->count == s->fail_at)) ||
+             (s->max_bytes && n > s->max_bytes) || n > SIZE_MAX - HDR;
+    s->failed += no;
+    return no;
+}
+
+static void add_bytes(test_alloc *s, size_t plus, size_t minus)
+{
+    s->live_bytes = s->live_bytes + plus - minus;
+    if (s->live_bytes > s->peak_bytes)
+        s->peak_bytes = s->live_bytes;
+}
+
 static void *hook_malloc(void *ud, size_t n)
 {
     test_alloc *s = ud;
-    s->count++;
-    if (s->fail_at && s->count == s->fail_at)
+    if (refuse(s, n))
         return NULL;
-    void *p = test_malloc(n ? n : 1);
-    if (p)
-        s->live++;
-    return p;
+    unsigned char *p = test_malloc(n + HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    s->live++;
+    add_bytes(s, n, 0);
+    return p + HDR;
 }
 
 static void *hook_realloc(void *ud, void *p, size_t n)
 {
     test_alloc *s = ud;
-    s->count++;
-    if (s->fail_at && s->count == s->fail_at)
+    if (refuse(s, n))
         return NULL;
-    void *q = test_realloc(p, n ? n : 1);
-    if (q && !p)
+    size_t old = 0;
+    unsigned char *b = p ? (unsigned char *)p - HDR : NULL;
+    if (b)
+        memcpy(&old, b, sizeof old);
+    unsigned char *q = test_realloc(b, n + HDR);
+    if (!q)
+        return NULL;
+    memcpy(q, &n, sizeof n);
+    if (!p)
         s->live++;
-    return q;
+    add_bytes(s, n, old);
+    return q + HDR;
 }
 
 static void hook_free(void *ud, void *p)
 {
     test_alloc *s = ud;
     if (p) {
+        unsigned char *b = (unsigned char *)p - HDR;
+        size_t n;
+        memcpy(&n, b, sizeof n);
         s->live--;
-        test_free(p);
+        add_bytes(s, 0, n);
+        test_free(b);
     }
 }
 

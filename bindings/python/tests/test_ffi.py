@@ -65,15 +65,16 @@ SCALARS = {
     'uint64_t': ctypes.c_uint64, 'uint8_t': ctypes.c_uint8, 'char': ctypes.c_char,
 }
 STRUCTS = {'tdiff_token_stream': _ffi.TokenStream, 'tdiff_denoise_callbacks': _ffi.DenoiseCallbacks,
-           'tdiff_host': _ffi.Host}
-CALLBACKS = {'tdiff_step_fn': _ffi.STEP_FN, 'tdiff_denoise_fn': _ffi.DENOISE_FN}
+           'tdiff_host': _ffi.Host, 'tdiff_chat_message': _ffi.ChatMessage,
+           'tdiff_quantize_tensor': _ffi.QuantizeTensor}
+CALLBACKS = {'tdiff_step_fn': _ffi.STEP_FN, 'tdiff_denoise_fn': _ffi.DENOISE_FN, 'tdiff_quantize_fn': _ffi.QUANTIZE_FN}
 HANDLES = {'tdiff_model', 'tdiff_tokenizer', 'tdiff_denoiser', 'tdiff_scheduler', 'tdiff_transition',
            'tdiff_sampler', 'tdiff_softmask'}
 
 
 def expected_ctype(ctype, is_return=False):
     """The ctypes type a C type must be declared as (the binding's conventions)."""
-    t = ctype.replace('const ', '').strip()
+    t = ctype.replace('const ', '').replace('enum ', '').strip()
     stars = t.count('*')
     base = t.replace('*', '').strip()
     if stars == 0:
@@ -162,10 +163,12 @@ def test_callback_prototypes_match_the_header_typedefs():
 
 
 def test_struct_layouts_match_the_header():
-    """Field names and order of tdiff_host, tdiff_token_stream, tdiff_denoise_callbacks."""
+    """Field names and order of tdiff_host, tdiff_token_stream, tdiff_denoise_callbacks,
+    tdiff_chat_message, tdiff_quantize_tensor."""
     src = header_text()
     for cname, cls in (('tdiff_host', _ffi.Host), ('tdiff_token_stream', _ffi.TokenStream),
-                       ('tdiff_denoise_callbacks', _ffi.DenoiseCallbacks)):
+                       ('tdiff_denoise_callbacks', _ffi.DenoiseCallbacks), ('tdiff_chat_message', _ffi.ChatMessage),
+                       ('tdiff_quantize_tensor', _ffi.QuantizeTensor)):
         body = re.search(r'typedef struct %s \{(.*?)\} %s;' % (cname, cname), src, flags=re.S).group(1)
         body = re.sub(r'/\*.*?\*/', ' ', body, flags=re.S)
         names = []
@@ -176,7 +179,8 @@ def test_struct_layouts_match_the_header():
             m = re.search(r'\(\*(\w+)\)', decl) or re.search(r'(\w+)\s*(\[\d+\])?$', decl)
             names.append(m.group(1))
         assert [f[0] for f in cls._fields_] == names, cname
-    assert ctypes.sizeof(_ffi.Host) == 8 * 8 and ctypes.sizeof(_ffi.TokenStream) == 16  # LP64 sizes
+    assert ctypes.sizeof(_ffi.Host) == 9 * 8 and ctypes.sizeof(_ffi.TokenStream) == 16  # LP64 sizes
+    assert ctypes.sizeof(_ffi.QuantizeTensor) == 6 * 8
 
 
 ENUMS = {
@@ -276,6 +280,11 @@ def test_isa_queries():
                TEXTDIFF_LIB=_ffi.lib._name)
     r = _run_python('import textdiff; print(textdiff.isa(), int(textdiff.isa_active()))', env, REPO)
     assert r.returncode == 0 and r.stdout.split() == ['scalar', '1'], r.stderr
+    # a value that names no variant is ignored: the environment cannot switch the library off
+    env['TDIFF_FORCE_ISA'] = 'bogus'
+    r = _run_python('import textdiff; print(textdiff.isa())', env, REPO)
+    assert r.returncode == 0 and r.stdout.split() == [textdiff.isa()], r.stderr
+    assert isinstance(textdiff.cpu_features(), str)
 
 
 def test_every_declared_name_is_a_header_function():

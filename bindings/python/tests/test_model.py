@@ -33,14 +33,18 @@ def test_hyper_parameters_are_the_fixture_readme_values(model):
     assert model.n_vocab == 2048 and model.get('n_embd') == 64 and model.get(textdiff.ModelParam.N_LAYER) == 2
     # parameter count from the tensor table of the README: 21/27 tensors of known shapes
     n = sum(int(np.prod(t['shape'])) for t in model.tensors())
-    assert model.param_count == n
+    assert model.weight_count == n
+    with pytest.deprecated_call():  # the 0.1 name, kept one release
+        assert model.param_count == n
 
 
 def test_special_tokens(model):
     assert model.bos_id == 2046 and model.eos_id == 2046 and model.mask_id == 2047
-    assert model.special_token('pad') is None and model.special_token(textdiff.Special.UNK) is None
+    assert model.special_id('pad') is None and model.special_id(textdiff.Special.UNK) is None
     with pytest.raises(ValueError):
-        model.special_token('nonsense')
+        model.special_id('nonsense')
+    with pytest.deprecated_call():  # the 0.1 name, kept one release
+        assert model.special_token('mask') == 2047
 
 
 def test_metadata_equals_an_independent_reader(model_path, gguf):
@@ -185,7 +189,7 @@ def test_info_equals_the_tool(model, model_path, tool):
     summary = dict(re.split(r'\s{2,}', line.strip(), maxsplit=1) for line in out.split('\n\n')[0].splitlines())
     hp = model.hparams
     assert summary['architecture'] == model.architecture
-    assert summary['parameters'].split()[0] == str(model.param_count)
+    assert summary['parameters'].split()[0] == str(model.weight_count)
     for label, key in (('context length', 'n_ctx'), ('hidden size', 'n_embd'), ('layers', 'n_layer'),
                        ('feed-forward', 'n_ff'), ('heads', 'n_head'), ('kv heads', 'n_head_kv'),
                        ('vocabulary', 'n_vocab')):
@@ -205,3 +209,54 @@ def test_info_equals_the_tool(model, model_path, tool):
     names = {0: 'F32', 1: 'F16', 2: 'Q4_0', 8: 'Q8_0', 30: 'BF16'}
     assert [(n, ty, tuple(int(d) for d in dims.split(' x '))) for n, ty, dims in tensor_lines] == \
         [(t['name'], names[t['type']], t['shape']) for t in model.tensors()]
+
+
+@pytest.fixture(scope='module')
+def llada_256(tmp_path_factory, gguf):
+    """A llada model whose rows K-quants can block (n_embd 256): 8 layers, separate head."""
+    path = tmp_path_factory.mktemp('models') / 'llada-256.gguf'
+    gguf.write_llada(str(path), n_vocab=300, n_embd=256, n_layer=8, n_ff=512, n_head=4, n_ctx=128, seed=9,
+                     std=0.05)
+    return str(path)
+
+
+def test_quantize_writes_what_an_independent_reader_decodes(llada_256, gguf, tmp_path):
+    src = gguf.read(llada_256)
+    seen = []
+    with textdiff.Model(llada_256) as m:
+        m.quantize(str(tmp_path / 'q.gguf'), 'q4_k_m', n_threads=2, progress=seen.append)
+    assert [s['index'] for s in seen] == list(range(len(src.tensors)))
+    out = gguf.read(str(tmp_path / 'q.gguf'))
+    # metadata: the same entries in the same order; llama.cpp's file type (15 = Q4_K_M) and version 2 added
+    assert list(out.kv)[:len(src.kv)] == list(src.kv)
+    for k in src.kv:
+        if k != 'general.file_type':
+            assert out.kv[k] == src.kv[k], k
+    assert out.kv['general.file_type'][1] == 15 and out.kv['general.quantization_version'][1] == 2
+    # types: llama.cpp's Q4_K_M choices; values: numpy's decoders close to the originals
+    more = {0, 3, 6, 7}  # use_more_bits over 8 layers
+    for t, s in zip(out.tensors, src.tensors):
+        name = t['name']
+        assert name == s['name'] and t['ne'] == s['ne']
+        if len(s['ne']) == 1:
+            want = gguf.GGML_F32
+        elif name == 'output.weight':
+            want = gguf.GGML_Q6_K
+        elif 'attn_v' in name or 'ffn_down' in name:
+            want = gguf.GGML_Q6_K if int(name.split('.')[1]) in more else gguf.GGML_Q4_K
+        else:
+            want = gguf.GGML_Q4_K
+        assert t['type'] == want, name
+        x, y = gguf.dequantize(s), gguf.dequantize(t)
+        rel = np.sqrt(((y - x) ** 2).mean() / (x ** 2).mean())
+        assert rel <= {gguf.GGML_Q6_K: 0.03, gguf.GGML_Q4_K: 0.1, gguf.GGML_F32: 0.0}[want], (name, rel)
+
+
+def test_quantize_stops_when_progress_says_so(llada_256, tmp_path):
+    with textdiff.Model(llada_256) as m:
+        with pytest.raises(TextdiffError) as e:
+            m.quantize(str(tmp_path / 'q.gguf'), 'q8_0', progress=lambda t: t['index'] == 2)
+        assert e.value.status == Status.ABORTED
+        with pytest.raises(ValueError):
+            m.quantize(str(tmp_path / 'q.gguf'), 'q3_k')
+    assert not (tmp_path / 'q.gguf').exists() and not (tmp_path / 'q.gguf.part').exists()

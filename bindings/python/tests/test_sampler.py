@@ -101,6 +101,21 @@ def test_infill_text_holes_equal_the_tool(model, model_path, tool):
     assert model.sampler(steps=5).infill(text) == want['tokens']
 
 
+@pytest.mark.parametrize('hole', ['[MASK:x]', '[MASK:0]', '[MASK:-2]', '[MASK:3', '[MASK:]'])
+def test_bad_holes_are_refused_like_the_tool(model, model_path, tool, hole):
+    text = 'the cat ' + hole + ' on the mat'
+    r = tool('infill', model_path, text, '--steps', '2', check=False)
+    assert r.returncode != 0 and b'bad hole' in r.stderr
+    with pytest.raises(ValueError, match=r"^infill: bad hole '\[MASK:.*' at character 8 \(write \[MASK:n\], n >= 1\)"):
+        model.sampler(steps=2).infill(text)
+
+
+def test_model_generate_is_the_sampler_in_one_call(model):
+    s = model.sampler(steps=8, gen_length=8, seed=3)
+    want = model.detokenize(s.generate(model.tokenize('the cat')))
+    assert model.generate('the cat', steps=8, gen_length=8, seed=3) == want
+
+
 def test_parameters_go_through_the_enum_setters(model):
     s = model.sampler()
     lo, hi, default = textdiff.param_bounds('steps')

@@ -1,6 +1,7 @@
 """test_scheduler.py -- score() equals `textdiff score --json`; Scheduler queries follow
 the closed forms of the header; the NELBO with a Python network equals the NELBO with
-the library's network; transfer schedules, noise and transitions through the binding."""
+the library's network; transfer schedules, noise (pure functions), objectives and
+transitions through the binding; parameter names and bounds; deprecated spellings."""
 import json
 import math
 
@@ -42,7 +43,38 @@ def test_scheduler_closed_forms():
         assert s.alpha_bar(0.5) == pytest.approx(1 - (1 - 1e-3) * 0.5, abs=1e-15)
         s.set('eps', 0.1)
         assert s.alpha_bar(1.0) == pytest.approx(0.1, abs=1e-15)
-    assert textdiff.Scheduler.bounds('spindle_lambda') == (0.0, 1.0)
+    assert textdiff.Scheduler.bounds('spindle_lambda') == (0.0, 1.0, 0.3)
+
+
+@pytest.mark.parametrize('cls,enum', [(textdiff.Scheduler, textdiff.SchedulerParam),
+                                      (textdiff.Denoiser, textdiff.DenoiserParam),
+                                      (textdiff.SoftMask, textdiff.SoftMaskParam),
+                                      (textdiff.Model, textdiff.ModelParam)])
+def test_parameter_names_are_the_enum_names_and_round_trip(cls, enum):
+    for member in enum:
+        name = cls.param_name(member)
+        assert name == member.name.lower()
+        assert cls.param_from_name(name) is member
+    with pytest.raises(TextdiffError) as e:
+        cls.param_from_name('no_such_parameter')
+    assert e.value.status == Status.NOT_FOUND
+
+
+@pytest.mark.parametrize('cls,enum,settable', [
+    (textdiff.Scheduler, textdiff.SchedulerParam, set(textdiff.SchedulerParam)),
+    (textdiff.Denoiser, textdiff.DenoiserParam, {textdiff.DenoiserParam.ATTENTION, textdiff.DenoiserParam.BLOCK_LENGTH,
+                                                 textdiff.DenoiserParam.BLOCK_START}),
+    (textdiff.SoftMask, textdiff.SoftMaskParam, {textdiff.SoftMaskParam.TOP_K, textdiff.SoftMaskParam.RAW_S,
+                                                 textdiff.SoftMaskParam.RAW_C, textdiff.SoftMaskParam.RAW_A})])
+def test_bounds_hold_the_defaults_and_read_only_parameters_have_none(cls, enum, settable):
+    for member in enum:
+        if member in settable:
+            lo, hi, default = cls.bounds(member)
+            assert lo <= default <= hi
+        else:
+            with pytest.raises(TextdiffError) as e:
+                cls.bounds(member)
+            assert e.value.status == Status.INVALID_ARGUMENT
 
 
 def test_scheduler_errors_carry_the_handle_message():
@@ -68,8 +100,10 @@ def test_nelbo_with_a_python_network_equals_the_library_network(model):
             calls.append(t)
             return d.forward(tokens)
 
-        py = s.nelbo(logits_fn, ids, 2048, model.mask_id, method='quadrature', n_samples=12, seed=5)
-        lib = s.nelbo_denoiser(d, ids, model.mask_id, method='quadrature', n_samples=12, seed=5)
+        py = textdiff.nelbo(s, logits_fn, ids, 2048, model.mask_id, method='quadrature', n_samples=12, seed=5)
+        lib = textdiff.nelbo_denoiser(s, d, ids, model.mask_id, method='quadrature', n_samples=12, seed=5)
+        with pytest.deprecated_call():  # the 0.1 spelling, same number
+            assert s.nelbo_denoiser(d, ids, model.mask_id, method='quadrature', n_samples=12, seed=5) == lib
     assert len(calls) == 12
     assert py.nelbo == pytest.approx(lib.nelbo, rel=1e-9) and py.per_token == pytest.approx(lib.per_token, rel=1e-9)
     assert lib.nelbo > 0 and lib.std_error == 0.0  # quadrature is deterministic
@@ -80,8 +114,11 @@ def test_exception_in_the_nelbo_network_is_reraised():
         def bad(tokens, t):
             raise RuntimeError('network down')
         with pytest.raises(RuntimeError, match='network down') as e:
-            s.nelbo(bad, [1, 2, 3], 10, 9)
+            textdiff.nelbo(s, bad, [1, 2, 3], 10, 9)
         assert isinstance(e.value.__cause__, TextdiffError)
+        with pytest.raises(TextdiffError) as e:  # the library's message, from the err buffer
+            textdiff.nelbo(s, lambda tokens, t: np.zeros((3, 10)), [1, 2, 3], 10, 2)
+        assert 'token 2 at 1' in e.value.message
         # and the scheduler still works
         assert s.alpha_bar(0.0) == 1.0
 
@@ -101,20 +138,24 @@ def test_transfer_schedules():
 
 def test_noise_mask_is_seeded_and_follows_alpha_bar():
     x0 = np.arange(1000, dtype=np.int32) % 50
-    with textdiff.Scheduler() as s:
-        assert (s.noise_mask(x0, 0.0, 99) == 99).all()
-        assert (s.noise_mask(x0, 1.0, 99) == x0).all()
-        a = s.noise_mask(x0, 0.5, 99, seed=4)
-        assert np.array_equal(a, s.noise_mask(x0, 0.5, 99, seed=4))
-        assert not np.array_equal(a, s.noise_mask(x0, 0.5, 99, seed=5))
-        frac = (a == 99).mean()
-        assert abs(frac - 0.5) < 0.06  # 1000 Bernoulli(0.5): 3.8 standard deviations
-        # a longer array split in two calls with first_position gives the same result
-        b = np.concatenate([s.noise_mask(x0[:300], 0.5, 99, seed=4),
-                            s.noise_mask(x0[300:], 0.5, 99, seed=4, first_position=300)])
-        assert np.array_equal(a, b)
-        u = s.noise_uniform(x0, 0.0, 50, seed=1)
-        assert u.min() >= 0 and u.max() < 50
+    assert (textdiff.noise_mask(x0, 0.0, 99) == 99).all()
+    assert (textdiff.noise_mask(x0, 1.0, 99) == x0).all()
+    a = textdiff.noise_mask(x0, 0.5, 99, seed=4)
+    assert np.array_equal(a, textdiff.noise_mask(x0, 0.5, 99, seed=4))
+    assert not np.array_equal(a, textdiff.noise_mask(x0, 0.5, 99, seed=5))
+    frac = (a == 99).mean()
+    assert abs(frac - 0.5) < 0.06  # 1000 Bernoulli(0.5): 3.8 standard deviations
+    # a longer array split in two calls with first_position gives the same result
+    b = np.concatenate([textdiff.noise_mask(x0[:300], 0.5, 99, seed=4),
+                        textdiff.noise_mask(x0[300:], 0.5, 99, seed=4, first_position=300)])
+    assert np.array_equal(a, b)
+    u = textdiff.noise_uniform(x0, 0.0, 50, seed=1)
+    assert u.min() >= 0 and u.max() < 50
+    with pytest.raises(TextdiffError) as e:
+        textdiff.noise_uniform(x0, 0.5, 10)  # tokens up to 49
+    assert e.value.status == Status.INVALID_ARGUMENT
+    with textdiff.Scheduler() as s, pytest.deprecated_call():  # the 0.1 spelling
+        assert np.array_equal(s.noise_mask(x0, 0.5, 99, seed=4), a)
 
 
 def test_transition_matrices_are_row_stochastic():
@@ -136,37 +177,35 @@ def test_gaussian_diffusion_follows_its_formulas():
     assert c0 == pytest.approx(math.sqrt(ab_prev) * beta / (1 - ab_t), rel=1e-12)
     assert ct == pytest.approx(math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab_t), rel=1e-12)
     assert var == pytest.approx(beta * (1 - ab_prev) / (1 - ab_t), rel=1e-12)
-    with textdiff.Scheduler() as s:
-        xt, eps = s.gauss_noise(x0, ab_t, seed=3)
-        assert np.allclose(xt, math.sqrt(ab_t) * x0 + math.sqrt(1 - ab_t) * eps, atol=1e-6)  # float32 rounding
-        assert abs(eps.mean()) < 0.5 and 0.5 < eps.std() < 1.5  # 64 standard normals
-        mean, v = s.gauss_posterior_mean(x0, xt, ab_t, ab_prev)
-        assert v == pytest.approx(var, rel=1e-12) and np.allclose(mean, c0 * x0 + ct * xt, atol=1e-6)
-        a = s.gauss_ddpm_step(x0, xt, ab_t, ab_prev, seed=1)
-        assert np.array_equal(a, s.gauss_ddpm_step(x0, xt, ab_t, ab_prev, seed=1))
-        d = s.gauss_ddim_step(x0, xt, ab_t, ab_prev, eta=0.0)
-        eps_hat = (xt - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t)
-        assert np.allclose(d, math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev) * eps_hat, atol=1e-5)
-        with pytest.raises(TextdiffError) as e:
-            s.gauss_noise(x0, 1.5)
-        assert e.value.status == Status.INVALID_ARGUMENT
+    xt, eps = textdiff.gauss_noise(x0, ab_t, seed=3)
+    assert np.allclose(xt, math.sqrt(ab_t) * x0 + math.sqrt(1 - ab_t) * eps, atol=1e-6)  # float32 rounding
+    assert abs(eps.mean()) < 0.5 and 0.5 < eps.std() < 1.5  # 64 standard normals
+    mean, v = textdiff.gauss_posterior_mean(x0, xt, ab_t, ab_prev)
+    assert v == pytest.approx(var, rel=1e-12) and np.allclose(mean, c0 * x0 + ct * xt, atol=1e-6)
+    a = textdiff.gauss_ddpm_step(x0, xt, ab_t, ab_prev, seed=1)
+    assert np.array_equal(a, textdiff.gauss_ddpm_step(x0, xt, ab_t, ab_prev, seed=1))
+    d = textdiff.gauss_ddim_step(x0, xt, ab_t, ab_prev, eta=0.0)
+    eps_hat = (xt - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t)
+    assert np.allclose(d, math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev) * eps_hat, atol=1e-5)
+    with pytest.raises(TextdiffError) as e:
+        textdiff.gauss_noise(x0, 1.5)
+    assert e.value.status == Status.INVALID_ARGUMENT
 
 
 def test_embed_nearest_equals_numpy():
     rng = np.random.default_rng(1)
     emb = rng.standard_normal((40, 8)).astype(np.float32)
     x = rng.standard_normal((20, 8)).astype(np.float32)  # 20 rows: the sgemm path (n >= 16)
-    with textdiff.Scheduler() as s:
-        ids, clamped = s.embed_nearest(emb, x)
+    ids, clamped = textdiff.embed_nearest(emb, x)
     want = np.argmin(((x[:, None, :].astype(np.float64) - emb[None]) ** 2).sum(-1), axis=1)
     assert ids.tolist() == want.tolist() and np.array_equal(clamped, emb[want])
 
 
 def test_noise_per_token_follows_keep():
     x0 = np.arange(50, dtype=np.int32)
+    assert (textdiff.noise_per_token(x0, np.zeros(50), 99) == 99).all()
+    assert (textdiff.noise_per_token(x0, np.ones(50), 99) == x0).all()
     with textdiff.Scheduler() as s:
-        assert (s.noise_per_token(x0, np.zeros(50), 99) == 99).all()
-        assert (s.noise_per_token(x0, np.ones(50), 99) == x0).all()
         s.set_token_counts(np.arange(1, 51, dtype=np.float32))
         keep = s.spindle_keep(x0, 0.5)
         assert keep.shape == (50,) and (keep >= 0).all() and (keep <= 0.999).all()
@@ -192,10 +231,12 @@ def test_transition_operations_agree_with_its_matrices():
         score = np.ones((2, v), dtype=np.float32)
         for out in (tr.sedd_euler([0, 1], score, 0.1), tr.sedd_analytic([0, 1], score, 0.1)):
             assert out.shape == (2, v) and np.allclose(out.sum(1), 1.0, atol=1e-5) and (out >= 0).all()
-        loss = tr.d3pm_loss(lambda toks, t: np.zeros((len(toks), v)), [0, 1, 2, 3], n_samples=4, seed=1)
+        loss = textdiff.d3pm_loss(tr, lambda toks, t: np.zeros((len(toks), v)), [0, 1, 2, 3], n_samples=4, seed=1)
         assert math.isfinite(loss.nelbo) and loss.nelbo > 0 and loss.n_tokens == 4
+        with pytest.deprecated_call():  # the 0.1 spelling, same number
+            assert tr.d3pm_loss(lambda toks, t: np.zeros((len(toks), v)), [0, 1, 2, 3], n_samples=4, seed=1) == loss
         with pytest.raises(LookupError):
-            tr.d3pm_loss(lambda toks, t: {}['x'], [0, 1], n_samples=2)
+            textdiff.d3pm_loss(tr, lambda toks, t: {}['x'], [0, 1], n_samples=2)
         with pytest.raises(TextdiffError) as e:
             tr.apply(p, 7)  # t > T
         assert e.value.status == Status.INVALID_ARGUMENT and e.value.message

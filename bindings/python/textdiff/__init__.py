@@ -23,8 +23,11 @@ from .denoiser import Denoiser
 from .model import Model
 from .sampler import Sampler, param_bounds, remasking_name, strategy_name
 from .softmask import SoftMask
-from .scheduler import (Scheduler, Score, Transition, gauss_posterior_coefs, score, transfer_dream,
-                        transfer_dream_timesteps, transfer_llada, transfer_mask_predict, transfer_maskgit)
+from .noise import (embed_nearest, gauss_ddim_step, gauss_ddpm_step, gauss_noise, gauss_posterior_coefs,
+                    gauss_posterior_mean, noise_mask, noise_per_token, noise_uniform)
+from .objective import Score, d3pm_loss, nelbo, nelbo_denoiser, score
+from .scheduler import (Scheduler, Transition, transfer_dream, transfer_dream_timesteps, transfer_llada,
+                        transfer_mask_predict, transfer_maskgit)
 from .tokenizer import Tokenizer, TokenStream
 
 __version__ = '0.1.0'
@@ -43,8 +46,8 @@ def version_number():
 
 
 def isa():
-    """Name of the SIMD variant in use ('scalar', 'avx2', 'neon'; 'invalid' when
-    TDIFF_FORCE_ISA names one this machine cannot run)."""
+    """Name of the SIMD variant in use ('scalar', 'avx2', 'avx512', 'neon'), as a valid
+    TDIFF_FORCE_ISA lowers it (any other value of the variable is ignored)."""
     return C.tdiff_isa_name().decode()
 
 
@@ -55,11 +58,16 @@ def isa_supported(which):
 
 
 def isa_active():
-    """The SIMD variant handles created now use (Isa member), as TDIFF_FORCE_ISA lowers it;
-    TextdiffError UNSUPPORTED when TDIFF_FORCE_ISA names one this machine cannot run."""
+    """The SIMD variant handles created now use (Isa member), as a valid TDIFF_FORCE_ISA
+    lowers it (any other value of the variable is ignored)."""
     v = ctypes.c_int()
     check(C.tdiff_isa_active(ctypes.byref(v)), 'tdiff_isa_active')
     return Isa(v.value)
+
+
+def cpu_features():
+    """The CPU's SIMD features that matter to the variants, e.g. 'avx2 fma f16c avx512f ...'."""
+    return C.tdiff_isa_cpu_features().decode()
 
 
 def isa_to_string(which):
@@ -98,9 +106,11 @@ def philox4x32(counter, key):
 __all__ = [
     'Model', 'Tokenizer', 'TokenStream', 'Denoiser', 'SoftMask', 'Sampler', 'Scheduler', 'Transition', 'Score', 'score',
     'TextdiffError', 'Status', 'check', 'status_string', 'version', 'version_number', 'isa', 'isa_supported',
-    'library_path', 'isa_active', 'isa_to_string', 'isa_self_check', 'gauss_posterior_coefs', 'rng_uniform',
+    'library_path', 'isa_active', 'isa_to_string', 'isa_self_check', 'rng_uniform',
     'philox4x32', 'param_bounds', 'strategy_name', 'remasking_name',
     'transfer_llada', 'transfer_dream', 'transfer_dream_timesteps', 'transfer_maskgit', 'transfer_mask_predict',
+    'noise_mask', 'noise_uniform', 'noise_per_token', 'gauss_noise', 'gauss_posterior_coefs', 'gauss_posterior_mean',
+    'gauss_ddpm_step', 'gauss_ddim_step', 'embed_nearest', 'nelbo', 'nelbo_denoiser', 'd3pm_loss',
     'Attention', 'CacheMode', 'Compat', 'DenoiserParam', 'GenState', 'Isa', 'MetaType', 'ModelParam', 'NelboMethod',
     'Quantity', 'Remasking', 'SamplerParam', 'ScheduleKind', 'SchedulerParam', 'SoftMaskParam', 'Special', 'Strategy',
     'TokenizerKind', 'TransitionKind',

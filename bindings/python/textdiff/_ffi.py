@@ -7,7 +7,8 @@ called with ctypes' guessed (int) types. A function the table names but the load
 library lacks (an older libtextdiff) is simply absent from `C`.
 
 Library lookup order: $TEXTDIFF_LIB (a path; failing to load it is an error, not a
-reason to try something else), the installed SONAME libtextdiff.so.0 (dynamic linker
+reason to try something else), the copy `pip install` put in the package
+(textdiff/libtextdiff.so.0), the installed SONAME libtextdiff.so.0 (dynamic linker
 search path, then ctypes.util.find_library), then the build tree build/lib/ of the
 repository this file sits in.
 """
@@ -46,6 +47,15 @@ LOGITS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, i32_p, c_size_t, c_float, u32_p, c
 DESTROY_FN = ctypes.CFUNCTYPE(None, c_void_p)
 
 
+class QuantizeTensor(Structure):
+    """tdiff_quantize_tensor: what tdiff_model_quantize reports after each tensor."""
+    _fields_ = [('index', c_size_t), ('count', c_size_t), ('name', c_char_p), ('type_in', c_int),
+                ('type_out', c_int), ('bytes_in', c_uint64), ('bytes_out', c_uint64)]
+
+
+# typedef int (*tdiff_quantize_fn)(void *user_data, const tdiff_quantize_tensor *t);
+QUANTIZE_FN = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(QuantizeTensor))
+
 # typedef void (*tdiff_log_fn)(void *user_data, tdiff_log_level level, const char *msg);
 LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
@@ -54,7 +64,7 @@ class Host(Structure):
     """tdiff_host: allocator (left NULL = the C library's malloc) and logging hooks."""
     _fields_ = [('struct_size', c_size_t), ('malloc_fn', c_void_p), ('realloc_fn', c_void_p), ('free_fn', c_void_p),
                 ('alloc_user_data', c_void_p), ('log_fn', LOG_FN), ('log_user_data', c_void_p),
-                ('log_level', c_int), ('isa', c_int)]
+                ('log_level', c_int), ('isa', c_int), ('ignore_env', c_int)]
 
 
 host = POINTER(Host)              # const tdiff_host * (see _host.py: the binding's one host)
@@ -63,6 +73,11 @@ host = POINTER(Host)              # const tdiff_host * (see _host.py: the bindin
 class TokenStream(Structure):
     """tdiff_token_stream: caller-owned plain data (fields private to the library)."""
     _fields_ = [('pending', c_uint8 * 4), ('n_pending', c_uint32), ('n_emitted', c_uint64)]
+
+
+class ChatMessage(Structure):
+    """tdiff_chat_message: a role and its content (NUL-terminated UTF-8)."""
+    _fields_ = [('role', c_char_p), ('content', c_char_p)]
 
 
 class DenoiseCallbacks(Structure):
@@ -83,6 +98,7 @@ PROTOTYPES = {
     'tdiff_isa_name': (c_char_p, []),
     'tdiff_isa_to_string': (c_char_p, [c_int]),
     'tdiff_isa_supported': (c_int, [c_int]),
+    'tdiff_isa_cpu_features': (c_char_p, []),
     'tdiff_isa_self_check': (S, [host, int_p]),
     'tdiff_philox4x32': (None, [u32_p, u32_p, u32_p]),
     'tdiff_rng_uniform': (c_double, [c_uint64, c_uint32, c_uint32, c_uint32]),
@@ -93,9 +109,13 @@ PROTOTYPES = {
     'tdiff_model_architecture': (c_char_p, [handle]),
     'tdiff_model_get_int': (S, [handle, enum, i64_p]),
     'tdiff_model_get_float': (S, [handle, enum, f64_p]),
-    'tdiff_model_param_count': (S, [handle, u64_p]),
+    'tdiff_model_param_name': (c_char_p, [enum]),
+    'tdiff_model_param_from_name': (S, [c_char_p, int_p]),
+    'tdiff_model_weight_count': (S, [handle, u64_p]),
+    'tdiff_model_param_count': (S, [handle, u64_p]),  # deprecated name of tdiff_model_weight_count
     'tdiff_model_vocab_size': (S, [handle, size_p]),
-    'tdiff_model_special_token': (S, [handle, enum, i32_p]),
+    'tdiff_model_special_id': (S, [handle, enum, i32_p]),
+    'tdiff_model_special_token': (S, [handle, enum, i32_p]),  # deprecated name of tdiff_model_special_id
     'tdiff_model_meta_count': (c_size_t, [handle]),
     'tdiff_model_meta_key': (S, [handle, c_size_t, char_buf, c_size_t, size_p]),
     'tdiff_model_meta_type': (S, [handle, c_char_p, int_p, int_p, size_p]),
@@ -110,6 +130,7 @@ PROTOTYPES = {
     'tdiff_model_meta_get_arr_f32': (S, [handle, c_char_p, c_size_t, f32_p]),
     'tdiff_model_tensor_count': (c_size_t, [handle]),
     'tdiff_model_tensor_info': (S, [handle, c_size_t, char_buf, c_size_t, size_p, int_p, int_p, i64_p]),
+    'tdiff_model_quantize': (S, [handle, c_char_p, enum, c_int, QUANTIZE_FN, c_void_p, char_buf, c_size_t]),
     # tokenizer
     'tdiff_tokenizer_create': (S, [handle, host, handle_out, char_buf, c_size_t]),
     'tdiff_tokenizer_free': (None, [handle]),
@@ -123,8 +144,11 @@ PROTOTYPES = {
     'tdiff_token_stream_flush': (S, [POINTER(TokenStream), char_buf, c_size_t, size_p]),
     'tdiff_tokenizer_vocab_size': (S, [handle, size_p]),
     'tdiff_tokenizer_special_id': (S, [handle, enum, i32_p]),
-    'tdiff_tokenizer_get_kind': (enum, [handle]),
+    'tdiff_tokenizer_kind': (enum, [handle]),
+    'tdiff_tokenizer_get_kind': (enum, [handle]),  # deprecated name of tdiff_tokenizer_kind
     'tdiff_tokenizer_is_special': (c_int, [handle, c_int32]),
+    'tdiff_tokenizer_apply_chat': (S, [handle, POINTER(ChatMessage), c_size_t, c_uint32, char_buf, c_size_t, size_p]),
+    'tdiff_tokenizer_chat_format': (c_char_p, [handle]),
     # denoiser
     'tdiff_denoiser_create': (S, [handle, c_size_t, c_int, host, handle_out, char_buf, c_size_t]),
     'tdiff_denoiser_free': (None, [handle]),
@@ -132,6 +156,9 @@ PROTOTYPES = {
     'tdiff_denoiser_forward_t': (S, [handle, i32_p, c_size_t, c_float, u32_p, c_size_t, f32_p, c_size_t]),
     'tdiff_denoiser_set_int': (S, [handle, enum, c_int64]),
     'tdiff_denoiser_get_int': (S, [handle, enum, i64_p]),
+    'tdiff_denoiser_param_bounds': (S, [enum, f64_p, f64_p, f64_p]),
+    'tdiff_denoiser_param_name': (c_char_p, [enum]),
+    'tdiff_denoiser_param_from_name': (S, [c_char_p, int_p]),
     'tdiff_denoiser_last_error': (c_char_p, [handle]),
     'tdiff_denoiser_forward_embd': (S, [handle, i32_p, f32_p, u8_p, c_size_t, c_float, u32_p, c_size_t, f32_p,
                                         c_size_t]),
@@ -144,18 +171,23 @@ PROTOTYPES = {
     'tdiff_softmask_get_int': (S, [handle, enum, i64_p]),
     'tdiff_softmask_set_float': (S, [handle, enum, c_double]),
     'tdiff_softmask_get_float': (S, [handle, enum, f64_p]),
+    'tdiff_softmask_param_bounds': (S, [enum, f64_p, f64_p, f64_p]),
+    'tdiff_softmask_param_name': (c_char_p, [enum]),
+    'tdiff_softmask_param_from_name': (S, [c_char_p, int_p]),
     'tdiff_softmask_mix_position': (S, [handle, f32_p, c_int32, i32_p, f32_p, c_size_t, size_p, f32_p]),
     'tdiff_softmask_build': (S, [handle, i32_p, c_size_t, c_int32, f32_p, u32_p, c_size_t, size_p, i32_p, f32_p,
                                  c_size_t, size_p, f32_p]),
     'tdiff_softmask_last_error': (c_char_p, [handle]),
-    # scheduler, transfer schedules, noise, Gaussian
+    # scheduler, transfer schedules, noise
     'tdiff_scheduler_create': (S, [enum, host, handle_out, char_buf, c_size_t]),
     'tdiff_scheduler_free': (None, [handle]),
     'tdiff_scheduler_kind': (enum, [handle]),
     'tdiff_scheduler_last_error': (c_char_p, [handle]),
     'tdiff_scheduler_set_float': (S, [handle, enum, c_double]),
     'tdiff_scheduler_get_float': (S, [handle, enum, f64_p]),
-    'tdiff_scheduler_param_bounds': (S, [enum, f64_p, f64_p]),
+    'tdiff_scheduler_param_bounds': (S, [enum, f64_p, f64_p, f64_p]),
+    'tdiff_scheduler_param_name': (c_char_p, [enum]),
+    'tdiff_scheduler_param_from_name': (S, [c_char_p, int_p]),
     'tdiff_scheduler_eval': (S, [handle, enum, c_double, f64_p]),
     'tdiff_scheduler_eval_step': (S, [handle, enum, c_size_t, c_size_t, f64_p]),
     'tdiff_scheduler_set_token_counts': (S, [handle, f32_p, c_size_t]),
@@ -165,33 +197,37 @@ PROTOTYPES = {
     'tdiff_transfer_dream': (S, [c_size_t, c_size_t, c_size_t, c_double, size_p]),
     'tdiff_transfer_maskgit': (S, [c_size_t, c_size_t, c_size_t, c_size_t, size_p]),
     'tdiff_transfer_mask_predict': (S, [c_size_t, c_size_t, c_size_t, size_p]),
-    'tdiff_noise_mask': (S, [handle, i32_p, i32_p, c_size_t, c_double, c_int32, c_uint64, c_uint32, c_uint32]),
-    'tdiff_noise_uniform': (S, [handle, i32_p, i32_p, c_size_t, c_double, c_size_t, c_uint64, c_uint32,
-                                c_uint32]),
-    'tdiff_noise_per_token': (S, [handle, i32_p, i32_p, c_size_t, f32_p, c_int32, c_uint64, c_uint32,
-                                  c_uint32]),
-    'tdiff_gauss_noise': (S, [handle, f32_p, f32_p, c_size_t, c_double, c_uint64, c_uint32, f32_p]),
-    'tdiff_gauss_posterior_coefs': (S, [c_double, c_double, f64_p, f64_p, f64_p]),
-    'tdiff_gauss_posterior_mean': (S, [handle, f32_p, f32_p, f32_p, c_size_t, c_double, c_double, f64_p]),
-    'tdiff_gauss_ddpm_step': (S, [handle, f32_p, f32_p, f32_p, c_size_t, c_double, c_double, c_uint64,
-                                  c_uint32]),
-    'tdiff_gauss_ddim_step': (S, [handle, f32_p, f32_p, f32_p, c_size_t, c_double, c_double, c_double,
-                                  c_uint64, c_uint32]),
-    'tdiff_embed_nearest': (S, [handle, f32_p, c_size_t, c_size_t, f32_p, c_size_t, i32_p, f32_p]),
-    # transitions (D3PM, SEDD) and NELBO
+    'tdiff_noise_mask': (S, [i32_p, i32_p, c_size_t, c_double, c_int32, c_uint64, c_uint32, c_uint32]),
+    'tdiff_noise_uniform': (S, [i32_p, i32_p, c_size_t, c_double, c_size_t, c_uint64, c_uint32, c_uint32]),
+    'tdiff_noise_per_token': (S, [i32_p, i32_p, c_size_t, f32_p, c_int32, c_uint64, c_uint32, c_uint32]),
+    # transitions (stable part)
     'tdiff_transition_create': (S, [enum, c_size_t, c_int32, handle, c_size_t, host, handle_out, char_buf, c_size_t]),
-    'tdiff_transition_create_user': (S, [enum, c_size_t, c_size_t, c_size_t, f32_p, c_size_t, c_double, host,
-                                         handle_out, char_buf, c_size_t]),
     'tdiff_transition_free': (None, [handle]),
     'tdiff_transition_last_error': (c_char_p, [handle]),
     'tdiff_transition_n_vocab': (c_size_t, [handle]),
     'tdiff_transition_n_steps': (c_size_t, [handle]),
+    # experimental (TDIFF_EXPERIMENTAL): Gaussian helpers, transition internals, SEDD steps
+    'tdiff_gauss_noise': (S, [f32_p, f32_p, c_size_t, c_double, c_uint64, c_uint32, f32_p]),
+    'tdiff_gauss_posterior_coefs': (S, [c_double, c_double, f64_p, f64_p, f64_p]),
+    'tdiff_gauss_posterior_mean': (S, [f32_p, f32_p, f32_p, c_size_t, c_double, c_double, f64_p]),
+    'tdiff_gauss_ddpm_step': (S, [f32_p, f32_p, f32_p, c_size_t, c_double, c_double, c_uint64, c_uint32]),
+    'tdiff_gauss_ddim_step': (S, [f32_p, f32_p, f32_p, c_size_t, c_double, c_double, c_double, c_uint64, c_uint32]),
+    'tdiff_embed_nearest': (S, [host, f32_p, c_size_t, c_size_t, f32_p, c_size_t, i32_p, f32_p]),
+    'tdiff_transition_create_user': (S, [enum, c_size_t, c_size_t, c_size_t, f32_p, c_size_t, c_double, host,
+                                         handle_out, char_buf, c_size_t]),
     'tdiff_transition_apply': (S, [handle, c_size_t, c_int, f32_p, c_size_t, f32_p]),
     'tdiff_transition_rows': (S, [handle, c_size_t, c_int, i32_p, c_size_t, f32_p]),
     'tdiff_transition_matrix': (S, [handle, c_size_t, c_int, f64_p, c_size_t, size_p]),
     'tdiff_transition_posterior': (S, [handle, c_size_t, i32_p, f32_p, c_size_t, f32_p]),
     'tdiff_transition_sedd_euler': (S, [handle, i32_p, f32_p, c_size_t, c_double, f32_p]),
     'tdiff_transition_sedd_analytic': (S, [handle, i32_p, f32_p, c_size_t, c_double, c_int, f32_p]),
+    # experimental: training objectives (and their deprecated 0.1 names)
+    'tdiff_objective_nelbo': (S, [handle, DENOISE_FN, c_void_p, i32_p, c_size_t, c_size_t, c_int32, enum, c_size_t,
+                                  c_uint64, f64_p, f64_p, f64_p, char_buf, c_size_t]),
+    'tdiff_objective_nelbo_denoiser': (S, [handle, handle, i32_p, c_size_t, c_int32, enum, c_size_t, c_uint64,
+                                           f64_p, f64_p, f64_p, char_buf, c_size_t]),
+    'tdiff_objective_d3pm_loss': (S, [handle, DENOISE_FN, c_void_p, i32_p, c_size_t, c_size_t, c_uint64, f64_p,
+                                      f64_p, f64_p, char_buf, c_size_t]),
     'tdiff_scheduler_nelbo': (S, [handle, DENOISE_FN, c_void_p, i32_p, c_size_t, c_size_t, c_int32, enum,
                                   c_size_t, c_uint64, f64_p, f64_p, f64_p]),
     'tdiff_scheduler_nelbo_denoiser': (S, [handle, handle, i32_p, c_size_t, c_int32, enum, c_size_t, c_uint64,
@@ -245,6 +281,11 @@ def _repo_build_lib():
     return os.path.join(here, os.pardir, os.pardir, os.pardir, 'build', 'lib', 'libtextdiff.so')
 
 
+def _bundled():
+    """The library setup.py copied into the installed package, if any."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), SONAME)
+
+
 def _load():
     env = os.environ.get('TEXTDIFF_LIB')
     if env:
@@ -253,7 +294,8 @@ def _load():
         except OSError as e:
             raise OSError('TEXTDIFF_LIB=%s cannot be loaded: %s' % (env, e)) from e
     tried = []
-    candidates = [SONAME]
+    candidates = [_bundled()] if os.path.isfile(_bundled()) else []
+    candidates.append(SONAME)
     found = ctypes.util.find_library('textdiff')
     if found:
         candidates.append(found)
@@ -263,7 +305,8 @@ def _load():
             return ctypes.CDLL(name), name
         except OSError as e:
             tried.append('%s (%s)' % (name, e))
-    raise OSError('libtextdiff not found; set TEXTDIFF_LIB to its path. Tried: ' + '; '.join(tried))
+    raise OSError('libtextdiff not found: build it (meson compile -C build) and reinstall the package, install '
+                  'it (meson install), or set TEXTDIFF_LIB to its path. Tried: ' + '; '.join(tried))
 
 
 class _Functions:

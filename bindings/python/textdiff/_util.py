@@ -1,12 +1,15 @@
 """_util.py -- numpy <-> ctypes plumbing shared by the classes: contiguous typed arrays,
-their data pointers, enum lookups by name, and the "caller buffer with a capacity, retry
-with the needed size" calling convention of the library.
+their data pointers, enum lookups by name, the library's parameter names and bounds
+(tdiff_<object>_param_name / _from_name / _bounds), and the "caller buffer with a
+capacity, retry with the needed size" calling convention of the library.
 """
 import ctypes
+import warnings
 
 import numpy as np
 
 from ._errors import Status, check
+from ._ffi import C
 
 # Bytes of the err buffer creators fill (reason: messages name a field and a byte offset; 1 KiB is ample).
 ERR_CAP = 1024
@@ -42,6 +45,33 @@ def enum_value(enum_cls, value, what):
             names = ', '.join(m.name.lower() for m in enum_cls)
             raise ValueError('unknown %s %r (one of: %s)' % (what, value, names)) from None
     return enum_cls(int(value))
+
+
+def param_name(function, enum_cls, param, what):
+    """The library's snake_case name of a parameter (function: tdiff_<object>_param_name)."""
+    return getattr(C, function)(int(enum_value(enum_cls, param, what))).decode()
+
+
+def param_from_name(function, enum_cls, name):
+    """The enum member the library names `name` (exact spelling); TextdiffError NOT_FOUND."""
+    v = ctypes.c_int()
+    check(getattr(C, function)(name.encode('utf-8'), ctypes.byref(v)), function, 'no parameter named %r' % name)
+    return enum_cls(v.value)
+
+
+def param_bounds(function, enum_cls, param, what):
+    """(min, max, default) of a settable parameter; TextdiffError INVALID_ARGUMENT for a
+    read-only one."""
+    p = enum_value(enum_cls, param, what)
+    lo, hi, default = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    check(getattr(C, function)(p, ctypes.byref(lo), ctypes.byref(hi), ctypes.byref(default)), function,
+          '%s is read-only or unknown' % p.name.lower())
+    return lo.value, hi.value, default.value
+
+
+def deprecated(old, new):
+    """Warns that `old` is the 0.1 name of `new` (kept for one release)."""
+    warnings.warn('%s is deprecated: use %s (removed after 0.2)' % (old, new), DeprecationWarning, stacklevel=3)
 
 
 def read_bytes(call, function, message=None, first_cap=256):

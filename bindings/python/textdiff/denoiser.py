@@ -10,7 +10,7 @@ from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
 from ._errors import check
-from ._util import ERR_CAP, enum_value, ids_array, ptr
+from ._util import ERR_CAP, enum_value, ids_array, param_bounds, param_from_name, param_name, ptr
 from .constants import Attention, DenoiserParam
 
 C = _ffi.C
@@ -45,6 +45,21 @@ class Denoiser(Handle):
         if p == DenoiserParam.ATTENTION:
             value = enum_value(Attention, value, 'attention')
         check(C.tdiff_denoiser_set_int(self.handle, p, int(value)), 'tdiff_denoiser_set_int', self.last_error)
+
+    @staticmethod
+    def bounds(param):
+        """(min, max, default) of a settable parameter (attention, block_length)."""
+        return param_bounds('tdiff_denoiser_param_bounds', DenoiserParam, param, 'denoiser parameter')
+
+    @staticmethod
+    def param_name(param):
+        """The library's name of a parameter ("block_length")."""
+        return param_name('tdiff_denoiser_param_name', DenoiserParam, param, 'denoiser parameter')
+
+    @staticmethod
+    def param_from_name(name):
+        """The DenoiserParam the library names `name`."""
+        return param_from_name('tdiff_denoiser_param_from_name', DenoiserParam, name)
 
     @property
     def n_vocab(self):

@@ -17,7 +17,7 @@ from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
 from ._errors import TextdiffError, Status, check
-from ._util import ERR_CAP, enum_value, read_bytes
+from ._util import ERR_CAP, deprecated, enum_value, param_from_name, param_name, read_bytes
 from .constants import MODEL_FLOAT_PARAMS, MetaType, ModelParam, Special
 
 C = _ffi.C
@@ -128,32 +128,54 @@ class Model(Handle):
         return v.value
 
     @property
-    def param_count(self):
+    def weight_count(self):
+        """Number of weights (the element counts of all tensors)."""
         v = ctypes.c_uint64()
-        check(C.tdiff_model_param_count(self.handle, ctypes.byref(v)), 'tdiff_model_param_count')
+        check(C.tdiff_model_weight_count(self.handle, ctypes.byref(v)), 'tdiff_model_weight_count')
         return v.value
 
-    def special_token(self, which):
+    @property
+    def param_count(self):
+        """Deprecated: weight_count (a count of weights, not of hyper-parameters)."""
+        deprecated('Model.param_count', 'Model.weight_count')
+        return self.weight_count
+
+    @staticmethod
+    def param_name(param):
+        """The library's name of a hyper-parameter ("n_vocab"); read-only, so no bounds."""
+        return param_name('tdiff_model_param_name', ModelParam, param, 'model parameter')
+
+    @staticmethod
+    def param_from_name(name):
+        """The ModelParam the library names `name`."""
+        return param_from_name('tdiff_model_param_from_name', ModelParam, name)
+
+    def special_id(self, which):
         """Id of a special token (Special member or name: 'bos', 'eos', 'mask', ...), None if absent."""
         w = enum_value(Special, which, 'special token')
         v = ctypes.c_int32()
-        st = C.tdiff_model_special_token(self.handle, w, ctypes.byref(v))
+        st = C.tdiff_model_special_id(self.handle, w, ctypes.byref(v))
         if st == Status.NOT_FOUND:
             return None
-        check(st, 'tdiff_model_special_token')
+        check(st, 'tdiff_model_special_id')
         return v.value
+
+    def special_token(self, which):
+        """Deprecated: special_id."""
+        deprecated('Model.special_token', 'Model.special_id')
+        return self.special_id(which)
 
     @property
     def mask_id(self):
-        return self.special_token(Special.MASK)
+        return self.special_id(Special.MASK)
 
     @property
     def eos_id(self):
-        return self.special_token(Special.EOS)
+        return self.special_id(Special.EOS)
 
     @property
     def bos_id(self):
-        return self.special_token(Special.BOS)
+        return self.special_id(Special.BOS)
 
     # ---------------------------------------------------------- metadata
 
@@ -252,6 +274,34 @@ class Model(Handle):
             out.append({'name': name, 'type': ttype.value, 'shape': tuple(ne[:ndims.value])})
         return out
 
+    QUANT_TYPES = {'f16': 1, 'bf16': 2, 'q8_0': 3, 'q4_0': 4, 'q4_k': 5, 'q5_k': 6, 'q6_k': 7, 'q4_k_m': 8,
+                   'q5_k_m': 9}
+
+    def quantize(self, path, type='q4_k_m', n_threads=2, progress=None):
+        """Writes a copy of the model to `path` with its weights re-encoded (tdiff_model_quantize):
+        type is one of QUANT_TYPES. progress(dict) is called after each tensor with its index,
+        count, name, type_in, type_out, bytes_in, bytes_out; returning True stops (ABORTED)."""
+        if type not in self.QUANT_TYPES:
+            raise ValueError('type must be one of %s' % ', '.join(self.QUANT_TYPES))
+        errors = []
+
+        def call(ud, t):
+            try:
+                c = t.contents
+                info = {f: getattr(c, f) for f, _ in _ffi.QuantizeTensor._fields_}
+                info['name'] = info['name'].decode('utf-8', 'replace')
+                return 1 if progress(info) else 0
+            except BaseException as e:  # noqa: BLE001 -- re-raised below, never lost in C
+                errors.append(e)
+                return 1
+        cb = _ffi.QUANTIZE_FN(call) if progress else _ffi.QUANTIZE_FN()
+        err = ctypes.create_string_buffer(ERR_CAP)
+        st = C.tdiff_model_quantize(self.handle, os.fsencode(path), self.QUANT_TYPES[type], n_threads, cb, None, err,
+                                    ERR_CAP)
+        if errors:
+            raise errors[0]
+        check(st, 'tdiff_model_quantize', err.value.decode('utf-8', 'replace'))
+
     # ---------------------------------------------------------- shortcuts
 
     @property
@@ -281,16 +331,28 @@ class Model(Handle):
 
     def score(self, tokens, **kw):
         """NELBO of a token sequence (or a str, tokenized without special tokens) under this
-        model: see textdiff.scheduler.score for the options. Returns a Score."""
-        from .scheduler import score
+        model: see textdiff.objective.score for the options. Returns a Score."""
+        from .objective import score
         return score(self, tokens, **kw)
 
     def sampler(self, **params):
         from .sampler import Sampler
         return Sampler(self, **params)
 
-    def generate(self, prompt, **params):
-        """Text generated after the prompt (str) with a fresh Sampler set up by **params."""
+    def generate(self, prompt, callback=None, chat=False, system=None, **params):
+        """The text generated after `prompt`, in one call: a fresh Sampler set up by
+        **params (the sampler parameters by name, as Sampler.set takes them: steps,
+        gen_length, block_length, temperature, strategy, remasking, seed, ...; defaults
+        as `textdiff generate`), the prompt tokenized with BOS as the model says (a str)
+        or taken as ids (a list), the new ids detokenized (special tokens skipped).
+        chat=True: the prompt is the user's message, put through the model's chat
+        template (with a `system` message when given), as `textdiff generate --chat`.
+        callback(step, n_steps, canvas, confidence) -> stop? as for Sampler.generate.
+        Example: m.generate("It is a truth", steps=32, gen_length=32, seed=1)."""
         from .sampler import Sampler
         with Sampler(self, **params) as s:
-            return self.detokenize(s.generate(self.tokenize(prompt)))
+            if chat:
+                ids = self.tokenizer.chat_ids(([('system', system)] if system else []) + [('user', prompt)])
+            else:
+                ids = self.tokenize(prompt) if isinstance(prompt, (str, bytes)) else prompt
+            return self.detokenize(s.generate(ids, callback=callback))

@@ -49,6 +49,27 @@ def param_bounds(param):
     return lo.value, hi.value, d.value
 
 
+_HOLE = re.compile(r'\[MASK:([0-9]+)\]')
+
+
+def split_holes(text):
+    """[(text before the hole, hole length), ..., (text after the last hole, 0)] of an
+    infill text. Raises ValueError naming the hole for "[MASK:" not followed by a
+    positive decimal number and "]" (e.g. [MASK:x], [MASK:0], [MASK:-1], [MASK:3)."""
+    out, pos = [], 0
+    while True:
+        at = text.find('[MASK:', pos)
+        if at < 0:
+            out.append((text[pos:], 0))
+            return out
+        m = _HOLE.match(text, at)
+        if not m or int(m.group(1)) < 1:
+            raise ValueError("infill: bad hole '%s' at character %d (write [MASK:n], n >= 1)" %
+                             (text[at:at + 12], at))
+        out.append((text[pos:at], int(m.group(1))))
+        pos = m.end()
+
+
 class Sampler(Handle):
     """Sampler(model, **params) over the library's own network, or
     Sampler.from_callback(logits_fn, n_vocab, mask_id) over a Python one.
@@ -273,20 +294,17 @@ class Sampler(Handle):
 
     def _canvas_ids(self, text):
         """"The [MASK:3] sat" -> ids: the segments tokenized (special tokens on the first,
-        as the tool does), each hole n mask ids."""
+        as the tool does), each hole n mask ids. A hole is "[MASK:" + decimal digits (n >= 1)
+        + "]"; anything else starting with "[MASK:" is an error, as in `textdiff infill`."""
         if self._model is None:
             raise TypeError('a text canvas needs a sampler made from a Model')
         mask = self._model.mask_id
         ids, first, pos = [], True, 0
-        for m in re.finditer(r'\[MASK:(\d+)\]', text):
-            seg = text[pos:m.start()]
+        for seg, n in split_holes(text):
             if seg or first:
                 ids += self._model.tokenize(seg, add_special=first)
             first = False
-            ids += [mask] * int(m.group(1))
-            pos = m.end()
-        if text[pos:] or first:
-            ids += self._model.tokenize(text[pos:], add_special=first)
+            ids += [mask] * n
         return ids_array(ids)
 
     # ---------------------------------------------------------- incremental generation

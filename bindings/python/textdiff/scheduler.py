@@ -1,45 +1,21 @@
-"""scheduler.py -- Scheduler (tdiff_scheduler): noise schedules and their queries, forward
-noise on token arrays, the masked-diffusion NELBO (with a library denoiser or a Python
-network), the transfer schedules (how many tokens a step commits), Transition
-(D3PM/SEDD matrices), and score(): the NELBO of a text under a Model.
+"""scheduler.py -- Scheduler (tdiff_scheduler): noise schedules and their queries, the
+transfer schedules (how many tokens a step commits), and Transition (D3PM/SEDD
+matrices). Forward noise lives in noise.py (pure functions), the NELBO and the D3PM
+loss in objective.py; the methods of the same names here are their deprecated 0.1
+spellings, kept for one release.
 """
-import collections
 import ctypes
 
 import numpy as np
 
-from . import _ffi
+from . import _ffi, noise, objective
 from ._handle import Handle
 from ._host import HOST_P
-from ._errors import Status, TextdiffError, check
-from ._util import ERR_CAP, enum_value, f32_array, ids_array, ptr
+from ._errors import check
+from ._util import ERR_CAP, deprecated, enum_value, f32_array, ids_array, param_bounds, param_from_name, param_name, ptr
 from .constants import NelboMethod, Quantity, ScheduleKind, SchedulerParam, TransitionKind
 
 C = _ffi.C
-
-Score = collections.namedtuple('Score', 'nelbo per_token std_error perplexity_bound n_tokens')
-
-
-def _python_denoiser(logits_fn, n_vocab, failure):
-    """A DENOISE_FN calling logits_fn(tokens int32 [n], t) -> [n, n_vocab]. An exception is
-    appended to `failure` and stops the library's loop (it never unwinds through C). The
-    caller keeps the returned object alive for the whole library call."""
-    def tramp(ud, toks, n, t, logits):
-        try:
-            x = np.ctypeslib.as_array(toks, shape=(n,)).copy()
-            res = np.asarray(logits_fn(x, float(t)), dtype=np.float32)
-            if res.shape != (n, n_vocab):
-                raise ValueError('logits_fn returned shape %s, expected %s' % (res.shape, (n, n_vocab)))
-            np.ctypeslib.as_array(logits, shape=(n, n_vocab))[...] = res
-            return 0
-        except BaseException as e:
-            failure.append(e)
-            return int(Status.ABORTED)
-    return _ffi.DENOISE_FN(tramp)
-
-
-def _score(nelbo, per_token, se, n):
-    return Score(nelbo, per_token, se, float(np.exp(per_token)), n)
 
 
 class Scheduler(Handle):
@@ -80,11 +56,18 @@ class Scheduler(Handle):
 
     @staticmethod
     def bounds(param):
-        """(min, max) of a parameter."""
-        p = enum_value(SchedulerParam, param, 'scheduler parameter')
-        lo, hi = ctypes.c_double(), ctypes.c_double()
-        check(C.tdiff_scheduler_param_bounds(p, ctypes.byref(lo), ctypes.byref(hi)), 'tdiff_scheduler_param_bounds')
-        return lo.value, hi.value
+        """(min, max, default) of a parameter."""
+        return param_bounds('tdiff_scheduler_param_bounds', SchedulerParam, param, 'scheduler parameter')
+
+    @staticmethod
+    def param_name(param):
+        """The library's name of a parameter ("sigma_min")."""
+        return param_name('tdiff_scheduler_param_name', SchedulerParam, param, 'scheduler parameter')
+
+    @staticmethod
+    def param_from_name(name):
+        """The SchedulerParam the library names `name`."""
+        return param_from_name('tdiff_scheduler_param_from_name', SchedulerParam, name)
 
     # ---------------------------------------------------------- queries
 
@@ -124,137 +107,57 @@ class Scheduler(Handle):
               self.last_error)
         return keep
 
-    # ---------------------------------------------------------- forward noise
+    # ---------------------------------------------------------- deprecated 0.1 spellings
 
-    def noise_mask(self, x0, alpha_bar, mask_id, seed=0, stream=0, first_position=0):
-        """x_t: each token replaced by mask_id with probability 1 - alpha_bar (Philox-keyed)."""
-        a = ids_array(x0, 'x0')
-        xt = np.empty_like(a)
-        check(C.tdiff_noise_mask(self.handle, ptr(a, ctypes.c_int32), ptr(xt, ctypes.c_int32), a.size,
-                                 float(alpha_bar), int(mask_id), int(seed), int(stream), int(first_position)),
-              'tdiff_noise_mask', self.last_error)
-        return xt
+    def noise_mask(self, *args, **kw):
+        """Deprecated: textdiff.noise_mask (the kernel needs no scheduler)."""
+        deprecated('Scheduler.noise_mask', 'textdiff.noise_mask')
+        return noise.noise_mask(*args, **kw)
 
-    def noise_uniform(self, x0, alpha_bar, n_vocab, seed=0, stream=0, first_position=0):
-        a = ids_array(x0, 'x0')
-        xt = np.empty_like(a)
-        check(C.tdiff_noise_uniform(self.handle, ptr(a, ctypes.c_int32), ptr(xt, ctypes.c_int32), a.size,
-                                    float(alpha_bar), int(n_vocab), int(seed), int(stream), int(first_position)),
-              'tdiff_noise_uniform', self.last_error)
-        return xt
+    def noise_uniform(self, *args, **kw):
+        """Deprecated: textdiff.noise_uniform."""
+        deprecated('Scheduler.noise_uniform', 'textdiff.noise_uniform')
+        return noise.noise_uniform(*args, **kw)
 
-    def noise_per_token(self, x0, keep, mask_id, seed=0, stream=0, first_position=0):
-        """x_t: token i replaced by mask_id with probability 1 - keep[i] (spindle noise)."""
-        a = ids_array(x0, 'x0')
-        k = f32_array(keep)
-        if k.shape != a.shape:
-            raise ValueError('keep must have one probability per token')
-        xt = np.empty_like(a)
-        check(C.tdiff_noise_per_token(self.handle, ptr(a, ctypes.c_int32), ptr(xt, ctypes.c_int32), a.size,
-                                      ptr(k, ctypes.c_float), int(mask_id), int(seed), int(stream),
-                                      int(first_position)), 'tdiff_noise_per_token', self.last_error)
-        return xt
+    def noise_per_token(self, *args, **kw):
+        """Deprecated: textdiff.noise_per_token."""
+        deprecated('Scheduler.noise_per_token', 'textdiff.noise_per_token')
+        return noise.noise_per_token(*args, **kw)
 
-    # ---------------------------------------------------------- Gaussian diffusion on vectors
+    def gauss_noise(self, *args, **kw):
+        """Deprecated: textdiff.gauss_noise."""
+        deprecated('Scheduler.gauss_noise', 'textdiff.gauss_noise')
+        return noise.gauss_noise(*args, **kw)
 
-    def gauss_noise(self, x0, alpha_bar, seed=0, stream=0):
-        """(x_t, eps): x_t = sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) eps, eps ~ N(0, 1) (Philox)."""
-        x = f32_array(x0)
-        xt, eps = np.empty_like(x), np.empty_like(x)
-        check(C.tdiff_gauss_noise(self.handle, ptr(x, ctypes.c_float), ptr(xt, ctypes.c_float), x.size,
-                                  float(alpha_bar), int(seed), int(stream), ptr(eps, ctypes.c_float)),
-              'tdiff_gauss_noise', self.last_error)
-        return xt, eps
+    def gauss_posterior_mean(self, *args, **kw):
+        """Deprecated: textdiff.gauss_posterior_mean."""
+        deprecated('Scheduler.gauss_posterior_mean', 'textdiff.gauss_posterior_mean')
+        return noise.gauss_posterior_mean(*args, **kw)
 
-    def gauss_posterior_mean(self, x0, xt, alpha_bar_t, alpha_bar_prev):
-        """(mean, var) of q(x_{t-1} | x_t, x_0)."""
-        a, b = f32_array(x0), f32_array(xt)
-        mean = np.empty_like(a)
-        var = ctypes.c_double()
-        check(C.tdiff_gauss_posterior_mean(self.handle, ptr(a, ctypes.c_float), ptr(b, ctypes.c_float),
-                                           ptr(mean, ctypes.c_float), a.size, float(alpha_bar_t),
-                                           float(alpha_bar_prev), ctypes.byref(var)),
-              'tdiff_gauss_posterior_mean', self.last_error)
-        return mean, var.value
+    def gauss_ddpm_step(self, *args, **kw):
+        """Deprecated: textdiff.gauss_ddpm_step."""
+        deprecated('Scheduler.gauss_ddpm_step', 'textdiff.gauss_ddpm_step')
+        return noise.gauss_ddpm_step(*args, **kw)
 
-    def gauss_ddpm_step(self, x0_pred, xt, alpha_bar_t, alpha_bar_prev, seed=0, stream=0):
-        a, b = f32_array(x0_pred), f32_array(xt)
-        out = np.empty_like(a)
-        check(C.tdiff_gauss_ddpm_step(self.handle, ptr(a, ctypes.c_float), ptr(b, ctypes.c_float),
-                                      ptr(out, ctypes.c_float), a.size, float(alpha_bar_t), float(alpha_bar_prev),
-                                      int(seed), int(stream)), 'tdiff_gauss_ddpm_step', self.last_error)
-        return out
+    def gauss_ddim_step(self, *args, **kw):
+        """Deprecated: textdiff.gauss_ddim_step."""
+        deprecated('Scheduler.gauss_ddim_step', 'textdiff.gauss_ddim_step')
+        return noise.gauss_ddim_step(*args, **kw)
 
-    def gauss_ddim_step(self, x0_pred, xt, alpha_bar_t, alpha_bar_prev, eta=0.0, seed=0, stream=0):
-        a, b = f32_array(x0_pred), f32_array(xt)
-        out = np.empty_like(a)
-        check(C.tdiff_gauss_ddim_step(self.handle, ptr(a, ctypes.c_float), ptr(b, ctypes.c_float),
-                                      ptr(out, ctypes.c_float), a.size, float(alpha_bar_t), float(alpha_bar_prev),
-                                      float(eta), int(seed), int(stream)), 'tdiff_gauss_ddim_step', self.last_error)
-        return out
-
-    def embed_nearest(self, emb, x):
-        """(ids [n], clamped [n, dim]): the nearest row of emb [n_vocab, dim] to each row of x [n, dim]."""
-        e, v = f32_array(emb), f32_array(x)
-        if e.ndim != 2 or v.ndim != 2 or e.shape[1] != v.shape[1]:
-            raise ValueError('emb [n_vocab, dim] and x [n, dim] must share dim')
-        ids = np.empty(v.shape[0], dtype=np.int32)
-        clamped = np.empty_like(v)
-        check(C.tdiff_embed_nearest(self.handle, ptr(e, ctypes.c_float), e.shape[0], e.shape[1],
-                                    ptr(v, ctypes.c_float), v.shape[0], ptr(ids, ctypes.c_int32),
-                                    ptr(clamped, ctypes.c_float)), 'tdiff_embed_nearest', self.last_error)
-        return ids, clamped
-
-    # ---------------------------------------------------------- NELBO
+    def embed_nearest(self, *args, **kw):
+        """Deprecated: textdiff.embed_nearest."""
+        deprecated('Scheduler.embed_nearest', 'textdiff.embed_nearest')
+        return noise.embed_nearest(*args, **kw)
 
     def nelbo(self, logits_fn, tokens, n_vocab, mask_id, method=NelboMethod.QUADRATURE, n_samples=32, seed=0):
-        """Masked-diffusion NELBO of tokens under a Python network:
-        logits_fn(tokens int32 [n], t float) -> logits [n, n_vocab]. Returns a Score.
-        An exception in logits_fn stops the computation and is re-raised here."""
-        ids = ids_array(tokens)
-        m = enum_value(NelboMethod, method, 'NELBO method')
-        failure = []
-        cfunc = _python_denoiser(logits_fn, int(n_vocab), failure)  # alive for the whole call
-        out = [ctypes.c_double() for _ in range(3)]
-        st = C.tdiff_scheduler_nelbo(self.handle, cfunc, None, ptr(ids, ctypes.c_int32), ids.size, int(n_vocab),
-                                     int(mask_id), m, int(n_samples), int(seed), *[ctypes.byref(o) for o in out])
-        if failure:
-            raise failure[0] from TextdiffError(st, self.last_error(), 'tdiff_scheduler_nelbo')
-        check(st, 'tdiff_scheduler_nelbo', self.last_error)
-        return _score(out[0].value, out[1].value, out[2].value, ids.size)
+        """Deprecated: textdiff.nelbo(scheduler, ...) (tdiff_objective_nelbo)."""
+        deprecated('Scheduler.nelbo', 'textdiff.nelbo')
+        return objective.nelbo(self, logits_fn, tokens, n_vocab, mask_id, method, n_samples, seed)
 
     def nelbo_denoiser(self, denoiser, tokens, mask_id, method=NelboMethod.QUADRATURE, n_samples=32, seed=0):
-        """The same bound with a library Denoiser supplying the logits. Returns a Score."""
-        ids = ids_array(tokens)
-        m = enum_value(NelboMethod, method, 'NELBO method')
-        out = [ctypes.c_double() for _ in range(3)]
-        st = C.tdiff_scheduler_nelbo_denoiser(self.handle, denoiser.handle, ptr(ids, ctypes.c_int32), ids.size,
-                                              int(mask_id), m, int(n_samples), int(seed),
-                                              *[ctypes.byref(o) for o in out])
-        check(st, 'tdiff_scheduler_nelbo_denoiser', self.last_error)
-        return _score(out[0].value, out[1].value, out[2].value, ids.size)
-
-
-def score(model, tokens, method=NelboMethod.QUADRATURE, n_samples=32, seed=0, schedule=ScheduleKind.LOGLINEAR,
-          n_threads=1):
-    """NELBO of `tokens` (ids, or a str tokenized without special tokens, as `textdiff
-    score` does) under `model`, scored as one window. Same defaults as the tool:
-    quadrature, 32 samples, seed 0, log-linear schedule. Returns a Score (nats)."""
-    ids = ids_array(model.tokenize(tokens, add_special=False) if isinstance(tokens, (str, bytes)) else tokens)
-    mask = model.mask_id
-    if mask is None:
-        raise TextdiffError(Status.BAD_FORMAT, 'the model has no mask token: not a masked diffusion model', 'score')
-    from .denoiser import Denoiser
-    with Scheduler(schedule) as s, Denoiser(model, max(ids.size, 1), n_threads) as d:
-        return s.nelbo_denoiser(d, ids, mask, method=method, n_samples=n_samples, seed=seed)
-
-
-def gauss_posterior_coefs(alpha_bar_t, alpha_bar_prev):
-    """(c0, ct, var) of q(x_{t-1} | x_t, x_0) = N(c0 x_0 + ct x_t, var)."""
-    c0, ct, var = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
-    check(C.tdiff_gauss_posterior_coefs(float(alpha_bar_t), float(alpha_bar_prev), ctypes.byref(c0),
-                                        ctypes.byref(ct), ctypes.byref(var)), 'tdiff_gauss_posterior_coefs')
-    return c0.value, ct.value, var.value
+        """Deprecated: textdiff.nelbo_denoiser(scheduler, ...) (tdiff_objective_nelbo_denoiser)."""
+        deprecated('Scheduler.nelbo_denoiser', 'textdiff.nelbo_denoiser')
+        return objective.nelbo_denoiser(self, denoiser, tokens, mask_id, method, n_samples, seed)
 
 
 # ---------------------------------------------------------------- transfer schedules
@@ -413,16 +316,6 @@ class Transition(Handle):
         return out
 
     def d3pm_loss(self, logits_fn, tokens, n_samples=16, seed=0):
-        """D3PM's variational bound of tokens under logits_fn(tokens int32 [n], t float) ->
-        logits [n, V]. Returns a Score; an exception in logits_fn is re-raised here."""
-        ids = ids_array(tokens)
-        v = self.n_vocab
-        failure = []
-        cfunc = _python_denoiser(logits_fn, v, failure)  # alive for the whole call
-        out = [ctypes.c_double() for _ in range(3)]
-        st = C.tdiff_transition_d3pm_loss(self.handle, cfunc, None, ptr(ids, ctypes.c_int32), ids.size,
-                                          int(n_samples), int(seed), *[ctypes.byref(o) for o in out])
-        if failure:
-            raise failure[0] from TextdiffError(st, self.last_error(), 'tdiff_transition_d3pm_loss')
-        check(st, 'tdiff_transition_d3pm_loss', self.last_error)
-        return _score(out[0].value, out[1].value, out[2].value, ids.size)
+        """Deprecated: textdiff.d3pm_loss(transition, ...) (tdiff_objective_d3pm_loss)."""
+        deprecated('Transition.d3pm_loss', 'textdiff.d3pm_loss')
+        return objective.d3pm_loss(self, logits_fn, tokens, n_samples, seed)

@@ -11,7 +11,7 @@ from . import _ffi
 from ._handle import Handle
 from ._errors import Status, check
 from ._host import HOST_P
-from ._util import ERR_CAP, enum_value, f32_array, ids_array, ptr
+from ._util import ERR_CAP, enum_value, f32_array, ids_array, param_bounds, param_from_name, param_name, ptr
 from .constants import SOFTMASK_INT_PARAMS, SoftMaskParam
 
 C = _ffi.C
@@ -55,6 +55,21 @@ class SoftMask(Handle):
             check(C.tdiff_softmask_set_float(self.handle, p, float(value)), 'tdiff_softmask_set_float',
                   self.last_error)
         return self
+
+    @staticmethod
+    def bounds(param):
+        """(min, max, default) of a settable parameter (top_k, raw_s, raw_c, raw_a)."""
+        return param_bounds('tdiff_softmask_param_bounds', SoftMaskParam, param, 'soft-mask parameter')
+
+    @staticmethod
+    def param_name(param):
+        """The library's name of a parameter ("top_k")."""
+        return param_name('tdiff_softmask_param_name', SoftMaskParam, param, 'soft-mask parameter')
+
+    @staticmethod
+    def param_from_name(name):
+        """The SoftMaskParam the library names `name`."""
+        return param_from_name('tdiff_softmask_param_from_name', SoftMaskParam, name)
 
     def mix_position(self, logits, mask_id):
         """(mixture [(id, weight), ...], lambda) of one masked position from its previous

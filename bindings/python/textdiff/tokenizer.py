@@ -9,10 +9,10 @@ import ctypes
 from . import _ffi
 from ._handle import Handle
 from ._host import HOST_P
-from ._errors import Status, check
+from ._errors import Status, TextdiffError, check
 from ._util import ERR_CAP, enum_value, ids_array, ptr, read_bytes
-from .constants import (DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZE_PARSE_SPECIAL, Special,
-                        TokenizerKind)
+from .constants import (CHAT_ADD_ASSISTANT, DETOKENIZE_RENDER_SPECIAL, TOKENIZE_ADD_SPECIAL, TOKENIZE_PARSE_SPECIAL,
+                        Special, TokenizerKind)
 
 C = _ffi.C
 
@@ -49,9 +49,18 @@ class Tokenizer(Handle):
         check(st, 'tdiff_tokenizer_tokenize')
         return list(ids[:n.value])
 
+    def _in_vocab(self, ids, fname):
+        """The C tokenizer keeps no error text: name the offending id here."""
+        n = self.n_vocab
+        for i, v in enumerate(ids.tolist() if hasattr(ids, 'tolist') else ids):
+            if not 0 <= int(v) < n:
+                raise TextdiffError(Status.INVALID_ARGUMENT, 'id %d at index %d is outside the vocabulary [0, %d)'
+                                    % (int(v), i, n), fname)
+
     def detokenize_bytes(self, ids, render_special=False):
         """The bytes of ids (may be invalid UTF-8 where ids cut a character)."""
         a = ids_array(ids, 'ids')
+        self._in_vocab(a, 'tdiff_tokenizer_detokenize')
         flags = DETOKENIZE_RENDER_SPECIAL if render_special else 0
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_detokenize(self.handle, ptr(a, ctypes.c_int32), a.size,
                                                                        flags, b, c, n),
@@ -63,13 +72,47 @@ class Tokenizer(Handle):
 
     def token_piece(self, token_id):
         """The bytes token_id stands for (special tokens as their text)."""
+        self._in_vocab([token_id], 'tdiff_tokenizer_token_piece')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_token_piece(self.handle, int(token_id), b, c, n),
                           'tdiff_tokenizer_token_piece', first_cap=64)
 
     def token_text(self, token_id):
         """The token's text as stored in the vocabulary (e.g. 'Ġthe')."""
+        self._in_vocab([token_id], 'tdiff_tokenizer_token_text')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_token_text(self.handle, int(token_id), b, c, n),
                           'tdiff_tokenizer_token_text', first_cap=64).decode('utf-8', 'replace')
+
+    # ---------------------------------------------------------- chat
+
+    @property
+    def chat_format(self):
+        """The model's chat template family ('content', 'chatml', 'llama3'), None when
+        the template is not one the library renders."""
+        f = C.tdiff_tokenizer_chat_format(self.handle)
+        return f.decode() if f else None
+
+    def apply_chat(self, messages, add_assistant=True):
+        """The chat text of messages ([(role, content)] or [{'role':, 'content':}]) as
+        llama.cpp builds it for the model's template; add_assistant ends it with the
+        assistant's header. Tokenize it with add_special=True, parse_special=True."""
+        pairs = [(m['role'], m['content']) if isinstance(m, dict) else tuple(m) for m in messages]
+        arr = (_ffi.ChatMessage * max(1, len(pairs)))()
+        keep = []  # the encoded strings must outlive the call
+        for i, (role, content) in enumerate(pairs):
+            r, c = role.encode('utf-8'), content.encode('utf-8')
+            if b'\0' in r or b'\0' in c:
+                raise ValueError('apply_chat: message %d holds a NUL character' % i)
+            keep += [r, c]
+            arr[i].role, arr[i].content = r, c
+        flags = CHAT_ADD_ASSISTANT if add_assistant else 0
+        fmt = self.chat_format
+        why = None if fmt else "the model's tokenizer.chat_template is none of the families rendered (content, chatml, llama3)"
+        return read_bytes(lambda b, cap, n: C.tdiff_tokenizer_apply_chat(self.handle, arr, len(pairs), flags, b, cap, n),
+                          'tdiff_tokenizer_apply_chat', first_cap=256, message=why).decode('utf-8', 'replace')
+
+    def chat_ids(self, messages, add_assistant=True):
+        """The prompt ids llama.cpp's llama-diffusion-cli gives the model for messages."""
+        return self.tokenize(self.apply_chat(messages, add_assistant), add_special=True, parse_special=True)
 
     def stream(self, render_special=False):
         """A TokenStream: feed ids one at a time, get whole UTF-8 characters back."""
@@ -95,7 +138,7 @@ class Tokenizer(Handle):
 
     @property
     def kind(self):
-        return TokenizerKind(C.tdiff_tokenizer_get_kind(self.handle))
+        return TokenizerKind(C.tdiff_tokenizer_kind(self.handle))
 
     def is_special(self, token_id):
         return bool(C.tdiff_tokenizer_is_special(self.handle, int(token_id)))
@@ -112,6 +155,7 @@ class TokenStream:
         C.tdiff_token_stream_init(ctypes.byref(self._state))
 
     def piece(self, token_id):
+        self._tok._in_vocab([token_id], 'tdiff_tokenizer_stream_piece')
         return read_bytes(lambda b, c, n: C.tdiff_tokenizer_stream_piece(self._tok.handle, ctypes.byref(self._state),
                                                                          int(token_id), self._flags, b, c, n),
                           'tdiff_tokenizer_stream_piece', first_cap=64)

@@ -62,7 +62,7 @@ static void test_env_defaults_without_host(void **state)
     (void)state;
     tdiff__env env;
     assert_int_equal(tdiff__env_init(&env, NULL), TDIFF_OK);
-    assert_non_null(env.k);
+    assert_null(env.k); /* core knows no kernels: simd's tdiff__env_setup binds them */
     void *p = tdiff__malloc(&env, 10);
     assert_non_null(p);
     tdiff__free(&env, p);
@@ -115,6 +115,59 @@ static void test_env_routes_allocations_to_hooks(void **state)
     assert_int_equal(a.count, before);
 }
 
+/* The test allocator's failure modes: transient fails only the N-th request,
+ * persistent the N-th and every later one; max_bytes refuses large requests;
+ * live and peak bytes follow mallocs, reallocs and frees. */
+static void test_test_allocator_fails_once_or_persistently_and_counts_bytes(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        test_alloc a = {.fail_at = 2, .persistent = mode};
+        tdiff_host host;
+        test_host_init(&host, &a);
+        tdiff__env env;
+        assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+        void *p[4];
+        for (int i = 0; i < 4; i++)
+            p[i] = tdiff__malloc(&env, 8);
+        assert_non_null(p[0]);
+        assert_null(p[1]);
+        if (mode) {
+            assert_null(p[2]);
+            assert_null(p[3]);
+            assert_int_equal(a.failed, 3);
+        } else {
+            assert_non_null(p[2]);
+            assert_non_null(p[3]);
+            assert_int_equal(a.failed, 1);
+        }
+        for (int i = 0; i < 4; i++)
+            tdiff__free(&env, p[i]);
+        assert_int_equal(a.live, 0);
+        assert_int_equal(a.live_bytes, 0);
+    }
+    test_alloc b = {.max_bytes = 100};
+    tdiff_host host;
+    test_host_init(&host, &b);
+    tdiff__env env;
+    assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+    assert_null(tdiff__malloc(&env, 101));
+    char *q = tdiff__malloc(&env, 60);
+    assert_non_null(q);
+    q = tdiff__realloc(&env, q, 100);
+    assert_non_null(q);
+    assert_null(tdiff__realloc(&env, q, 1000)); /* q stays valid */
+    char *r = tdiff__malloc(&env, 10);
+    assert_int_equal(b.live_bytes, 110);
+    assert_int_equal(b.peak_bytes, 110);
+    assert_int_equal(b.largest, 1000);
+    assert_int_equal(b.failed, 2);
+    tdiff__free(&env, q);
+    tdiff__free(&env, r);
+    assert_int_equal(b.live_bytes, 0);
+    assert_int_equal(b.peak_bytes, 110);
+}
+
 struct log_capture {
     int calls;
     tdiff_log_level level;
@@ -144,6 +197,21 @@ static void test_fail_records_message_and_logs_at_error(void **state)
     /* default level WARN drops INFO */
     tdiff__log(&env, TDIFF_LOG_INFO, "quiet");
     assert_int_equal(cap.calls, 1);
+}
+
+/* Messages quote names from files: terminal controls in them (ESC, BEL, DEL, a
+ * UTF-8 C1 control, a stray byte, a cut character) become '?', in the last error
+ * and in the log; well-formed UTF-8 stays. */
+static void test_messages_carry_no_terminal_controls(void **state)
+{
+    (void)state;
+    struct log_capture cap = {0};
+    tdiff_host host = {.struct_size = sizeof host, .log_fn = capture_log, .log_user_data = &cap};
+    tdiff__env env;
+    assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+    tdiff__fail(&env, TDIFF_E_BAD_FORMAT, "key '%s'", "a\x1b[2J\x07\x7f\xc2\x9b\xff caf\xc3\xa9 \xe2\x82");
+    assert_string_equal(env.last_error, "key 'a?[2J????? caf\xc3\xa9 ?\?'");
+    assert_string_equal(cap.msg, "key 'a?[2J????? caf\xc3\xa9 ?\?'");
 }
 
 static void test_copy_message_truncates_safely(void **state)
@@ -296,7 +364,9 @@ int main(void)
         cmocka_unit_test(test_env_rejects_partial_allocator),
         cmocka_unit_test(test_env_rejects_bad_struct_size_and_log_level),
         cmocka_unit_test(test_env_routes_allocations_to_hooks),
+        cmocka_unit_test(test_test_allocator_fails_once_or_persistently_and_counts_bytes),
         cmocka_unit_test(test_fail_records_message_and_logs_at_error),
+        cmocka_unit_test(test_messages_carry_no_terminal_controls),
         cmocka_unit_test(test_copy_message_truncates_safely),
         cmocka_unit_test(test_philox_known_answers),
         cmocka_unit_test(test_uniform_draws_stay_inside_open_interval_with_right_moments),

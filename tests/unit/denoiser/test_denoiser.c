@@ -8,6 +8,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -214,7 +215,11 @@ static void test_parameters_have_bounds_and_read_only_values(void **state)
                      TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_denoiser_set_int(d, TDIFF_DENOISER_ATTENTION, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_denoiser_set_int(d, TDIFF_DENOISER_BLOCK_LENGTH, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_denoiser_last_error(d), "block_length: 0 is outside [1, 1048576]");
     assert_int_equal(tdiff_denoiser_set_int(d, TDIFF_DENOISER_N_VOCAB, 5), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_denoiser_last_error(d), "n_vocab is read-only");
+    assert_int_equal(tdiff_denoiser_set_int(d, (tdiff_denoiser_param)77, 5), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_denoiser_last_error(d), "unknown denoiser parameter 77");
     assert_int_equal(tdiff_denoiser_get_int(d, (tdiff_denoiser_param)999, &v), TDIFF_E_INVALID_ARGUMENT);
 
     /* causal through the setter == causal through the per-call argument */
@@ -236,6 +241,58 @@ static void test_parameters_have_bounds_and_read_only_values(void **state)
     assert_int_equal(tdiff__denoiser_forward_ex(d, &args), TDIFF_OK);
     assert_memory_equal(a, b, 4 * NV * sizeof(float));
     assert_memory_not_equal(a + 8 * NV, b + 8 * NV, 4 * NV * sizeof(float));
+    tdiff_denoiser_free(d);
+    close_model(&f);
+}
+
+/* Every value of tdiff_denoiser_param, in header order, and whether it is settable. */
+static const struct {
+    tdiff_denoiser_param p;
+    bool settable;
+} all_params[] = {
+    {TDIFF_DENOISER_ATTENTION, true},        {TDIFF_DENOISER_BLOCK_LENGTH, true},
+    {TDIFF_DENOISER_BLOCK_START, true},
+    {TDIFF_DENOISER_N_VOCAB, false},         {TDIFF_DENOISER_N_EMBD, false},
+    {TDIFF_DENOISER_MAX_LEN, false},         {TDIFF_DENOISER_N_THREADS, false},
+    {TDIFF_DENOISER_TIME_CONDITIONED, false}, {TDIFF_DENOISER_SHIFT_LOGITS, false},
+};
+
+static void test_every_parameter_name_round_trips_and_bounds_hold_the_defaults(void **state)
+{
+    (void)state;
+    fx f;
+    open_model(&f, "llada-f32.gguf");
+    tdiff_denoiser *d = make(&f, 12, 1);
+    for (size_t i = 0; i < sizeof all_params / sizeof all_params[0]; i++) {
+        tdiff_denoiser_param p = all_params[i].p, back = (tdiff_denoiser_param)0;
+        const char *name = tdiff_denoiser_param_name(p);
+        assert_string_not_equal(name, "unknown");
+        assert_int_equal(tdiff_denoiser_param_from_name(name, &back), TDIFF_OK);
+        assert_int_equal(back, p);
+        double lo = NAN, hi = NAN, def = NAN;
+        tdiff_status st = tdiff_denoiser_param_bounds(p, &lo, &hi, &def);
+        if (!all_params[i].settable) {
+            assert_int_equal(st, TDIFF_E_INVALID_ARGUMENT);
+            continue;
+        }
+        assert_int_equal(st, TDIFF_OK);
+        assert_true(lo <= def && def <= hi);
+        int64_t v; /* a file without attention keys starts at the library defaults */
+        assert_int_equal(tdiff_denoiser_get_int(d, p, &v), TDIFF_OK);
+        assert_true((double)v == def);
+        assert_int_equal(tdiff_denoiser_set_int(d, p, (int64_t)hi), TDIFF_OK);
+        assert_int_equal(tdiff_denoiser_set_int(d, p, (int64_t)hi + 1), TDIFF_E_INVALID_ARGUMENT);
+        assert_non_null(strstr(tdiff_denoiser_last_error(d), name)); /* named, not numbered */
+        assert_int_equal(tdiff_denoiser_param_bounds(p, NULL, NULL, NULL), TDIFF_OK);
+    }
+    assert_string_equal(tdiff_denoiser_param_name(TDIFF_DENOISER_BLOCK_LENGTH), "block_length");
+    assert_string_equal(tdiff_denoiser_param_name(TDIFF_DENOISER_BLOCK_START), "block_start");
+    assert_string_equal(tdiff_denoiser_param_name((tdiff_denoiser_param)4), "unknown");
+    tdiff_denoiser_param p;
+    assert_int_equal(tdiff_denoiser_param_from_name("block", &p), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_denoiser_param_from_name(NULL, &p), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_param_from_name("n_vocab", NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_denoiser_param_bounds((tdiff_denoiser_param)0, NULL, NULL, NULL), TDIFF_E_INVALID_ARGUMENT);
     tdiff_denoiser_free(d);
     close_model(&f);
 }
@@ -271,14 +328,18 @@ static void test_create_survives_every_allocation_failure(void **state)
     long needed = f.ta.count - base;
     tdiff_denoiser_free(d);
     assert_true(needed >= 2);
-    for (long k = 1; k <= needed; k++) {
-        f.ta.fail_at = f.ta.count + k;
-        tdiff_denoiser *x = (tdiff_denoiser *)&f;
-        tdiff_status st = tdiff_denoiser_create(f.m, 8, 2, &f.host, &x, NULL, 0);
-        assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
-        assert_null(x);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        f.ta.persistent = mode;
+        for (long k = 1; k <= needed; k++) {
+            f.ta.fail_at = f.ta.count + k;
+            tdiff_denoiser *x = (tdiff_denoiser *)&f;
+            tdiff_status st = tdiff_denoiser_create(f.m, 8, 2, &f.host, &x, NULL, 0);
+            assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
+            assert_null(x);
+        }
     }
     f.ta.fail_at = 0;
+    f.ta.persistent = 0;
     close_model(&f);
 }
 
@@ -448,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_threads_change_no_bit_and_forward_does_not_allocate),
         cmocka_unit_test(test_time_conditioned_model_needs_forward_t),
         cmocka_unit_test(test_parameters_have_bounds_and_read_only_values),
+        cmocka_unit_test(test_every_parameter_name_round_trips_and_bounds_hold_the_defaults),
         cmocka_unit_test(test_input_embeddings_replace_token_rows),
         cmocka_unit_test(test_create_survives_every_allocation_failure),
         cmocka_unit_test(test_create_rejects_extra_and_misshapen_tensors),

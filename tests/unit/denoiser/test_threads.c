@@ -71,16 +71,18 @@ static void test_pool_rejects_bad_thread_counts(void **state)
 static void test_pool_creation_survives_allocation_failures(void **state)
 {
     (void)state;
-    for (long k = 1; k <= 2; k++) {
-        test_alloc ta = {.fail_at = k};
-        tdiff_host host;
-        test_host_init(&host, &ta);
-        tdiff__env env;
-        assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
-        tdiff__pool *p;
-        assert_int_equal(tdiff__pool_create(&env, 4, &p), TDIFF_E_OUT_OF_MEMORY);
-        assert_null(p);
-        assert_int_equal(ta.live, 0);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        for (long k = 1; k <= 2; k++) {
+            test_alloc ta = {.fail_at = k, .persistent = mode};
+            tdiff_host host;
+            test_host_init(&host, &ta);
+            tdiff__env env;
+            assert_int_equal(tdiff__env_init(&env, &host), TDIFF_OK);
+            tdiff__pool *p;
+            assert_int_equal(tdiff__pool_create(&env, 4, &p), TDIFF_E_OUT_OF_MEMORY);
+            assert_null(p);
+            assert_int_equal(ta.live, 0);
+        }
     }
 }
 

@@ -111,11 +111,14 @@ static void test_token_rows_as_vectors_reproduce_token_logits_exactly(void **sta
 
 /* A mixture's logits equal those of its weighted sum (formed here in float64,
  * rounded once) fed through forward_embd. Tolerance: the library sums in float32
- * (rounding ~1e-7 relative per term), so logits agree to 1e-5 * max(1, |logit|). */
+ * (rounding ~1e-7 relative per term), so logits agree to 1e-5 * max(1, |logit|).
+ * Float weights only: block types (Q8_0, Q4_0, K-quants) quantise the activations
+ * to 8 bits per product, where one ulp of input can move a value across a bin
+ * (docs/simd.md), so the same identity holds only to the quantisation step. */
 static void test_mixture_equals_explicit_weighted_sum(void **state)
 {
     (void)state;
-    const char *models[] = {"llada-f32.gguf", "dit-f32.gguf", "dream-q8_0.gguf"};
+    const char *models[] = {"llada-f32.gguf", "dit-f32.gguf", "dream-f16.gguf"};
     for (size_t mi = 0; mi < sizeof models / sizeof models[0]; mi++) {
         fx f;
         open_fx(&f, models[mi]);

@@ -77,6 +77,24 @@ def roundtrip():
     ]
     for name, t, x in tensors:
         w.add_tensor(name, x, t)
+    # K-quant super-blocks as random bytes (every bit of the scales, mins, qh and
+    # quants is exercised) with finite f16 scales: normal, subnormal and the
+    # largest, so the C kernels are checked against numpy over their whole range.
+    kblocks = []
+    for name, t, (nb, nbytes, half_offs) in [('q4_k_2d', gguf.GGML_Q4_K, (4, 144, (0, 2))),
+                                             ('q5_k_2d', gguf.GGML_Q5_K, (4, 176, (0, 2))),
+                                             ('q6_k_2d', gguf.GGML_Q6_K, (4, 210, (208,)))]:
+        raw = rng.integers(0, 256, size=(nb, nbytes), dtype=np.uint8)
+        scales = [np.float16(v) for v in (rng.standard_normal(nb) * 0.01)]
+        scales[1] = np.float16(6e-8)      # subnormal
+        scales[2] = np.float16(65504.0)   # largest finite
+        for i in range(nb):
+            for off in half_offs:
+                raw[i, off:off + 2] = np.frombuffer(np.array([scales[i] if off == half_offs[0] else
+                                                              np.float16(rng.standard_normal() * 0.01)],
+                                                             dtype='<f2').tobytes(), dtype=np.uint8)
+        w.add_raw_tensor(name, t, [512, 2], raw.tobytes())
+        kblocks.append((name, t))
     b = w.to_bytes()
     with open(os.path.join(OUT, 'roundtrip.gguf'), 'wb') as f:
         f.write(b)
@@ -88,7 +106,7 @@ def roundtrip():
         lines.append('kv %s %d %d 1 %s' % (k, t, t, fmt_value(t, v)))
     for k, v, t in arrays:
         lines.append('kv %s %d %d %d %s' % (k, gguf.ARRAY, t, len(v), ' '.join(fmt_value(t, x) for x in v)))
-    for name, t, x in tensors:
+    for name, t, x in tensors + [(n, t, None) for n, t in kblocks]:
         gt = g.tensor(name)
         deq = gguf.dequantize(gt).astype(np.float32).reshape(-1)
         if t == gguf.GGML_Q8_0:  # the quantiser must stay within half a step of the input

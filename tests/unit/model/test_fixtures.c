@@ -49,7 +49,7 @@ static double getf(const tdiff_model *m, tdiff_model_param p)
 static int32_t special(const tdiff_model *m, tdiff_special_token w)
 {
     int32_t id = -7;
-    tdiff_status st = tdiff_model_special_token(m, w, &id);
+    tdiff_status st = tdiff_model_special_id(m, w, &id);
     if (st == TDIFF_E_NOT_FOUND)
         return -1;
     assert_int_equal(st, TDIFF_OK);
@@ -108,7 +108,7 @@ static void test_llada_fixture_reports_readme_hparams(void **state)
     assert_true(getf(m, TDIFF_MODEL_ROPE_BASE) == 500000.0);
     assert_true(getf(m, TDIFF_MODEL_NORM_EPS) == (double)1e-5f);
     uint64_t np = 0;
-    assert_int_equal(tdiff_model_param_count(m, &np), TDIFF_OK);
+    assert_int_equal(tdiff_model_weight_count(m, &np), TDIFF_OK);
     assert_int_equal(np, expected_params(64, false));
     assert_int_equal(m->hp.rope_style, TDIFF__ROPE_NORMAL);
     tdiff_model_free(m);
@@ -131,7 +131,7 @@ static void test_dream_fixture_reports_readme_hparams(void **state)
     assert_true(getf(m, TDIFF_MODEL_ROPE_BASE) == 1e6);
     assert_true(getf(m, TDIFF_MODEL_NORM_EPS) == (double)1e-6f);
     uint64_t np = 0;
-    assert_int_equal(tdiff_model_param_count(m, &np), TDIFF_OK);
+    assert_int_equal(tdiff_model_weight_count(m, &np), TDIFF_OK);
     assert_int_equal(np, expected_params(32, true));
     tdiff_model_free(m);
     assert_int_equal(a.live, 0);
@@ -380,7 +380,7 @@ static void test_getters_check_types_and_ranges(void **state)
     double d;
     assert_int_equal(tdiff_model_get_float(m, TDIFF_MODEL_N_EMBD, &d), TDIFF_E_INVALID_ARGUMENT);
     int32_t id;
-    assert_int_equal(tdiff_model_special_token(m, (tdiff_special_token)99, &id), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_model_special_id(m, (tdiff_special_token)99, &id), TDIFF_E_INVALID_ARGUMENT);
     assert_null(tdiff_model_architecture(NULL));
     assert_int_equal(tdiff_model_meta_count(NULL), 0);
     assert_int_equal(tdiff_model_tensor_count(NULL), 0);
@@ -390,6 +390,62 @@ static void test_getters_check_types_and_ranges(void **state)
 }
 
 /* Argument and I/O errors: NULLs, a missing file, a directory, an empty file. */
+/* Every value of tdiff_model_param, in header order. */
+static const tdiff_model_param all_params[] = {
+    TDIFF_MODEL_N_VOCAB,      TDIFF_MODEL_N_CTX,        TDIFF_MODEL_N_EMBD,         TDIFF_MODEL_N_LAYER,
+    TDIFF_MODEL_N_FF,         TDIFF_MODEL_N_HEAD,       TDIFF_MODEL_N_HEAD_KV,      TDIFF_MODEL_HEAD_DIM,
+    TDIFF_MODEL_ROPE_DIM,     TDIFF_MODEL_SHIFT_LOGITS, TDIFF_MODEL_ROPE_STYLE,     TDIFF_MODEL_HAS_QKV_BIAS,
+    TDIFF_MODEL_TIED_OUTPUT,  TDIFF_MODEL_CAUSAL,       TDIFF_MODEL_GGUF_VERSION,   TDIFF_MODEL_N_TENSORS,
+    TDIFF_MODEL_N_META,       TDIFF_MODEL_ALIGNMENT,    TDIFF_MODEL_FILE_SIZE,      TDIFF_MODEL_ROPE_BASE,
+    TDIFF_MODEL_NORM_EPS,
+};
+
+static void test_every_parameter_has_a_name_that_round_trips(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof all_params / sizeof all_params[0]; i++) {
+        const char *name = tdiff_model_param_name(all_params[i]);
+        tdiff_model_param back = (tdiff_model_param)0;
+        assert_string_not_equal(name, "unknown");
+        assert_int_equal(tdiff_model_param_from_name(name, &back), TDIFF_OK);
+        assert_int_equal(back, all_params[i]);
+        for (size_t j = 0; j < i; j++) /* distinct */
+            assert_string_not_equal(name, tdiff_model_param_name(all_params[j]));
+    }
+    assert_string_equal(tdiff_model_param_name(TDIFF_MODEL_N_VOCAB), "n_vocab");
+    assert_string_equal(tdiff_model_param_name(TDIFF_MODEL_NORM_EPS), "norm_eps");
+    assert_string_equal(tdiff_model_param_name((tdiff_model_param)10), "unknown");
+    tdiff_model_param p;
+    assert_int_equal(tdiff_model_param_from_name("vocab", &p), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_model_param_from_name(NULL, &p), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_model_param_from_name("n_ctx", NULL), TDIFF_E_INVALID_ARGUMENT);
+}
+
+/* The 0.1 names (deprecated, kept one release) answer exactly as the new ones. */
+static void test_deprecated_names_answer_as_the_new_ones(void **state)
+{
+    (void)state;
+    test_alloc a = {0};
+    tdiff_model *m = load_fixture("llada-tiny.gguf", &a);
+    uint64_t w_new = 0, w_old = 1;
+    assert_int_equal(tdiff_model_weight_count(m, &w_new), TDIFF_OK);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    assert_int_equal(tdiff_model_param_count(m, &w_old), TDIFF_OK);
+    assert_true(w_new == w_old);
+    assert_int_equal(tdiff_model_param_count(NULL, &w_old), TDIFF_E_INVALID_ARGUMENT);
+    for (int w = 0; w <= 8; w++) { /* every special token, and values outside the enum */
+        int32_t a_id = -5, b_id = -5;
+        tdiff_status sa = tdiff_model_special_id(m, (tdiff_special_token)w, &a_id);
+        tdiff_status sb = tdiff_model_special_token(m, (tdiff_special_token)w, &b_id);
+        assert_int_equal(sa, sb);
+        assert_int_equal(a_id, b_id);
+    }
+#pragma GCC diagnostic pop
+    tdiff_model_free(m);
+    assert_int_equal(a.live, 0);
+}
+
 static void test_load_rejects_bad_arguments_and_paths(void **state)
 {
     (void)state;
@@ -422,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_generated_quantized_models_load),
         cmocka_unit_test(test_getters_check_types_and_ranges),
         cmocka_unit_test(test_load_rejects_bad_arguments_and_paths),
+        cmocka_unit_test(test_every_parameter_has_a_name_that_round_trips),
+        cmocka_unit_test(test_deprecated_names_answer_as_the_new_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -19,7 +22,7 @@
 #include "support.h"
 
 enum { T_U8 = 0, T_U32 = 4, T_I32 = 5, T_BOOL = 7, T_STR = 8, T_ARR = 9, T_U64 = 10 };
-enum { F32 = 0, Q8_0 = 8, Q4_K = 12 };
+enum { F32 = 0, Q8_0 = 8, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14 };
 
 /* Loads b; requires status `want`, a message containing "offset <at>:" (at >= 0)
  * and `field`, no model, no leak. Returns the allocation count. */
@@ -119,8 +122,8 @@ static void test_unknown_architecture_loads_with_generic_fields_only(void **stat
     double d;
     assert_int_equal(tdiff_model_get_float(m, TDIFF_MODEL_NORM_EPS, &d), TDIFF_E_NOT_FOUND);
     int32_t id = 0;
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_PAD, &id), TDIFF_E_NOT_FOUND);
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_CLS, &id), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_PAD, &id), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_CLS, &id), TDIFF_OK);
     assert_int_equal(id, 2);
     char s[8];
     size_t need = 0;
@@ -371,14 +374,28 @@ static void test_tensor_types_supported_and_blocks_whole(void **state)
     gb b;
     one_tensor(&b, "t", 2, NE42, 99, 0, 32);
     expect_fail(&b, TDIFF_E_UNSUPPORTED, 53, "ggml type 99 (unknown)");
-    one_tensor(&b, "t", 2, NE42, Q4_K, 0, 32);
-    expect_fail(&b, TDIFF_E_UNSUPPORTED, 53, "ggml type 12 (Q4_K)");
+    one_tensor(&b, "t", 2, NE42, Q3_K, 0, 32);
+    expect_fail(&b, TDIFF_E_UNSUPPORTED, 53, "ggml type 11 (Q3_K)");
     const uint64_t ne33[1] = {33};
     one_tensor(&b, "t", 1, ne33, Q8_0, 0, 64);
     expect_fail(&b, TDIFF_E_BAD_FORMAT, 45, "not a multiple of the Q8_0 block size 32");
     const uint64_t ne32[1] = {32};
     one_tensor(&b, "t", 1, ne32, Q8_0, 0, 34);
     expect_ok(&b);
+    /* K-quants: rows of whole 256-element super-blocks, every byte inside the file */
+    static const struct { unsigned type; const char *name; size_t bytes; } kq[] = {
+        {Q4_K, "Q4_K", 144}, {Q5_K, "Q5_K", 176}, {Q6_K, "Q6_K", 210}};
+    const uint64_t ne256x2[2] = {256, 2};
+    for (size_t i = 0; i < sizeof kq / sizeof kq[0]; i++) {
+        char want[64];
+        one_tensor(&b, "t", 1, ne32, kq[i].type, 0, 2 * kq[i].bytes);
+        snprintf(want, sizeof want, "not a multiple of the %s block size 256", kq[i].name);
+        expect_fail(&b, TDIFF_E_BAD_FORMAT, 45, want);
+        one_tensor(&b, "t", 2, ne256x2, kq[i].type, 0, 2 * kq[i].bytes);
+        expect_ok(&b);
+        one_tensor(&b, "t", 2, ne256x2, kq[i].type, 0, 2 * kq[i].bytes - 1); /* one byte short */
+        expect_fail(&b, TDIFF_E_BAD_FORMAT, 96, "lies outside");
+    }
 }
 
 static void test_tensor_offsets_aligned_ordered_inside(void **state)
@@ -456,19 +473,14 @@ static void test_every_truncation_is_rejected(void **state)
     test_free(buf);
 }
 
-/* Fail allocation N for N = 1, 2, ... until the load succeeds: each failure is
- * TDIFF_E_OUT_OF_MEMORY with nothing leaked. Over a real fixture. */
-static void test_every_allocation_failure_is_clean(void **state)
+/* Loads buf with allocation N failing (alone, or with every later one when
+ * persistent) for N = 1, 2, ... until the load succeeds: each failure must be
+ * TDIFF_E_OUT_OF_MEMORY with nothing leaked. Returns the N that succeeded. */
+static long load_under_each_allocation_failure(const void *buf, size_t size, int persistent)
 {
-    (void)state;
-    char path[1024];
-    size_t size = 0;
-    void *buf = test_read_file(test_fixture_path(path, sizeof path, "dream-tiny.gguf"), &size);
-    assert_non_null(buf);
     long n;
     for (n = 1;; n++) {
-        test_alloc a = {0};
-        a.fail_at = n;
+        test_alloc a = {.fail_at = n, .persistent = persistent};
         tdiff_host host;
         test_host_init(&host, &a);
         tdiff_model *m = NULL;
@@ -478,15 +490,51 @@ static void test_every_allocation_failure_is_clean(void **state)
             assert_true(a.count < n); /* the failing allocation was never reached */
             tdiff_model_free(m);
             assert_int_equal(a.live, 0);
-            break;
+            return n;
         }
         assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
         assert_null(m);
         assert_int_equal(a.live, 0);
         assert_true(n < 1000);
     }
-    assert_true(n > 3); /* the load does allocate several tables */
+}
+
+/* Every allocation of a load over a real fixture may fail, alone or with all
+ * the later ones: the load fails cleanly each time. */
+static void test_every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    char path[1024];
+    size_t size = 0;
+    void *buf = test_read_file(test_fixture_path(path, sizeof path, "dream-tiny.gguf"), &size);
+    assert_non_null(buf);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++)
+        assert_true(load_under_each_allocation_failure(buf, size, mode) > 3); /* several tables are allocated */
     test_free(buf);
+}
+
+/* Finding 3 of issue 22: a FIFO made the load block forever in open(). A FIFO
+ * and a character device are refused at once with TDIFF_E_IO (the alarm turns
+ * a hang into a failure). */
+static void test_fifos_and_devices_are_refused_without_blocking(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tdiff-fifo-XXXXXX", fifo[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/model.gguf", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, "/dev/null"};
+    alarm(20);
+    for (size_t i = 0; i < 2; i++) {
+        tdiff_model *m = (tdiff_model *)&m;
+        char err[256] = "";
+        assert_int_equal(tdiff_model_load_file(paths[i], NULL, &m, err, sizeof err), TDIFF_E_IO);
+        assert_null(m);
+        assert_non_null(strstr(err, "not a regular file"));
+    }
+    alarm(0);
+    unlink(fifo);
+    rmdir(dir);
 }
 
 /* Architecture rules: each file of data/ breaks exactly one (make_data.py). */
@@ -548,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_misaligned_buffer_is_refused_not_misread),
         cmocka_unit_test(test_every_truncation_is_rejected),
         cmocka_unit_test(test_every_allocation_failure_is_clean),
+        cmocka_unit_test(test_fifos_and_devices_are_refused_without_blocking),
         cmocka_unit_test(test_architecture_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,14 +23,6 @@
             fail_msg("%s = %.17g, expected %.17g (tol %g)", #a, a_, b_, (double)(tol));                 \
     } while (0)
 
-static tdiff_scheduler *make(tdiff_host *h, test_alloc *ta)
-{
-    test_host_init(h, ta);
-    tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_SQRT, h, &s, NULL, 0), TDIFF_OK);
-    return s;
-}
-
 static void test_posterior_equals_product_of_gaussians(void **state)
 {
     (void)state;
@@ -66,13 +58,10 @@ static float a0[NG], at[NG], eps[NG], out[NG];
 static void test_forward_noise_has_unit_normal_eps_and_exact_mixture(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     for (int i = 0; i < NG; i++)
         a0[i] = (float)((i % 13) - 6) * 0.25f;
     const double ab = 0.36;
-    assert_int_equal(tdiff_gauss_noise(s, a0, at, NG, ab, 42, 0, eps), TDIFF_OK);
+    assert_int_equal(tdiff_gauss_noise(a0, at, NG, ab, 42, 0, eps), TDIFF_OK);
     double m = 0, v = 0;
     for (int i = 0; i < NG; i++) {
         m += eps[i];
@@ -84,15 +73,11 @@ static void test_forward_noise_has_unit_normal_eps_and_exact_mixture(void **stat
     /* 6 standard errors: mean se 1/√n, variance se √(2/n); false alarm ~2e-9 each */
     assert_true(fabs(m) < 6 / sqrt(NG));
     assert_true(fabs(v - 1) < 6 * sqrt(2.0 / NG));
-    tdiff_scheduler_free(s);
 }
 
 static void test_ddpm_step_samples_the_posterior(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     for (int i = 0; i < NG; i++) {
         a0[i] = (float)((i % 7) - 3) * 0.5f;
         at[i] = (float)((i % 11) - 5) * 0.3f;
@@ -100,8 +85,8 @@ static void test_ddpm_step_samples_the_posterior(void **state)
     const double ab_t = 0.4, ab_p = 0.5;
     double var;
     static float mean[NG];
-    assert_int_equal(tdiff_gauss_posterior_mean(s, a0, at, mean, NG, ab_t, ab_p, &var), TDIFF_OK);
-    assert_int_equal(tdiff_gauss_ddpm_step(s, a0, at, out, NG, ab_t, ab_p, 7, 0), TDIFF_OK);
+    assert_int_equal(tdiff_gauss_posterior_mean(a0, at, mean, NG, ab_t, ab_p, &var), TDIFF_OK);
+    assert_int_equal(tdiff_gauss_ddpm_step(a0, at, out, NG, ab_t, ab_p, 7, 0), TDIFF_OK);
     double m = 0, v = 0;
     for (int i = 0; i < NG; i++) {
         double z = (out[i] - mean[i]) / sqrt(var);
@@ -112,21 +97,17 @@ static void test_ddpm_step_samples_the_posterior(void **state)
     v = v / NG - m * m;
     assert_true(fabs(m) < 6 / sqrt(NG));
     assert_true(fabs(v - 1) < 6 * sqrt(2.0 / NG));
-    tdiff_scheduler_free(s);
 }
 
 static void test_ddim_eta0_from_true_x0_recovers_the_noise_path(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     for (int i = 0; i < 1000; i++)
         a0[i] = (float)((i % 9) - 4) * 0.3f;
     const double ab_t = 0.2, ab_p = 0.6;
-    assert_int_equal(tdiff_gauss_noise(s, a0, at, 1000, ab_t, 3, 0, eps), TDIFF_OK);
+    assert_int_equal(tdiff_gauss_noise(a0, at, 1000, ab_t, 3, 0, eps), TDIFF_OK);
     /* η = 0 with the exact x0: x_prev = √ᾱ_prev·x_0 + √(1−ᾱ_prev)·ε (deterministic DDIM) */
-    assert_int_equal(tdiff_gauss_ddim_step(s, a0, at, out, 1000, ab_t, ab_p, 0.0, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_gauss_ddim_step(a0, at, out, 1000, ab_t, ab_p, 0.0, 0, 0), TDIFF_OK);
     for (int i = 0; i < 1000; i++)
         assert_close(out[i], sqrt(ab_p) * a0[i] + sqrt(1 - ab_p) * eps[i], 1e-5);
     /* η = 1 has DDPM's variance: σ² = var of the posterior */
@@ -134,8 +115,7 @@ static void test_ddim_eta0_from_true_x0_recovers_the_noise_path(void **state)
     assert_int_equal(tdiff_gauss_posterior_coefs(ab_t, ab_p, NULL, NULL, &var), TDIFF_OK);
     double sigma = sqrt((1 - ab_p) / (1 - ab_t)) * sqrt(1 - ab_t / ab_p);
     assert_close(sigma * sigma, var, 1e-14);
-    assert_int_equal(tdiff_gauss_ddim_step(s, a0, at, out, 10, ab_t, ab_p, 1.5, 0, 0), TDIFF_E_INVALID_ARGUMENT);
-    tdiff_scheduler_free(s);
+    assert_int_equal(tdiff_gauss_ddim_step(a0, at, out, 10, ab_t, ab_p, 1.5, 0, 0), TDIFF_E_INVALID_ARGUMENT);
 }
 
 /* Brute force in double: lowest squared distance, lowest id on ties. */
@@ -161,7 +141,7 @@ static void run_nearest(size_t n)
 {
     test_alloc ta = {0};
     tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
+    test_host_init(&h, &ta);
     enum { V = 1500, D = 24 }; /* V > 1024 exercises the vocabulary tiling */
     float *emb = malloc(sizeof(float) * V * D), *x = malloc(sizeof(float) * n * D), *cl = malloc(sizeof(float) * n * D);
     int32_t *ids = malloc(sizeof(int32_t) * n);
@@ -181,16 +161,16 @@ static void run_nearest(size_t n)
             x[i * D + j] = emb[target * D + j] + (float)(((r >> 8) / 16777216.0 - 0.5) * 0.05);
         }
     }
-    assert_int_equal(tdiff_embed_nearest(s, emb, V, D, x, n, ids, cl), TDIFF_OK);
+    assert_int_equal(tdiff_embed_nearest(&h, emb, V, D, x, n, ids, cl), TDIFF_OK);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(ids[i], nearest_ref(emb, V, D, x + i * D));
         assert_memory_equal(cl + i * D, emb + (size_t)ids[i] * D, D * sizeof(float));
     }
     /* clamping in place */
-    assert_int_equal(tdiff_embed_nearest(s, emb, V, D, x, n, NULL, x), TDIFF_OK);
+    assert_int_equal(tdiff_embed_nearest(&h, emb, V, D, x, n, NULL, x), TDIFF_OK);
     assert_memory_equal(x, cl, n * D * sizeof(float));
-    assert_int_equal(ta.live, 1); /* only the handle: the scratch was freed */
-    tdiff_scheduler_free(s);
+    assert_int_equal(ta.live, 0); /* the scratch went through the host and was freed */
+    assert_true(ta.count > 0);
     free(emb);
     free(x);
     free(cl);
@@ -214,14 +194,40 @@ static void test_nearest_embedding_breaks_ties_by_lowest_id(void **state)
     (void)state;
     test_alloc ta = {0};
     tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
+    test_host_init(&h, &ta);
     const float emb[3 * 2] = {1, 0, 0, 1, 1, 0};
     const float x[2] = {2, 0};
     int32_t id = -1;
-    assert_int_equal(tdiff_embed_nearest(s, emb, 3, 2, x, 1, &id, NULL), TDIFF_OK);
+    assert_int_equal(tdiff_embed_nearest(&h, emb, 3, 2, x, 1, &id, NULL), TDIFF_OK);
     assert_int_equal(id, 0);
-    assert_int_equal(tdiff_embed_nearest(s, emb, 3, 2, x, 1, NULL, NULL), TDIFF_E_INVALID_ARGUMENT);
-    tdiff_scheduler_free(s);
+    assert_int_equal(tdiff_embed_nearest(&h, emb, 3, 2, x, 1, NULL, NULL), TDIFF_E_INVALID_ARGUMENT);
+    /* NULL host: the C library's allocator; a bad host is refused */
+    id = -1;
+    assert_int_equal(tdiff_embed_nearest(NULL, emb, 3, 2, x, 1, &id, NULL), TDIFF_OK);
+    assert_int_equal(id, 0);
+    tdiff_host bad = h;
+    bad.free_fn = NULL;
+    assert_int_equal(tdiff_embed_nearest(&bad, emb, 3, 2, x, 1, &id, NULL), TDIFF_E_INVALID_ARGUMENT);
+    const float nan_x[2] = {NAN, 0};
+    assert_int_equal(tdiff_embed_nearest(&h, emb, 3, 2, nan_x, 1, &id, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(ta.live, 0);
+}
+
+/* The Gaussian helpers are pure: NULL vectors and bad ᾱ give a status, nothing else. */
+static void test_gauss_helpers_check_their_own_arguments(void **state)
+{
+    (void)state;
+    float v[4] = {0}, w[4] = {0};
+    assert_int_equal(tdiff_gauss_noise(NULL, w, 4, 0.5, 1, 0, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_noise(v, NULL, 4, 0.5, 1, 0, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_noise(v, w, 4, 1.5, 1, 0, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_posterior_mean(v, NULL, w, 4, 0.4, 0.5, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_posterior_mean(v, v, w, 4, 0.6, 0.5, NULL), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_ddpm_step(v, v, NULL, 4, 0.4, 0.5, 1, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_ddpm_step(v, v, w, 4, 1.0, 1.0, 1, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_ddim_step(NULL, v, w, 4, 0.4, 0.5, 0.0, 1, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_ddim_step(v, v, w, 4, 0.4, 0.5, NAN, 1, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_gauss_posterior_mean(v, v, w, 4, 0.4, 0.5, NULL), TDIFF_OK);
 }
 
 int main(void)
@@ -234,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_nearest_embedding_small_batch_matches_brute_force),
         cmocka_unit_test(test_nearest_embedding_gemm_batch_matches_brute_force),
         cmocka_unit_test(test_nearest_embedding_breaks_ties_by_lowest_id),
+        cmocka_unit_test(test_gauss_helpers_check_their_own_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,14 +32,6 @@ static double chi2_limit(double k)
 
 static int32_t x0[N], xt[N], xt2[N];
 
-static tdiff_scheduler *make(tdiff_host *h, test_alloc *ta)
-{
-    test_host_init(h, ta);
-    tdiff_scheduler *s = NULL;
-    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, h, &s, NULL, 0), TDIFF_OK);
-    return s;
-}
-
 static void fill_x0(void)
 {
     for (int i = 0; i < N; i++)
@@ -64,14 +56,11 @@ static double independence_chi2(const int32_t *a, const int32_t *b, size_t n, in
 static void test_mask_marginal_matches_one_minus_alpha_bar(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     fill_x0();
     const double alphas[] = {0.05, 0.3, 0.5, 0.9};
     double chi = 0;
     for (int a = 0; a < 4; a++) {
-        assert_int_equal(tdiff_noise_mask(s, x0, xt, N, alphas[a], MASK, 1234, (uint32_t)a, 0), TDIFF_OK);
+        assert_int_equal(tdiff_noise_mask(x0, xt, N, alphas[a], MASK, 1234, (uint32_t)a, 0), TDIFF_OK);
         double masked = 0;
         for (int i = 0; i < N; i++) {
             if (xt[i] == MASK)
@@ -84,64 +73,52 @@ static void test_mask_marginal_matches_one_minus_alpha_bar(void **state)
     }
     assert_true(chi < chi2_limit(4)); /* 4 independent 1-dof statistics */
     /* ᾱ = 1 is the identity, ᾱ = 0 masks everything. */
-    assert_int_equal(tdiff_noise_mask(s, x0, xt, N, 1.0, MASK, 1, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_mask(x0, xt, N, 1.0, MASK, 1, 0, 0), TDIFF_OK);
     assert_memory_equal(xt, x0, sizeof x0);
-    assert_int_equal(tdiff_noise_mask(s, x0, xt, N, 0.0, MASK, 1, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_mask(x0, xt, N, 0.0, MASK, 1, 0, 0), TDIFF_OK);
     for (int i = 0; i < N; i++)
         assert_int_equal(xt[i], MASK);
-    tdiff_scheduler_free(s);
 }
 
 static void test_mask_positions_and_streams_are_independent(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     fill_x0();
-    assert_int_equal(tdiff_noise_mask(s, x0, xt, N, 0.5, MASK, 77, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_mask(x0, xt, N, 0.5, MASK, 77, 0, 0), TDIFF_OK);
     /* neighbours i and i+1 (lag 1), and a far lag 1000 */
     assert_true(independence_chi2(xt, xt + 1, N - 1, MASK) < chi2_limit(1));
     assert_true(independence_chi2(xt, xt + 1000, N - 1000, MASK) < chi2_limit(1));
     /* the same position under another stream, and under another seed */
-    assert_int_equal(tdiff_noise_mask(s, x0, xt2, N, 0.5, MASK, 77, 1, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_mask(x0, xt2, N, 0.5, MASK, 77, 1, 0), TDIFF_OK);
     assert_true(independence_chi2(xt, xt2, N, MASK) < chi2_limit(1));
-    assert_int_equal(tdiff_noise_mask(s, x0, xt2, N, 0.5, MASK, 78, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_mask(x0, xt2, N, 0.5, MASK, 78, 0, 0), TDIFF_OK);
     assert_true(independence_chi2(xt, xt2, N, MASK) < chi2_limit(1));
-    tdiff_scheduler_free(s);
 }
 
 static void test_corruption_does_not_depend_on_how_the_array_is_split(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     fill_x0();
-    assert_int_equal(tdiff_noise_uniform(s, x0, xt, N, 0.4, 97, 5, 3, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_uniform(x0, xt, N, 0.4, 97, 5, 3, 0), TDIFF_OK);
     /* three pieces, as three threads would do them */
-    assert_int_equal(tdiff_noise_uniform(s, x0, xt2, 1000, 0.4, 97, 5, 3, 0), TDIFF_OK);
-    assert_int_equal(tdiff_noise_uniform(s, x0 + 1000, xt2 + 1000, 77777, 0.4, 97, 5, 3, 1000), TDIFF_OK);
-    assert_int_equal(tdiff_noise_uniform(s, x0 + 78777, xt2 + 78777, N - 78777, 0.4, 97, 5, 3, 78777), TDIFF_OK);
+    assert_int_equal(tdiff_noise_uniform(x0, xt2, 1000, 0.4, 97, 5, 3, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_uniform(x0 + 1000, xt2 + 1000, 77777, 0.4, 97, 5, 3, 1000), TDIFF_OK);
+    assert_int_equal(tdiff_noise_uniform(x0 + 78777, xt2 + 78777, N - 78777, 0.4, 97, 5, 3, 78777), TDIFF_OK);
     assert_memory_equal(xt, xt2, sizeof xt);
     /* in place (xt == x0) gives the same */
     memcpy(xt2, x0, sizeof x0);
-    assert_int_equal(tdiff_noise_uniform(s, xt2, xt2, N, 0.4, 97, 5, 3, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_uniform(xt2, xt2, N, 0.4, 97, 5, 3, 0), TDIFF_OK);
     assert_memory_equal(xt, xt2, sizeof xt);
-    tdiff_scheduler_free(s);
 }
 
 static void test_uniform_kernel_matches_qbar_marginal(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     enum { V = 16 };
     for (int i = 0; i < N; i++)
         x0[i] = 3;
     const double ab = 0.25;
-    assert_int_equal(tdiff_noise_uniform(s, x0, xt, N, ab, V, 99, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_uniform(x0, xt, N, ab, V, 99, 0, 0), TDIFF_OK);
     /* Q̄ row of token 3: ᾱ + (1−ᾱ)/V on 3, (1−ᾱ)/V elsewhere: chi-square with V−1 dof. */
     double cnt[V] = {0};
     for (int i = 0; i < N; i++) {
@@ -162,22 +139,18 @@ static void test_uniform_kernel_matches_qbar_marginal(void **state)
     }
     assert_true(chi_wrong > chi2_limit(V - 1));
     int32_t bad = V;
-    assert_int_equal(tdiff_noise_uniform(s, &bad, xt, 1, ab, V, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
-    tdiff_scheduler_free(s);
+    assert_int_equal(tdiff_noise_uniform(&bad, xt, 1, ab, V, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
 }
 
 static void test_per_token_kernel_uses_each_keep_probability(void **state)
 {
     (void)state;
-    test_alloc ta = {0};
-    tdiff_host h;
-    tdiff_scheduler *s = make(&h, &ta);
     static float keep[N];
     const float levels[5] = {0.0f, 0.1f, 0.5f, 0.8f, 1.0f};
     fill_x0();
     for (int i = 0; i < N; i++)
         keep[i] = levels[i % 5];
-    assert_int_equal(tdiff_noise_per_token(s, x0, xt, N, keep, MASK, 4, 0, 0), TDIFF_OK);
+    assert_int_equal(tdiff_noise_per_token(x0, xt, N, keep, MASK, 4, 0, 0), TDIFF_OK);
     double masked[5] = {0};
     for (int i = 0; i < N; i++)
         masked[i % 5] += xt[i] == MASK;
@@ -189,9 +162,32 @@ static void test_per_token_kernel_uses_each_keep_probability(void **state)
     }
     assert_true(chi < chi2_limit(3));
     keep[7] = 1.5f;
-    assert_int_equal(tdiff_noise_per_token(s, x0, xt, N, keep, MASK, 4, 0, 0), TDIFF_E_INVALID_ARGUMENT);
-    assert_int_equal(tdiff_noise_mask(s, x0, xt, 2, 0.5, MASK, 4, 0, UINT32_MAX), TDIFF_E_INVALID_ARGUMENT);
-    tdiff_scheduler_free(s);
+    assert_int_equal(tdiff_noise_per_token(x0, xt, N, keep, MASK, 4, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_mask(x0, xt, 2, 0.5, MASK, 4, 0, UINT32_MAX), TDIFF_E_INVALID_ARGUMENT);
+}
+
+/* The kernels are pure: their own checks, a status for each mistake, nothing written. */
+static void test_pure_kernels_refuse_bad_arguments_without_writing(void **state)
+{
+    (void)state;
+    const int32_t src[3] = {1, 2, 3};
+    int32_t dst[3] = {-7, -7, -7};
+    const float keep[3] = {0.5f, NAN, 0.5f};
+    assert_int_equal(tdiff_noise_mask(NULL, dst, 3, 0.5, MASK, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_mask(src, NULL, 3, 0.5, MASK, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_mask(src, dst, 3, NAN, MASK, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_mask(src, dst, 3, -0.1, MASK, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_uniform(src, dst, 3, 1.5, 4, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_uniform(src, dst, 3, 0.5, 0, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_uniform(src, dst, 3, 0.5, 3, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT); /* token 3 */
+    assert_int_equal(tdiff_noise_per_token(src, dst, 3, NULL, MASK, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_per_token(src, dst, 3, keep, MASK, 1, 0, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_noise_per_token(src, dst, 3, keep, MASK, 1, 0, UINT32_MAX - 1), TDIFF_E_INVALID_ARGUMENT);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(dst[i], -7);
+    /* n = 0 and the last valid counter are fine */
+    assert_int_equal(tdiff_noise_mask(src, dst, 0, 0.5, MASK, 1, 0, UINT32_MAX), TDIFF_OK);
+    assert_int_equal(tdiff_noise_mask(src, dst, 1, 0.5, MASK, 1, 0, UINT32_MAX), TDIFF_OK);
 }
 
 int main(void)
@@ -202,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_corruption_does_not_depend_on_how_the_array_is_split),
         cmocka_unit_test(test_uniform_kernel_matches_qbar_marginal),
         cmocka_unit_test(test_per_token_kernel_uses_each_keep_probability),
+        cmocka_unit_test(test_pure_kernels_refuse_bad_arguments_without_writing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

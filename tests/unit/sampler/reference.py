@@ -367,6 +367,8 @@ def run_masked(c, x, fixed, region_start):
                             pr = float(np.float32(np.float32(1.0) - s / t))
                         else:
                             pr = 1.0
+                    if i == spb - 1:  # the block's last step reveals what is left (llama.cpp's may not)
+                        pr = 1.0
                     chosen = [p for p in cands if uniform1(seed, step, p, DRAW_REVEAL) < pr]
                 elif strategy == "threshold":
                     o = sorted(cands, key=lambda q: (-conf[q], q))
@@ -467,15 +469,16 @@ def run_mdlm(c, x, fixed, region_start):
     return x
 
 
-def d3pm_posterior(kind, T, t, x, p0):
-    """x0-parameterised reverse step with the linear (D3PM absorbing) schedule
-    beta_s = 1/(T-s+1), abar_t = prod (1 - beta_s): out ∝ Q_t[:, x] * (p0 Qbar_{t-1})."""
+def d3pm_posterior_logits(kind, T, t, x, p0):
+    """The reference's x0-parameterised reverse step (diffusion_categorical.py,
+    q_posterior_logits with x_start_logits) on the linear (D3PM absorbing) schedule
+    beta_s = 1/(T-s+1), abar_t = prod (1 - beta_s), in log space with its 1e-6 floor:
+    log(Q_t[:, x] + 1e-6) + log(p0 Qbar_{t-1} + 1e-6)."""
     beta = [0.0] + [1.0 / (T - s + 1) for s in range(1, T + 1)]
     abar = [1.0]
     for s_ in range(1, T + 1):
         abar.append(abar[-1] * (1.0 - beta[s_]))
     b, a = beta[t], abar[t - 1]
-    p = [float(v) for v in p0]
     if kind == "uniform":
         col = [b / V] * V
         col[x] += 1.0 - b
@@ -486,17 +489,31 @@ def d3pm_posterior(kind, T, t, x, p0):
         col = [0.0] * V
         col[x] = 1.0 - b
     total = 0.0
-    for q in p:
+    for q in p0:
         total += q
-    cum = [a * q for q in p]
+    cum = [a * q for q in p0]
     if kind == "uniform":
         cum = [q + (1.0 - a) / V * total for q in cum]
     else:
         cum[MASK] += (1.0 - a) * total
-    z = 0.0
-    for j in range(V):
-        z += col[j] * cum[j]
-    return np.array([col[j] * cum[j] / z for j in range(V)], dtype=np.float32)
+    return [math.log(col[j] + 1e-6) + math.log(cum[j] + 1e-6) for j in range(V)]
+
+
+def sample_weights(w, u):
+    """Inverse CDF over non-negative weights with target u * total (zero weights never chosen)."""
+    total = 0.0
+    for q in w:
+        total += q
+    target, acc, last = u * total, 0.0, None
+    for i, q in enumerate(w):
+        if q <= 0.0:
+            continue
+        acc += q
+        last = i
+        if target < acc:
+            return i
+    assert last is not None, 'no allowed token has weight'
+    return last
 
 
 def sample_allowed(w, banned, u, keep_mask=False):
@@ -519,7 +536,10 @@ def sample_allowed(w, banned, u, keep_mask=False):
 
 
 def run_d3pm(c, x, fixed, region_start):
-    """Ancestral sampling t = T..1; prior: the mask (absorbing) or a uniform allowed token."""
+    """Ancestral sampling t = T..1 as the reference's p_sample: for t > 1 a draw from
+    softmax of the floored log posterior (restricted to allowed tokens; the absorbing
+    graph keeps the mask as a state), at t = 1 the arg-max of p~(x0 | x1) itself.
+    Prior: the mask (absorbing) or a uniform allowed token."""
     n, seed, T, kind = len(x), c["seed"], c["steps"], c["d3pm_kind"]
     region = [p for p in range(region_start, n) if x[p] == MASK and not fixed[p]]
     if kind == "uniform":
@@ -531,10 +551,15 @@ def run_d3pm(c, x, fixed, region_start):
         logits = net(x)
         new = {}
         for p in region:
-            p0 = np.array(softmax(prepare(logits[p], c["banned"])), dtype=np.float32)
-            post = d3pm_posterior(kind, T, t, x[p], p0)
-            # absorbing: staying masked is a state (the posterior's mask mass); uniform: no mask state
-            new[p] = sample_allowed(post, c["banned"], uniform1(seed, i, p, DRAW_SAMPLE), keep_mask=kind == "absorbing")
+            p0 = softmax(prepare(logits[p], c["banned"]))
+            if t == 1:
+                new[p] = argmax(p0)
+                continue
+            w = d3pm_posterior_logits(kind, T, t, x[p], p0)
+            for v in range(V):
+                if (v in c["banned"] or v == MASK) and not (kind == "absorbing" and v == MASK):
+                    w[v] = -math.inf
+            new[p] = sample_weights(softmax(w), uniform1(seed, i, p, DRAW_SAMPLE))
         for p in region:
             x[p] = new[p]
     return x
@@ -688,6 +713,8 @@ CASES = [
     ("dream_sampled_t", dict(strategy="dream", prompt=P, gen=16, steps=8, temp=0.8, topp=0.9, topk=10, seed=5)),
     ("dream_alg_temp", dict(strategy="dream", prompt=P, gen=16, steps=8, temp=0.5, alg_temp=0.3, seed=9)),
     ("dream_origin", dict(strategy="dream", remask="origin", prompt=P, gen=16, steps=8, temp=1.0, seed=21)),
+    ("compat_origin_blocks", dict(strategy="llada", remask="origin", prompt=P, gen=32, steps=8, block=16, temp=0.0,
+                                  topk=1, compat=1, seed=10)),  # without the last-step rule: 6 masks left
     ("dream_eps", dict(strategy="dream", prompt=P, gen=32, steps=10, eps=0.05)),
     ("threshold_0_9", dict(strategy="threshold", prompt=P, gen=16, block=8)),
     ("threshold_0_5_gumbel", dict(strategy="threshold", prompt=P, gen=16, threshold=0.5, temp=1.0, seed=4)),

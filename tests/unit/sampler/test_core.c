@@ -112,6 +112,34 @@ static void test_adaptive_strategies_refuse_origin_under_compat(void **state)
     assert_int_equal(a.live, 0);
 }
 
+/* A fuzzer finding: origin under compat llamacpp reveals with probability
+ * count / masked, and llama.cpp's block schedule can end a block with masks
+ * left; the last step of a block now reveals what is left (infill and generate). */
+static void test_origin_under_compat_leaves_no_mask(void **state)
+{
+    (void)state;
+    for (int64_t seed = 0; seed < 16; seed++) {
+        tdiff_sampler *s = make(NULL, &(shifted){0});
+        set(s, TDIFF_SAMPLER_REMASKING, TDIFF_REMASK_ORIGIN);
+        set(s, TDIFF_SAMPLER_COMPAT, TDIFF_COMPAT_LLAMACPP);
+        set(s, TDIFF_SAMPLER_GEN_LENGTH, 24);
+        set(s, TDIFF_SAMPLER_BLOCK_LENGTH, 16);
+        set(s, TDIFF_SAMPLER_SEED, seed);
+        const int32_t canvas[6] = {SYN_MASK, SYN_MASK, SYN_MASK, SYN_MASK, SYN_MASK, SYN_MASK};
+        int32_t out[32];
+        size_t n;
+        assert_int_equal(tdiff_sampler_infill(s, canvas, 6, out, 32, &n), TDIFF_OK);
+        for (size_t i = 0; i < n; i++)
+            assert_int_not_equal(out[i], SYN_MASK);
+        set(s, TDIFF_SAMPLER_CUT_AT_EOS, 0);
+        set(s, TDIFF_SAMPLER_GEN_LENGTH, 32); /* compat: the whole canvas, a multiple of the block */
+        assert_int_equal(tdiff_sampler_generate(s, prompt, 3, out, 32, &n), TDIFF_OK);
+        for (size_t i = 0; i < n; i++)
+            assert_int_not_equal(out[i], SYN_MASK);
+        tdiff_sampler_free(s);
+    }
+}
+
 /* Every strategy x remasking x compat x block combination either completes or is
  * refused up front (UNSUPPORTED / INVALID_ARGUMENT), never anything else. */
 static void test_every_combination_runs_or_is_refused(void **state)
@@ -537,6 +565,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adaptive_strategies_refuse_origin_under_compat),
         cmocka_unit_test(test_every_combination_runs_or_is_refused),
+        cmocka_unit_test(test_origin_under_compat_leaves_no_mask),
         cmocka_unit_test(test_callback_reentry_is_refused_and_free_is_deferred),
         cmocka_unit_test(test_rows_that_allow_no_token_fail_cleanly_everywhere),
         cmocka_unit_test(test_banning_every_token_is_refused),

@@ -166,7 +166,7 @@ static void run_infill(tdiff_model *m, tdiff_host *host, int threads, int clamp,
     size_t n = infill_canvas(m, c);
     const int32_t banned = 5;
     assert_int_equal(tdiff_sampler_set_banned(s, &banned, 1), TDIFF_OK);
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     for (size_t i = 0; i < n; i++)
         if (c[i] < 0)
             c[i] = mask;
@@ -217,6 +217,25 @@ static void test_fixture_infill_keeps_context_and_is_deterministic(void **state)
     tdiff_model_free(m);
 }
 
+/* The setup is linear in the step count: a million steps begin and take a step at
+ * once (the schedule used to be rebuilt from scratch for every step: O(T^2), hours). */
+static void test_a_million_steps_begin_at_once(void **state)
+{
+    (void)state;
+    tdiff_model *m = load_tiny(NULL);
+    tdiff_sampler *s = fixture_sampler(m, NULL, 1, 0, 0, 0.0);
+    const int32_t prompt[2] = {116, 468};
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 1 << 20), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_begin(s, prompt, 2), TDIFF_OK);
+    int done = 1;
+    assert_int_equal(tdiff_sampler_step(s, &done), TDIFF_OK);
+    assert_int_equal(done, 0);
+    assert_int_equal(tdiff_sampler_cancel(s), TDIFF_OK);
+    tdiff_sampler_free(s);
+    tdiff_model_free(m);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -235,7 +254,7 @@ static void test_refusals(void **state)
     const int32_t prompt[2] = {116, 468};
     tdiff_sampler *s = fixture_sampler(m, &host, 1, 0, 0, 0.0);
     int32_t mask;
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 4), TDIFF_OK);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_CLAMP, 2), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_sampler_set_float(s, TDIFF_SAMPLER_CFG_SCALE, 1.0), TDIFF_OK);
@@ -395,7 +414,7 @@ static void test_bundled_model_recovers_text_from_noise(void **state)
     tdiff_sampler *s = fixture_sampler(m, &host, 1, 0, 0, 1.0);
     assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 40), TDIFF_OK);
     int32_t canvas[64], out[64], mask;
-    assert_int_equal(tdiff_model_special_token(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
+    assert_int_equal(tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask), TDIFF_OK);
     memcpy(canvas, w, n * sizeof *w);
     for (size_t i = 8; i < 13; i++)
         canvas[i] = mask;
@@ -424,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_gauss_steps_match_float64_recomputation),
         cmocka_unit_test(test_fixture_infill_keeps_context_and_is_deterministic),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_a_million_steps_begin_at_once),
         cmocka_unit_test(test_incremental_and_abort),
         cmocka_unit_test(test_pinned_tokens_same_on_every_isa),
         cmocka_unit_test(test_bundled_model_recovers_text_from_noise),

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -188,18 +189,23 @@ static void test_parameters_are_bounded_and_round_trip(void **state)
     double v, lo, hi;
     assert_int_equal(tdiff_scheduler_get_float(s, TDIFF_SCHEDULER_EPS, &v), TDIFF_OK);
     assert_true(v == 1e-3);
-    assert_int_equal(tdiff_scheduler_param_bounds(TDIFF_SCHEDULER_EPS, &lo, &hi), TDIFF_OK);
+    assert_int_equal(tdiff_scheduler_param_bounds(TDIFF_SCHEDULER_EPS, &lo, &hi, NULL), TDIFF_OK);
     assert_true(lo == 0.0 && hi == 0.5);
     assert_int_equal(tdiff_scheduler_set_float(s, TDIFF_SCHEDULER_EPS, 0.01), TDIFF_OK);
     assert_close(q(s, TDIFF_SQ_ALPHA_BAR, 1.0), 0.01, 1e-15);
     assert_int_equal(tdiff_scheduler_set_float(s, TDIFF_SCHEDULER_EPS, 0.6), TDIFF_E_INVALID_ARGUMENT);
-    assert_true(tdiff_scheduler_last_error(s)[0] != '\0');
+    assert_string_equal(tdiff_scheduler_last_error(s), "eps: 0.6 is outside [0, 0.5]");
     assert_int_equal(tdiff_scheduler_set_float(s, TDIFF_SCHEDULER_EPS, NAN), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_set_float(s, (tdiff_scheduler_param)99, 1.0), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_set_float(s, TDIFF_SCHEDULER_SIGMA_MIN, 30.0), TDIFF_E_INVALID_ARGUMENT);
-    assert_int_equal(tdiff_scheduler_param_bounds((tdiff_scheduler_param)0, &lo, &hi), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_scheduler_param_bounds((tdiff_scheduler_param)0, &lo, &hi, NULL), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval(s, TDIFF_SQ_ALPHA_BAR, 1.5, &v), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval(s, TDIFF_SQ_BETA, 0.5, &v), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "beta is not defined in continuous time");
+    assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ELBO_WEIGHT, 1, 4, &v), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "elbo_weight is not defined in discrete time");
+    assert_int_equal(tdiff_scheduler_eval(s, (tdiff_schedule_quantity)9, 0.5, &v), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "unknown quantity 9");
     assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_BETA, 0, 4, &v), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ALPHA_BAR, 5, 4, &v), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ALPHA_BAR, 0, 0, &v), TDIFF_E_INVALID_ARGUMENT);
@@ -210,6 +216,48 @@ static void test_parameters_are_bounded_and_round_trip(void **state)
     tdiff_scheduler *bad = (tdiff_scheduler *)&ta;
     assert_int_equal(tdiff_scheduler_create((tdiff_schedule_kind)0, NULL, &bad, NULL, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_null(bad);
+}
+
+/* Every value of tdiff_scheduler_param, in header order. */
+static const tdiff_scheduler_param all_params[] = {
+    TDIFF_SCHEDULER_EPS,            TDIFF_SCHEDULER_SIGMA_MIN, TDIFF_SCHEDULER_SIGMA_MAX, TDIFF_SCHEDULER_SPINDLE_LAMBDA,
+    TDIFF_SCHEDULER_MAX_BETA,       TDIFF_SCHEDULER_COSINE_S,  TDIFF_SCHEDULER_SQRT_S,
+};
+
+static void test_every_parameter_name_round_trips_and_its_bounds_hold_the_default(void **state)
+{
+    (void)state;
+    test_alloc ta = {0};
+    tdiff_host h;
+    tdiff_scheduler *s = make(TDIFF_SCHEDULE_GEOMETRIC, &h, &ta);
+    for (size_t i = 0; i < sizeof all_params / sizeof all_params[0]; i++) {
+        tdiff_scheduler_param p = all_params[i], back = (tdiff_scheduler_param)0;
+        const char *name = tdiff_scheduler_param_name(p);
+        assert_string_not_equal(name, "unknown");
+        assert_int_equal(tdiff_scheduler_param_from_name(name, &back), TDIFF_OK);
+        assert_int_equal(back, p);
+        double lo, hi, def, v;
+        assert_int_equal(tdiff_scheduler_param_bounds(p, &lo, &hi, &def), TDIFF_OK);
+        assert_true(lo <= def && def <= hi);
+        assert_int_equal(tdiff_scheduler_get_float(s, p, &v), TDIFF_OK);
+        assert_true(v == def); /* a new handle holds the defaults */
+        assert_int_equal(tdiff_scheduler_param_bounds(p, NULL, NULL, NULL), TDIFF_OK);
+    }
+    assert_string_equal(tdiff_scheduler_param_name(TDIFF_SCHEDULER_SIGMA_MIN), "sigma_min");
+    assert_string_equal(tdiff_scheduler_param_name((tdiff_scheduler_param)0), "unknown");
+    assert_string_equal(tdiff_scheduler_param_name((tdiff_scheduler_param)99), "unknown");
+    tdiff_scheduler_param p;
+    assert_int_equal(tdiff_scheduler_param_from_name("sigma", &p), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_scheduler_param_from_name("EPS", &p), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_scheduler_param_from_name(NULL, &p), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_scheduler_param_from_name("eps", NULL), TDIFF_E_INVALID_ARGUMENT);
+    /* errors name the parameter */
+    assert_int_equal(tdiff_scheduler_set_float(s, TDIFF_SCHEDULER_SIGMA_MAX, 2e3), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "sigma_max: 2000 is outside [1e-08, 1000]");
+    assert_int_equal(tdiff_scheduler_set_float(s, (tdiff_scheduler_param)42, 0.1), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_scheduler_last_error(s), "unknown scheduler parameter 42");
+    tdiff_scheduler_free(s);
+    assert_int_equal(ta.live, 0);
 }
 
 static void test_create_reports_allocation_failure_without_leaking(void **state)
@@ -256,15 +304,43 @@ static void test_spindle_keeps_frequent_tokens_longer(void **state)
     tdiff_scheduler_free(s);
 }
 
+/* Finding 2 of issue 22: eval_step(ALPHA_BAR, SIZE_MAX, SIZE_MAX) looped over
+ * every step. Step counts above TDIFF_MAX_STEPS are refused at once (the alarm
+ * turns a hang into a failure); the limit itself is served. */
+static void test_huge_step_counts_are_refused_at_once(void **state)
+{
+    (void)state;
+    test_alloc ta = {0};
+    tdiff_host h;
+    tdiff_scheduler *s = make(TDIFF_SCHEDULE_COSINE, &h, &ta);
+    double v = 0.0;
+    const size_t big[][2] = {{SIZE_MAX, SIZE_MAX}, {(size_t)1 << 40, (size_t)1 << 41},
+                             {1, (size_t)TDIFF_MAX_STEPS + 1}};
+    const tdiff_schedule_quantity qs_[] = {TDIFF_SQ_ALPHA_BAR, TDIFF_SQ_SIGMA_BAR, TDIFF_SQ_BETA};
+    alarm(20);
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        for (size_t k = 0; k < 3; k++)
+            assert_int_equal(tdiff_scheduler_eval_step(s, qs_[k], big[i][0], big[i][1], &v),
+                             TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_scheduler_eval_step(s, TDIFF_SQ_ALPHA_BAR, TDIFF_MAX_STEPS, TDIFF_MAX_STEPS, &v),
+                     TDIFF_OK);
+    assert_true(v >= 0.0 && v < 1e-3); /* the end of the cosine schedule */
+    alarm(0);
+    tdiff_scheduler_free(s);
+    assert_int_equal(ta.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_huge_step_counts_are_refused_at_once),
         cmocka_unit_test(test_linear_schedule_is_one_minus_t_with_exact_betas),
         cmocka_unit_test(test_every_schedule_is_nonincreasing_and_in_unit_interval),
         cmocka_unit_test(test_rates_equal_finite_differences),
         cmocka_unit_test(test_loglinear_matches_sedd_formulas),
         cmocka_unit_test(test_geometric_and_cosine_endpoints),
         cmocka_unit_test(test_parameters_are_bounded_and_round_trip),
+        cmocka_unit_test(test_every_parameter_name_round_trips_and_its_bounds_hold_the_default),
         cmocka_unit_test(test_create_reports_allocation_failure_without_leaking),
         cmocka_unit_test(test_spindle_keeps_frequent_tokens_longer),
     };

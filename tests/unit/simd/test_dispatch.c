@@ -1,9 +1,12 @@
 /*
  * test_dispatch.c -- choosing the kernel table: the CPU's best variant by
- * default, TDIFF_FORCE_ISA and tdiff_host.isa only ever lowering it, clear
- * TDIFF_E_UNSUPPORTED errors for unknown or unavailable variants, the public
- * tdiff_isa_* queries, the self-check, and detection that agrees with the
- * compiler's own CPU probe and is stable across threads.
+ * default, tdiff_host.isa and a TDIFF_FORCE_ISA value only ever lowering it, a
+ * bad TDIFF_FORCE_ISA ignored with a message (never an error), a host request
+ * the machine cannot run refused, the public tdiff_isa_* queries, the
+ * self-check, and detection that agrees with the compiler's own CPU probe and is
+ * stable across threads. How the real environment variable is read (once, and
+ * only where the host allows it) is tested by test_force_env.c, which meson runs
+ * with TDIFF_FORCE_ISA set.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -23,138 +26,143 @@
 static const tdiff_isa all_variants[] = {TDIFF_ISA_SCALAR, TDIFF_ISA_AVX2, TDIFF_ISA_AVX512, TDIFF_ISA_NEON};
 #define N_VARIANTS (sizeof all_variants / sizeof all_variants[0])
 
-static int clear_force(void **state)
+/* The variant a request resolves to under a forced value; fails the test on error. */
+static tdiff_isa resolved(int requested, const char *force, char *msg, size_t cap)
 {
-    (void)state;
-    unsetenv("TDIFF_FORCE_ISA");
-    return 0;
-}
-
-static void force(const char *value)
-{
-    assert_int_equal(setenv("TDIFF_FORCE_ISA", value, 1), 0);
+    tdiff_isa out = TDIFF_ISA_AUTO;
+    assert_int_equal(tdiff__isa_resolve(requested, force, &out, msg, cap), TDIFF_OK);
+    return out;
 }
 
 /* Creates an env through the cmocka allocator host, as every handle does. */
-static tdiff_status env_with(tdiff__env *env, int requested)
+static tdiff_status env_with(tdiff__env *env, int requested, int ignore_env)
 {
     test_alloc a = {0};
     tdiff_host host;
     test_host_init(&host, &a);
     host.isa = requested;
-    const tdiff_status st = tdiff__env_init(env, &host);
+    host.ignore_env = ignore_env;
+    const tdiff_status st = tdiff__env_setup(env, &host);
     assert_int_equal(a.live, 0);
     return st;
 }
 
-static void expect_env_uses(tdiff_isa isa, int requested)
-{
-    tdiff__env env;
-    assert_int_equal(env_with(&env, requested), TDIFF_OK);
-    assert_int_equal(env.isa, isa);
-    assert_ptr_equal(env.k, tdiff__kernels_for(isa));
-    assert_int_equal(env.k->isa, isa);
-    assert_string_equal(env.k->name, tdiff_isa_to_string(isa));
-}
-
-static void test_without_force_the_best_variant_is_active(void **state)
+static void test_without_force_the_best_variant_is_chosen(void **state)
 {
     (void)state;
+    char msg[256];
     const tdiff_isa best = tdiff__isa_best();
     assert_true(tdiff_isa_supported(best));
     for (size_t i = 0; i < N_VARIANTS; i++) /* nothing supported ranks above it */
         if (tdiff_isa_supported(all_variants[i]))
-            assert_true(all_variants[i] == best || all_variants[i] == TDIFF_ISA_SCALAR);
-    tdiff_isa active = TDIFF_ISA_AUTO;
-    assert_int_equal(tdiff_isa_active(&active), TDIFF_OK);
-    assert_int_equal(active, best);
-    assert_string_equal(tdiff_isa_name(), tdiff_isa_to_string(best));
-    expect_env_uses(best, TDIFF_ISA_AUTO);
-    force(""); /* empty means unset */
-    assert_int_equal(tdiff_isa_active(&active), TDIFF_OK);
-    assert_int_equal(active, best);
+            assert_true(all_variants[i] == best || all_variants[i] == TDIFF_ISA_SCALAR ||
+                        (best == TDIFF_ISA_AVX512 && all_variants[i] == TDIFF_ISA_AVX2));
+    assert_int_equal(resolved(TDIFF_ISA_AUTO, NULL, msg, sizeof msg), best);
+    assert_string_equal(msg, "");
+    assert_int_equal(resolved(TDIFF_ISA_AUTO, "", msg, sizeof msg), best); /* empty means unset */
+    assert_string_equal(msg, "");
+    tdiff__env env;
+    assert_int_equal(env_with(&env, TDIFF_ISA_AUTO, 1), TDIFF_OK);
+    assert_int_equal(env.isa, best);
+    assert_ptr_equal(env.k, tdiff__kernels_for(best));
+    assert_int_equal(env.k->isa, best);
+    assert_string_equal(env.k->name, tdiff_isa_to_string(best));
 }
 
 static void test_force_selects_each_supported_variant(void **state)
 {
     (void)state;
     size_t tried = 0;
+    char msg[256];
     for (size_t i = 0; i < N_VARIANTS; i++) {
         const tdiff_isa isa = all_variants[i];
         if (!tdiff_isa_supported(isa))
             continue;
-        force(tdiff_isa_to_string(isa));
-        tdiff_isa active = TDIFF_ISA_AUTO;
-        assert_int_equal(tdiff_isa_active(&active), TDIFF_OK);
-        assert_int_equal(active, isa);
-        assert_string_equal(tdiff_isa_name(), tdiff_isa_to_string(isa));
-        expect_env_uses(isa, TDIFF_ISA_AUTO); /* the table a handle captures is the forced one */
+        assert_int_equal(resolved(TDIFF_ISA_AUTO, tdiff_isa_to_string(isa), msg, sizeof msg), isa);
+        assert_string_equal(msg, "");
         tried++;
     }
     assert_true(tried >= 1); /* scalar at least */
 }
 
-static void expect_force_rejected(const char *value)
+static void expect_force_ignored(const char *value)
 {
-    force(value);
-    tdiff_isa active = TDIFF_ISA_AUTO;
-    assert_int_equal(tdiff_isa_active(&active), TDIFF_E_UNSUPPORTED);
-    assert_string_equal(tdiff_isa_name(), "invalid");
-    tdiff__env env;
-    assert_int_equal(env_with(&env, TDIFF_ISA_AUTO), TDIFF_E_UNSUPPORTED);
-    assert_non_null(strstr(env.last_error, "TDIFF_FORCE_ISA"));
-    assert_int_equal(tdiff_isa_self_check(NULL, NULL), TDIFF_E_UNSUPPORTED);
+    char msg[256];
+    assert_int_equal(resolved(TDIFF_ISA_AUTO, value, msg, sizeof msg), tdiff__isa_best());
+    assert_non_null(strstr(msg, "TDIFF_FORCE_ISA"));
+    assert_non_null(strstr(msg, "ignored"));
+    /* a request is kept as it is */
+    assert_int_equal(resolved(TDIFF_ISA_SCALAR, value, msg, sizeof msg), TDIFF_ISA_SCALAR);
+    assert_non_null(strstr(msg, "ignored"));
 }
 
-static void test_unknown_force_values_are_unsupported_with_a_message(void **state)
-{
-    (void)state;
-    expect_force_rejected("sse9");
-    expect_force_rejected("AVX2 "); /* names are exact */
-    expect_force_rejected("auto");
-}
-
-static void test_force_avx512_is_unsupported_in_this_build(void **state)
+static void test_unknown_force_values_are_ignored_with_a_message(void **state)
 {
     (void)state;
-    assert_false(tdiff_isa_supported(TDIFF_ISA_AVX512));
-    expect_force_rejected("avx512");
+    expect_force_ignored("sse9");
+    expect_force_ignored("bogus");
+    expect_force_ignored("AVX2 "); /* names are exact */
+    expect_force_ignored("auto");
+    char longer[200];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    expect_force_ignored(longer);
 }
 
-static void test_force_of_another_architecture_is_unsupported(void **state)
+static void test_force_of_a_variant_this_machine_lacks_is_ignored(void **state)
 {
     (void)state;
 #if defined(__aarch64__)
-    expect_force_rejected("avx2");
+    expect_force_ignored("avx2");
 #else
-    expect_force_rejected("neon");
+    expect_force_ignored("neon");
 #endif
+    if (!tdiff_isa_supported(TDIFF_ISA_AVX512))
+        expect_force_ignored("avx512");
 }
 
 static void test_host_request_selects_and_force_only_lowers(void **state)
 {
     (void)state;
+    char msg[256];
     const tdiff_isa best = tdiff__isa_best();
-    expect_env_uses(TDIFF_ISA_SCALAR, TDIFF_ISA_SCALAR);
-    expect_env_uses(best, best);
-    force("scalar"); /* lowers a request for the best variant */
-    expect_env_uses(TDIFF_ISA_SCALAR, best);
-    force(tdiff_isa_to_string(best)); /* cannot raise a request for scalar */
-    expect_env_uses(TDIFF_ISA_SCALAR, TDIFF_ISA_SCALAR);
-    unsetenv("TDIFF_FORCE_ISA");
+    assert_int_equal(resolved(TDIFF_ISA_SCALAR, NULL, msg, sizeof msg), TDIFF_ISA_SCALAR);
+    assert_int_equal(resolved(best, NULL, msg, sizeof msg), best);
+    assert_int_equal(resolved(best, "scalar", msg, sizeof msg), TDIFF_ISA_SCALAR); /* lowers */
+    assert_int_equal(resolved(TDIFF_ISA_SCALAR, tdiff_isa_to_string(best), msg, sizeof msg),
+                     TDIFF_ISA_SCALAR); /* cannot raise */
+    assert_string_equal(msg, "");
     tdiff__env env;
-    assert_int_equal(env_with(&env, TDIFF_ISA_AVX512), TDIFF_E_UNSUPPORTED);
-    assert_non_null(strstr(env.last_error, "avx512"));
-    assert_int_equal(env_with(&env, 99), TDIFF_E_INVALID_ARGUMENT);
-    assert_int_equal(env_with(&env, -1), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(env_with(&env, TDIFF_ISA_SCALAR, 1), TDIFF_OK);
+    assert_int_equal(env.isa, TDIFF_ISA_SCALAR);
+    assert_ptr_equal(env.k, &tdiff__kernels_scalar);
+}
+
+static void test_host_request_the_machine_cannot_run_is_refused(void **state)
+{
+    (void)state;
+    tdiff__env env;
+#if defined(__aarch64__)
+    const tdiff_isa foreign = TDIFF_ISA_AVX2;
+#else
+    const tdiff_isa foreign = TDIFF_ISA_NEON;
+#endif
+    assert_int_equal(env_with(&env, foreign, 0), TDIFF_E_UNSUPPORTED);
+    assert_non_null(strstr(env.last_error, tdiff_isa_to_string(foreign)));
+    assert_int_equal(env_with(&env, 99, 0), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(env_with(&env, -1, 0), TDIFF_E_INVALID_ARGUMENT);
+    tdiff_isa out;
+    assert_int_equal(tdiff__isa_resolve(foreign, NULL, &out, NULL, 0), TDIFF_E_UNSUPPORTED);
 }
 
 static void test_self_check_passes_for_every_supported_variant(void **state)
 {
     (void)state;
     tdiff_isa checked = TDIFF_ISA_AUTO;
+    tdiff_isa active = TDIFF_ISA_AUTO;
+    assert_int_equal(tdiff_isa_active(&active), TDIFF_OK);
     assert_int_equal(tdiff_isa_self_check(NULL, &checked), TDIFF_OK);
-    assert_int_equal(checked, tdiff__isa_best());
+    assert_int_equal(checked, active);
     for (size_t i = 0; i < N_VARIANTS; i++) {
         if (!tdiff_isa_supported(all_variants[i]))
             continue;
@@ -162,6 +170,7 @@ static void test_self_check_passes_for_every_supported_variant(void **state)
         tdiff_host host;
         test_host_init(&host, &a);
         host.isa = all_variants[i];
+        host.ignore_env = 1;
         assert_int_equal(tdiff_isa_self_check(&host, &checked), TDIFF_OK);
         assert_int_equal(checked, all_variants[i]);
         assert_int_equal(a.live, 0);
@@ -184,7 +193,30 @@ static void test_names_and_support_queries(void **state)
     assert_int_equal(tdiff_isa_supported(-3), 0);
     assert_int_equal(tdiff_isa_active(NULL), TDIFF_E_INVALID_ARGUMENT);
     assert_null(tdiff__kernels_for(TDIFF_ISA_AUTO));
-    assert_null(tdiff__kernels_for(TDIFF_ISA_AVX512));
+    tdiff_isa active;
+    assert_int_equal(tdiff_isa_active(&active), TDIFF_OK);
+    assert_string_equal(tdiff_isa_name(), tdiff_isa_to_string(active));
+}
+
+/* Every feature name of tdiff_isa_cpu_features is one we know, listed once. */
+static void test_cpu_features_are_reported_by_name(void **state)
+{
+    (void)state;
+    const char *s = tdiff_isa_cpu_features();
+    assert_non_null(s);
+    assert_ptr_equal(s, tdiff_isa_cpu_features()); /* static */
+    char buf[256];
+    tdiff__cpu_describe(tdiff__cpu_features(), buf, sizeof buf);
+    assert_string_equal(s, buf);
+    const unsigned f = tdiff__cpu_features();
+    assert_int_equal(strstr(s, "avx2") != NULL, (f & TDIFF__CPU_AVX2) != 0);
+    assert_int_equal(strstr(s, "avx512vnni") != NULL, (f & TDIFF__CPU_AVX512VNNI) != 0);
+    tdiff__cpu_describe(0, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    tdiff__cpu_describe(TDIFF__CPU_AVX2 | TDIFF__CPU_AVX512BF16, buf, sizeof buf);
+    assert_string_equal(buf, "avx2 avx512bf16");
+    tdiff__cpu_describe(TDIFF__CPU_AVX2 | TDIFF__CPU_AVX512BF16, buf, 8); /* truncates, stays terminated */
+    assert_string_equal(buf, "avx2");
 }
 
 static void test_detection_agrees_with_the_compiler_probe(void **state)
@@ -200,6 +232,11 @@ static void test_detection_agrees_with_the_compiler_probe(void **state)
     const int want = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
     assert_int_equal(!!(tdiff__cpu_features() & TDIFF__CPU_AVX2), want);
     assert_int_equal(tdiff_isa_supported(TDIFF_ISA_AVX2), want);
+    const int want512 = want && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512vnni");
+    assert_int_equal(!!(tdiff__cpu_features() & TDIFF__CPU_AVX512), want512);
+    assert_int_equal(tdiff_isa_supported(TDIFF_ISA_AVX512), want512);
     assert_int_equal(tdiff_isa_supported(TDIFF_ISA_NEON), 0);
 #elif defined(__aarch64__)
     assert_true(tdiff__cpu_features() & TDIFF__CPU_NEON); /* Advanced SIMD is baseline on aarch64 Linux */
@@ -210,24 +247,9 @@ static void test_detection_agrees_with_the_compiler_probe(void **state)
 #endif
 }
 
-/* TDIFF_FORCE_ISA as the test run was started with (CI runs the suite once per variant). */
-static char inherited_force[32];
-
-static void test_inherited_force_is_the_active_variant(void **state)
-{
-    (void)state;
-    if (!inherited_force[0])
-        skip(); /* started without TDIFF_FORCE_ISA: the other tests cover forcing */
-    force(inherited_force);
-    tdiff_isa active = TDIFF_ISA_AUTO;
-    assert_int_equal(tdiff_isa_active(&active), TDIFF_OK);
-    assert_string_equal(tdiff_isa_to_string(active), inherited_force);
-    expect_env_uses(active, TDIFF_ISA_AUTO);
-}
-
 static void *probe(void *out)
 {
-    *(unsigned *)out = tdiff__cpu_features() | (unsigned)tdiff__isa_best() << 8;
+    *(unsigned *)out = tdiff__cpu_features() | (unsigned)tdiff__isa_best() << 24;
     return NULL;
 }
 
@@ -243,7 +265,7 @@ static void test_detection_is_the_same_from_many_threads(void **state)
         assert_int_equal(pthread_join(th[i], NULL), 0);
     for (int i = 1; i < T; i++)
         assert_int_equal(got[i], got[0]);
-    assert_int_equal(got[0], tdiff__cpu_features() | (unsigned)tdiff__isa_best() << 8);
+    assert_int_equal(got[0], tdiff__cpu_features() | (unsigned)tdiff__isa_best() << 24);
 }
 
 int main(void)
@@ -251,20 +273,16 @@ int main(void)
     /* this file's detection-from-threads test must be the first to touch cpu.c */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detection_is_the_same_from_many_threads),
-        cmocka_unit_test_teardown(test_without_force_the_best_variant_is_active, clear_force),
-        cmocka_unit_test_teardown(test_force_selects_each_supported_variant, clear_force),
-        cmocka_unit_test_teardown(test_unknown_force_values_are_unsupported_with_a_message, clear_force),
-        cmocka_unit_test_teardown(test_force_avx512_is_unsupported_in_this_build, clear_force),
-        cmocka_unit_test_teardown(test_force_of_another_architecture_is_unsupported, clear_force),
-        cmocka_unit_test_teardown(test_host_request_selects_and_force_only_lowers, clear_force),
+        cmocka_unit_test(test_without_force_the_best_variant_is_chosen),
+        cmocka_unit_test(test_force_selects_each_supported_variant),
+        cmocka_unit_test(test_unknown_force_values_are_ignored_with_a_message),
+        cmocka_unit_test(test_force_of_a_variant_this_machine_lacks_is_ignored),
+        cmocka_unit_test(test_host_request_selects_and_force_only_lowers),
+        cmocka_unit_test(test_host_request_the_machine_cannot_run_is_refused),
         cmocka_unit_test(test_self_check_passes_for_every_supported_variant),
         cmocka_unit_test(test_names_and_support_queries),
+        cmocka_unit_test(test_cpu_features_are_reported_by_name),
         cmocka_unit_test(test_detection_agrees_with_the_compiler_probe),
-        cmocka_unit_test_teardown(test_inherited_force_is_the_active_variant, clear_force),
     };
-    const char *f = getenv("TDIFF_FORCE_ISA");
-    if (f)
-        tdiff__copy_message(inherited_force, sizeof inherited_force, f);
-    unsetenv("TDIFF_FORCE_ISA"); /* each test sets its own */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

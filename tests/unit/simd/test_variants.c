@@ -413,6 +413,23 @@ static void test_dequantization_is_bit_exact(void **state)
         S->dequant_q4_0(b, q4 + 1, blocks * TDIFF__QK);
         expect_same_bits("dequant_q4_0", blocks * TDIFF__QK, a, b);
     }
+    /* K-quants: 3 super-blocks of random bytes (inf/NaN/subnormal scales included) */
+    enum { NK = 3 };
+    static unsigned char kq[NK * sizeof(tdiff__block_q6_k) + 1]; /* the largest */
+    for (size_t i = 0; i < sizeof kq; i++)
+        kq[i] = (unsigned char)((s = s * 1664525u + 1013904223u) >> 24);
+    for (size_t blocks = 0; blocks <= NK; blocks++) {
+        const size_t n = blocks * TDIFF__QK_K;
+        k->dequant_q4_k(a, kq + 1, n);
+        S->dequant_q4_k(b, kq + 1, n);
+        expect_same_bits("dequant_q4_k", n, a, b);
+        k->dequant_q5_k(a, kq + 1, n);
+        S->dequant_q5_k(b, kq + 1, n);
+        expect_same_bits("dequant_q5_k", n, a, b);
+        k->dequant_q6_k(a, kq + 1, n);
+        S->dequant_q6_k(b, kq + 1, n);
+        expect_same_bits("dequant_q6_k", n, a, b);
+    }
 }
 
 static int run_variant(tdiff_isa isa)

@@ -327,10 +327,20 @@ static void test_parameters_and_rows_are_checked(void **state)
     assert_int_equal(k, 0);
     assert_int_equal(tdiff_softmask_set_int(sm, TDIFF_SOFTMASK_TOP_K, 0), TDIFF_E_INVALID_ARGUMENT);
     assert_int_equal(tdiff_softmask_set_int(sm, TDIFF_SOFTMASK_TOP_K, 65), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "top_k: 65 is outside [1, 64]");
     assert_int_equal(tdiff_softmask_set_int(sm, TDIFF_SOFTMASK_FROM_MODEL, 1), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "from_model is read-only");
+    assert_int_equal(tdiff_softmask_set_int(sm, TDIFF_SOFTMASK_RAW_S, 1), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "raw_s is not an integer parameter");
     assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_S, 0.5), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "s is read-only");
+    assert_int_equal(tdiff_softmask_set_float(sm, (tdiff_softmask_param)50, 0.5), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "unknown soft-mask parameter 50");
     assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_C, -INFINITY), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "raw_c: -inf is not finite");
     assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_A, NAN), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_softmask_set_float(sm, TDIFF_SOFTMASK_RAW_S, INFINITY), TDIFF_E_INVALID_ARGUMENT);
+    assert_string_equal(tdiff_softmask_last_error(sm), "raw_s: inf is not finite or -inf");
     double c, a;
     assert_int_equal(tdiff_softmask_get_float(sm, TDIFF_SOFTMASK_C, &c), TDIFF_OK);
     assert_int_equal(tdiff_softmask_get_float(sm, TDIFF_SOFTMASK_A, &a), TDIFF_OK);
@@ -484,6 +494,58 @@ static size_t gguf_with_keys(uint8_t *buf, const float *raw, uint32_t k, int k_a
 
 /* Values stored in the file become the handle's parameters; bad ones fail
  * creation with TDIFF_E_BAD_FORMAT. */
+/* Every value of tdiff_softmask_param, in header order, and whether it is settable. */
+static const struct {
+    tdiff_softmask_param p;
+    int settable;
+} all_params[] = {
+    {TDIFF_SOFTMASK_TOP_K, 1}, {TDIFF_SOFTMASK_RAW_S, 1}, {TDIFF_SOFTMASK_RAW_C, 1}, {TDIFF_SOFTMASK_RAW_A, 1},
+    {TDIFF_SOFTMASK_S, 0},     {TDIFF_SOFTMASK_C, 0},     {TDIFF_SOFTMASK_A, 0},     {TDIFF_SOFTMASK_FROM_MODEL, 0},
+};
+
+static void test_every_parameter_name_round_trips_and_bounds_hold_the_defaults(void **state)
+{
+    (void)state;
+    test_alloc ta;
+    tdiff_host host;
+    tdiff_softmask *sm = make_sm(&ta, &host, V);
+    for (size_t i = 0; i < sizeof all_params / sizeof all_params[0]; i++) {
+        tdiff_softmask_param p = all_params[i].p, back = (tdiff_softmask_param)0;
+        const char *name = tdiff_softmask_param_name(p);
+        assert_string_not_equal(name, "unknown");
+        assert_int_equal(tdiff_softmask_param_from_name(name, &back), TDIFF_OK);
+        assert_int_equal(back, p);
+        double lo = NAN, hi = NAN, def = NAN;
+        tdiff_status st = tdiff_softmask_param_bounds(p, &lo, &hi, &def);
+        if (!all_params[i].settable) {
+            assert_int_equal(st, TDIFF_E_INVALID_ARGUMENT);
+            continue;
+        }
+        assert_int_equal(st, TDIFF_OK);
+        assert_true(lo <= def && def <= hi);
+        /* a handle made without a model holds exactly the defaults */
+        double v;
+        int64_t k;
+        if (p == TDIFF_SOFTMASK_TOP_K) {
+            assert_int_equal(tdiff_softmask_get_int(sm, p, &k), TDIFF_OK);
+            v = (double)k;
+        } else {
+            assert_int_equal(tdiff_softmask_get_float(sm, p, &v), TDIFF_OK);
+        }
+        assert_true(v == def);
+    }
+    assert_string_equal(tdiff_softmask_param_name(TDIFF_SOFTMASK_TOP_K), "top_k");
+    assert_string_equal(tdiff_softmask_param_name((tdiff_softmask_param)5), "unknown");
+    tdiff_softmask_param p;
+    assert_int_equal(tdiff_softmask_param_from_name("k", &p), TDIFF_E_NOT_FOUND);
+    assert_int_equal(tdiff_softmask_param_from_name(NULL, &p), TDIFF_E_INVALID_ARGUMENT);
+    double lo;
+    assert_int_equal(tdiff_softmask_param_bounds(TDIFF_SOFTMASK_RAW_S, &lo, NULL, NULL), TDIFF_OK);
+    assert_true(lo == -INFINITY); /* -inf is a value (s = 0) */
+    tdiff_softmask_free(sm);
+    assert_int_equal(ta.live, 0);
+}
+
 static void test_parameters_are_read_from_model_keys(void **state)
 {
     (void)state;
@@ -533,28 +595,31 @@ static void test_parameters_are_read_from_model_keys(void **state)
     assert_int_equal(ta.live, 0);
 }
 
-/* Every allocation failure during creation gives TDIFF_E_OUT_OF_MEMORY, a NULL
- * handle and no leak; creation then succeeds once nothing fails. */
+/* Every allocation failure during creation (alone, or with every later one:
+ * persistent) gives TDIFF_E_OUT_OF_MEMORY, a NULL handle and no leak; creation
+ * then succeeds once nothing fails. */
 static void test_create_survives_every_allocation_failure(void **state)
 {
     (void)state;
-    long fail_at;
-    for (fail_at = 1; fail_at < 10; fail_at++) {
-        test_alloc ta = {.fail_at = fail_at};
-        tdiff_host host;
-        test_host_init(&host, &ta);
-        tdiff_softmask *sm = NULL;
-        tdiff_status st = tdiff_softmask_create(NULL, 1000, &host, &sm, NULL, 0);
-        if (st == TDIFF_OK) {
-            tdiff_softmask_free(sm);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        long fail_at;
+        for (fail_at = 1; fail_at < 10; fail_at++) {
+            test_alloc ta = {.fail_at = fail_at, .persistent = mode};
+            tdiff_host host;
+            test_host_init(&host, &ta);
+            tdiff_softmask *sm = NULL;
+            tdiff_status st = tdiff_softmask_create(NULL, 1000, &host, &sm, NULL, 0);
+            if (st == TDIFF_OK) {
+                tdiff_softmask_free(sm);
+                assert_int_equal(ta.live, 0);
+                break;
+            }
+            assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
+            assert_null(sm);
             assert_int_equal(ta.live, 0);
-            break;
         }
-        assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
-        assert_null(sm);
-        assert_int_equal(ta.live, 0);
+        assert_true(fail_at > 2);  /* both allocations (handle, scratch) were failed once */
     }
-    assert_true(fail_at > 2);  /* both allocations (handle, scratch) were failed once */
 }
 
 int main(void)
@@ -566,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_build_lays_out_lists_by_position),
         cmocka_unit_test(test_trajectory_with_zero_s_equals_plain_masking),
         cmocka_unit_test(test_parameters_and_rows_are_checked),
+        cmocka_unit_test(test_every_parameter_name_round_trips_and_bounds_hold_the_defaults),
         cmocka_unit_test(test_parameters_are_read_from_model_keys),
         cmocka_unit_test(test_create_survives_every_allocation_failure),
     };

@@ -263,31 +263,32 @@ static void test_empty_vocabulary_is_rejected(void **state)
     assert_int_equal(create(&v, "empty"), TDIFF_E_BAD_FORMAT);
 }
 
-/* Creation under allocation failure: every failing allocation gives
- * TDIFF_E_OUT_OF_MEMORY and nothing leaks (create() checks live == 0). */
+/* Creation under allocation failure: every failing allocation (alone, or with
+ * every later one: persistent) gives TDIFF_E_OUT_OF_MEMORY and nothing leaks. */
 static void test_creation_survives_allocation_failures(void **state)
 {
     (void)state;
     vocab v;
     vocab_init(&v);
-    size_t failures = 0;
-    for (long k = 1; k < 100; k++) {
-        test_alloc alloc = {0};
-        alloc.fail_at = k;
-        tdiff_host host;
-        test_host_init(&host, &alloc);
-        struct tdiff_tokenizer *t = NULL;
-        tdiff_status st = tdiff__tokenizer_create_config(&v.cfg, &host, &t, NULL, 0);
-        if (st == TDIFF_OK) {
-            tdiff_tokenizer_free(t);
+    for (int mode = 0; mode < TEST_ALLOC_MODES; mode++) {
+        size_t failures = 0;
+        for (long k = 1; k < 100; k++) {
+            test_alloc alloc = {.fail_at = k, .persistent = mode};
+            tdiff_host host;
+            test_host_init(&host, &alloc);
+            struct tdiff_tokenizer *t = NULL;
+            tdiff_status st = tdiff__tokenizer_create_config(&v.cfg, &host, &t, NULL, 0);
+            if (st == TDIFF_OK) {
+                tdiff_tokenizer_free(t);
+                assert_int_equal(alloc.live, 0);
+                break;
+            }
+            assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
             assert_int_equal(alloc.live, 0);
-            break;
+            failures++;
         }
-        assert_int_equal(st, TDIFF_E_OUT_OF_MEMORY);
-        assert_int_equal(alloc.live, 0);
-        failures++;
+        assert_true(failures >= 5);
     }
-    assert_true(failures >= 5);
 }
 
 int main(void)

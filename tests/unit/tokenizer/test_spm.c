@@ -23,7 +23,7 @@ static void test_spm_ids_match_spm_encode_on_every_line(void **state)
     (void)state;
     tok_fixture f;
     tok_open(&f, SPM_MODEL, 0);
-    assert_int_equal(tdiff_tokenizer_get_kind(f.tok), TDIFF_TOKENIZER_SPM);
+    assert_int_equal(tdiff_tokenizer_kind(f.tok), TDIFF_TOKENIZER_SPM);
     text_set t;
     golden g;
     texts_load_file(&t, "spm_texts.bin");

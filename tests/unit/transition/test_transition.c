@@ -2,7 +2,8 @@
  * test_transition.c -- D3PM transition matrices checked against dense references in
  * double: Q̄_t against the explicit product Q_1···Q_t, stochastic rows, the posterior
  * against Bayes' rule by brute force, structured and banded fast paths against the
- * generic dense path, user-matrix validation.
+ * generic dense path, user-matrix validation, and the reference code's floored
+ * log-space posterior (internal, for the D3PM loss and sampler) against its formula.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 
 #include "libtextdiff.h"
 #include "support.h"
+#include "transition/transition.h"
 
 #define assert_close(a, b, tol)                                                                          \
     do {                                                                                                 \
@@ -222,6 +224,44 @@ static void test_posterior_equals_bayes_rule(void **state)
     }
 }
 
+/* tdiff__transition_posterior_logits: log(Q_t[j, x_t] + 1e-6) + log((p0·Q̄_{t−1})[j] + 1e-6)
+ * from dense matrices, for every kind, step and x_t -- including the x_t a one-hot x_0
+ * cannot reach, where the exact posterior is undefined and this one is finite. */
+static void test_log_space_posterior_matches_the_reference_formula(void **state)
+{
+    fixture *f = *state;
+    const double pred[V] = {0.1, 0.2, 0.3, 0.15, 0.25, 0.0};
+    for (int k = 0; k < 3; k++)
+        for (size_t t = 1; t <= T; t++)
+            for (int32_t x0 = -1; x0 < V; x0++) /* -1: the predicted distribution */
+                for (int32_t xt = 0; xt < V; xt++) {
+                    double p[V] = {0}, out[V], scratch[2 * V], q[V * V], qb[V * V];
+                    if (x0 < 0)
+                        memcpy(p, pred, sizeof p);
+                    else
+                        p[x0] = 1.0;
+                    matrix(f->tr[k], t, 0, q);
+                    matrix(f->tr[k], t - 1, 1, qb);
+                    tdiff__transition_posterior_logits(f->tr[k], t, xt, p, out, scratch);
+                    for (int j = 0; j < V; j++) {
+                        double prior = 0;
+                        for (int i = 0; i < V; i++)
+                            prior += p[i] * qb[i * V + j];
+                        assert_true(isfinite(out[j]));
+                        assert_close(out[j], log(q[j * V + xt] + 1e-6) + log(prior + 1e-6), 1e-12);
+                    }
+                }
+    /* absorbing, x_t visible but given probability 0 by p0: exact posterior refuses, this one does not */
+    const float p0f[V] = {0.0f, 0.5f, 0.5f, 0.0f, 0.0f, 0.0f};
+    const int32_t xt = 0;
+    float out_f[V];
+    assert_int_equal(tdiff_transition_posterior(f->tr[1], 3, &xt, p0f, 1, out_f), TDIFF_E_INVALID_ARGUMENT);
+    double p0[V] = {0.0, 0.5, 0.5, 0.0, 0.0, 0.0}, out[V], scratch[2 * V];
+    tdiff__transition_posterior_logits(f->tr[1], 3, xt, p0, out, scratch);
+    for (int j = 0; j < V; j++)
+        assert_true(isfinite(out[j]));
+}
+
 static void test_structured_fast_paths_equal_the_dense_path(void **state)
 {
     fixture *f = *state;
@@ -339,6 +379,39 @@ static void test_user_matrices_are_validated(void **state)
     assert_int_equal(tdiff_transition_matrix(f->tr[0], T + 1, 1, small, 4, &need), TDIFF_E_INVALID_ARGUMENT);
 }
 
+/* Finding 2 of issue 22: n_steps = 2^32 asked for a 32 GiB table. Step counts
+ * above TDIFF_MAX_STEPS are refused before anything is allocated, for the
+ * scheduler-built and the caller-matrix transitions. */
+static void test_huge_step_counts_are_refused_before_allocating(void **state)
+{
+    (void)state;
+    test_alloc ta = {.max_bytes = 64u << 20}; /* 64 MiB: the limit's own tables need 16 MiB */
+    tdiff_host h;
+    test_host_init(&h, &ta);
+    tdiff_scheduler *s = NULL;
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_LINEAR, &h, &s, NULL, 0), TDIFF_OK);
+    const size_t steps[] = {(size_t)1 << 32, (size_t)TDIFF_MAX_STEPS + 1, SIZE_MAX};
+    static const float q[2 * 2] = {1, 0, 0, 1};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        tdiff_transition *tr = (tdiff_transition *)&ta;
+        assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, 4, 3, s, steps[i], &h, &tr, NULL, 0),
+                         TDIFF_E_INVALID_ARGUMENT);
+        assert_null(tr);
+        assert_int_equal(tdiff_transition_create_user(TDIFF_TRANSITION_DENSE, 2, steps[i], 0, q, 1, 0.0, &h, &tr,
+                                                      NULL, 0),
+                         TDIFF_E_INVALID_ARGUMENT);
+        assert_null(tr);
+    }
+    assert_int_equal(ta.failed, 0);
+    tdiff_transition *tr = NULL;
+    assert_int_equal(tdiff_transition_create(TDIFF_TRANSITION_ABSORBING, 4, 3, s, TDIFF_MAX_STEPS, &h, &tr, NULL, 0),
+                     TDIFF_OK);
+    assert_int_equal(tdiff_transition_n_steps(tr), TDIFF_MAX_STEPS);
+    tdiff_transition_free(tr);
+    tdiff_scheduler_free(s);
+    assert_int_equal(ta.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,9 +419,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_row_is_a_distribution, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structured_matrices_match_their_closed_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_posterior_equals_bayes_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_space_posterior_matches_the_reference_formula, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structured_fast_paths_equal_the_dense_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_banded_matrices_equal_their_dense_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_matrices_are_validated, setup, teardown),
+        cmocka_unit_test(test_huge_step_counts_are_refused_before_allocating),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
