@@ -1503,7 +1503,10 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_FIRST_HITTING = 10, /* first-hitting: one uniformly chosen position per step     */
     TDIFF_STRATEGY_SEDD_EULER = 11,  /* SEDD Euler (tau-leaping) steps (set transition + scheduler)  */
     TDIFF_STRATEGY_SEDD_ANALYTIC = 12, /* SEDD analytic (Tweedie) steps (set transition + scheduler)  */
-    TDIFF_STRATEGY_EMBEDDING = 13    /* Diffusion-LM: Gaussian DDPM/DDIM in embedding space (built-in model) */
+    TDIFF_STRATEGY_EMBEDDING = 13,   /* Diffusion-LM: Gaussian DDPM/DDIM in embedding space (built-in model) */
+    TDIFF_STRATEGY_AR = 14           /* autoregressive: left to right, one token per step, stops at EOS;
+                                        temperature / top-k / top-p (0 = greedy). The only strategy of
+                                        an autoregressive model (llama, qwen2), and its default there */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */

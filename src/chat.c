@@ -98,6 +98,8 @@ static int on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas,
     size_t masks = 0;
     for (size_t i = 0; i < n; i++)
         masks += canvas[i] == tp->mask;
+    if (tp->mask < 0) /* autoregressive: one token a step */
+        masks = tp->masks0 > step + 1 ? tp->masks0 - (step + 1) : 0;
     progress_update(&tp->p, step + 1, n_steps, masks < tp->masks0 ? (double)(tp->masks0 - masks) : 0.0);
     return 0;
 }
@@ -161,13 +163,14 @@ int cmd_chat(int argc, char **argv)
         return 1;
     }
     rc = 1;
-    int32_t mask;
+    int32_t mask = -1; /* none: an autoregressive model (the sampler runs it with the ar strategy) */
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err)) {
         fprintf(stderr, "textdiff: '%s' has no usable tokenizer: %s\n", path, err);
         goto done;
     }
-    if (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &mask) ||
-        tdiff_sampler_create(model, NULL, &s, err, sizeof err)) {
+    if (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &mask))
+        mask = -1;
+    if (tdiff_sampler_create(model, NULL, &s, err, sizeof err)) {
         fprintf(stderr, "textdiff: cannot create the sampler: %s\n", err);
         goto done;
     }

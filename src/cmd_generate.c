@@ -70,6 +70,8 @@ static int on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas,
     size_t masks = 0;
     for (size_t i = 0; i < n; i++)
         masks += canvas[i] == sp->mask;
+    if (sp->mask < 0) /* autoregressive: one token a step */
+        masks = sp->masks0 > step + 1 ? sp->masks0 - (step + 1) : 0;
     progress_update(&sp->p, step + 1, n_steps, masks < sp->masks0 ? (double)(sp->masks0 - masks) : 0.0);
     return 0;
 }
@@ -333,10 +335,12 @@ static int run(int argc, char **argv, int mode)
     }
     if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err))
         tok = NULL; /* ids still work; text output is then omitted */
+    /* No mask token: an autoregressive model (the sampler refuses the others and
+     * runs it with the ar strategy); it generates, it cannot fill holes. */
     int32_t mask = -1;
-    if (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &mask)) {
-        fprintf(stderr, "textdiff: '%s' has no mask token (tokenizer.ggml.mask_token_id): not a masked diffusion "
-                        "model\n", model_path);
+    if (tdiff_model_special_id(model, TDIFF_SPECIAL_MASK, &mask) && mode == GEN_INFILL) {
+        fprintf(stderr, "textdiff: '%s' has no mask token (tokenizer.ggml.mask_token_id): infilling needs a masked "
+                        "diffusion model\n", model_path);
         goto done;
     }
     long n_ids = input_ids(&o, tok, mask, ids);

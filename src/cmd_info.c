@@ -2,6 +2,7 @@
  * sizes, hyper-parameters, tokenizer, special tokens; --meta and --tensors list
  * every key and tensor. Uses only the public API. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,6 +151,12 @@ static void print_hparams(const tdiff_model *m)
         printf("%-18s %g\n", "rms norm eps", d);
     if (tdiff_model_get_int(m, TDIFF_MODEL_SHIFT_LOGITS, &v) == TDIFF_OK)
         printf("%-18s %s\n", "shift logits", v ? "yes (position i predicts i+1)" : "no");
+    if (tdiff_model_get_int(m, TDIFF_MODEL_CAUSAL, &v) == TDIFF_OK) {
+        int32_t mask;
+        bool ar = v && tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK;
+        printf("%-18s %s\n", "attention", ar ? "causal (autoregressive: generate with --strategy ar)"
+                                          : v ? "causal" : "bidirectional");
+    }
     if (tdiff_model_get_int(m, TDIFF_MODEL_HAS_QKV_BIAS, &v) == TDIFF_OK)
         printf("%-18s %s\n", "q/k/v bias", v ? "yes" : "no");
     if (tdiff_model_get_int(m, TDIFF_MODEL_TIED_OUTPUT, &v) == TDIFF_OK)

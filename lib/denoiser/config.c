@@ -1,6 +1,6 @@
 /*
  * config.c -- turns a loaded model into the denoiser's configuration and weight
- * views: llada/dream from the model module's validated hyper-parameters, `tdiff`
+ * views: llada/dream/llama/qwen2 from the model module's validated hyper-parameters, `tdiff`
  * from its own `tdiff.*` keys (docs/model-format.md, "tdiff" section). Every tensor is
  * checked for shape and type through tdiff__tensor_expect; small vectors (norms,
  * biases) that are not F32 are converted once into vec_store.
@@ -187,7 +187,9 @@ static tdiff_status bind_weights(tdiff_denoiser *d, uint8_t *used)
     return TDIFF_OK;
 }
 
-/* ---- llada / dream: the model module already read and checked the keys ---- */
+/* ---- llada / dream / llama / qwen2: the model module already read and checked
+ * the keys. llama and qwen2 are causal with shifted logits (hp.causal,
+ * hp.shift_logits): row p predicts token p from hidden state p - 1. ---- */
 
 static void config_llama_like(tdiff_denoiser *d)
 {
@@ -389,7 +391,8 @@ tdiff_status tdiff__dn_configure(tdiff_denoiser *d)
     const tdiff_model *m = d->model;
     tdiff_status st;
     memset(&d->cfg, 0, sizeof d->cfg);
-    if (m->hp.arch == TDIFF__ARCH_LLADA || m->hp.arch == TDIFF__ARCH_DREAM)
+    if (m->hp.arch == TDIFF__ARCH_LLADA || m->hp.arch == TDIFF__ARCH_DREAM || m->hp.arch == TDIFF__ARCH_LLAMA ||
+        m->hp.arch == TDIFF__ARCH_QWEN2)
         config_llama_like(d);
     else if (!strcmp(tdiff__model_arch(m), "tdiff")) {
         if ((st = config_tdiff(d)) != TDIFF_OK)

@@ -1,7 +1,8 @@
 /*
  * denoiser.h -- the internal contract of the denoiser module: one configurable
- * bidirectional transformer (llada, dream, and our own `tdiff` architecture with
- * its BERT-style MLM and DiT presets) that maps token ids to logits.
+ * transformer (llada, dream, our own `tdiff` architecture with its BERT-style
+ * MLM and DiT presets, and the autoregressive llama / qwen2, which run causal)
+ * that maps token ids to logits.
  *
  * The public handle (tdiff_denoiser, include/libtextdiff.h) is what the sampler
  * holds: create it once per sampler with the sampler's host, call
@@ -11,7 +12,9 @@
  * Logit convention: logits returned for position p always PREDICT the token at
  * position p. For models with shifted logits (dream, `diffusion.shift_logits`)
  * the shift is applied inside the denoiser (row p comes from hidden state p-1,
- * row 0 from itself), so callers never shift again.
+ * row 0 from itself), so callers never shift again. Autoregressive models
+ * (llama, qwen2) are causal with shifted logits: row p depends on tokens
+ * 0..p-1 only, so the token given at p (and after it) does not matter.
  *
  * Thread safety: a denoiser belongs to one thread at a time (it owns a thread
  * pool and the workspace); the model it reads may be shared.

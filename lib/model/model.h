@@ -2,7 +2,8 @@
  * model.h -- the internal contract of the model module: a loaded GGUF file
  * (metadata + tensor tables pointing into the mapped bytes), typed metadata
  * getters, tensor views with row dequantisation, and the validated
- * hyper-parameters of the architectures we know (llada, dream).
+ * hyper-parameters of the architectures we know (llada, dream; the
+ * autoregressive llama, qwen2).
  *
  * Everything here points INTO the mapped file: nothing is copied except the
  * small tables. Pointers stay valid until tdiff_model_free. A loaded model is
@@ -106,13 +107,15 @@ typedef struct tdiff__tensor {
 typedef enum tdiff__arch {
     TDIFF__ARCH_OTHER = 0,    /* any other name: only generic fields are filled */
     TDIFF__ARCH_LLADA = 1,
-    TDIFF__ARCH_DREAM = 2
+    TDIFF__ARCH_DREAM = 2,
+    TDIFF__ARCH_LLAMA = 3,    /* autoregressive: causal, shifted logits, no mask token */
+    TDIFF__ARCH_QWEN2 = 4     /* autoregressive, NeoX RoPE, optional Q/K/V biases */
 } tdiff__arch;
 
 typedef enum tdiff__rope_style {
     TDIFF__ROPE_NONE = 0,
-    TDIFF__ROPE_NORMAL = 1,   /* rotate adjacent pairs (2i, 2i+1)        -- llada */
-    TDIFF__ROPE_NEOX = 2      /* rotate (i, i + rope_dim/2)             -- dream */
+    TDIFF__ROPE_NORMAL = 1,   /* rotate adjacent pairs (2i, 2i+1)        -- llada, llama */
+    TDIFF__ROPE_NEOX = 2      /* rotate (i, i + rope_dim/2)             -- dream, qwen2 */
 } tdiff__rope_style;
 
 /* Validated at load. Dimensions are 0 when the architecture does not define them
@@ -130,10 +133,12 @@ typedef struct tdiff__hparams {
     size_t rope_dim;          /* <= head_dim, even */
     float rope_base;          /* default 10000 */
     float norm_eps;           /* RMSNorm epsilon */
-    bool shift_logits;        /* diffusion.shift_logits; absent: true (as llama-diffusion-cli) */
-    bool causal;              /* {arch}.attention.causal; absent: false */
+    bool shift_logits;        /* diffusion.shift_logits; absent: true (as llama-diffusion-cli);
+                                 llama/qwen2: always true (hidden state p-1 predicts token p) */
+    bool causal;              /* {arch}.attention.causal; absent: false (llama/qwen2: true) */
+    bool autoregressive;      /* llama/qwen2: a left-to-right model; no mask token needed */
     tdiff__rope_style rope_style;
-    bool has_qkv_bias;        /* attn_q/k/v.bias present in every layer (dream) */
+    bool has_qkv_bias;        /* attn_q/k/v.bias present in every layer (dream; qwen2 when the file has them) */
     bool tied_output;         /* output.weight absent: the LM head is token_embd */
     int32_t bos, eos, mask, pad, unk, sep, cls;
 } tdiff__hparams;

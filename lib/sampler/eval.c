@@ -10,7 +10,8 @@
  * passes, the interrupt flag, and error messages. It also tracks which
  * positions' inputs changed since the previous call of each pass and passes
  * the strategy's block on: what the KV cache behind the network (kvcache.c)
- * needs, so strategies never know it exists.
+ * needs, so strategies never know it exists. A causal network may be asked
+ * about a prefix of the canvas only (autoregressive decoding).
  */
 #include <string.h>
 
@@ -77,7 +78,8 @@ static bool can_reuse(const tdiff__run *r, const tdiff__eval_req *q)
 {
     const tdiff__eval *ev = &r->ev;
     const tdiff_sampler *s = r->s;
-    if (!q->reuse || s->softmask || q->embd || !ev->have_seen[0] || ev->prev_na != q->na)
+    if (!q->reuse || s->softmask || q->embd || q->n_prefix || !ev->have_seen[0] || ev->seen_n[0] != r->n ||
+        ev->prev_na != q->na)
         return false;
     if (memcmp(ev->prev_pos, q->pos, q->na * sizeof *q->pos) || memcmp(ev->seen[0], r->x, r->n * sizeof *r->x))
         return false;
@@ -103,18 +105,21 @@ static tdiff_status build_mix(tdiff__run *r, const int32_t *x, int pass)
     return TDIFF_OK;
 }
 
-/* The positions whose network input changed since the last call of this pass.
+/* The positions among the first n whose network input changed since the last
+ * call of this pass (a position the last call did not see counts as changed).
  * Mixtures and caller vectors (vectors != NULL) may differ on every call. */
-static size_t collect_changed(tdiff__run *r, const int32_t *x, int pass, const size_t *offsets, const float *vectors)
+static size_t collect_changed(tdiff__run *r, const int32_t *x, size_t n, int pass, const size_t *offsets,
+                              const float *vectors)
 {
     tdiff__eval *ev = &r->ev;
     size_t m = 0;
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = 0; i < n; i++) {
         bool mixed = vectors || (offsets && offsets[i + 1] > offsets[i]);
-        if (!ev->have_seen[pass] || mixed || ev->seen[pass][i] != x[i])
+        if (!ev->have_seen[pass] || i >= ev->seen_n[pass] || mixed || ev->seen[pass][i] != x[i])
             ev->changed[m++] = (uint32_t)i;
     }
-    memcpy(ev->seen[pass], x, r->n * sizeof *x);
+    memcpy(ev->seen[pass], x, n * sizeof *x);
+    ev->seen_n[pass] = n;
     ev->have_seen[pass] = true;
     return m;
 }
@@ -124,7 +129,7 @@ static tdiff_status forward_pass(tdiff__run *r, const tdiff__eval_req *q, const 
     tdiff__eval *ev = &r->ev;
     tdiff__net_call c = {0};
     c.tokens = x;
-    c.n = r->n;
+    c.n = q->n_prefix ? q->n_prefix : r->n;
     c.t = q->t;
     c.positions = q->pos;
     c.n_positions = q->na;
@@ -136,7 +141,7 @@ static tdiff_status forward_pass(tdiff__run *r, const tdiff__eval_req *q, const 
     c.embd = q->embd;
     c.embd_rows = q->embd_rows;
     c.first = !ev->have_seen[pass];
-    c.n_changed = collect_changed(r, x, pass, c.mix_offsets, c.embd);
+    c.n_changed = collect_changed(r, x, c.n, pass, c.mix_offsets, c.embd);
     c.changed = ev->changed;
     c.pass = pass;
     c.span_lo = q->span_lo;
@@ -156,6 +161,9 @@ tdiff_status tdiff__evaluate(tdiff__run *r, const tdiff__eval_req *q, const floa
         return tdiff__fail(&s->env, TDIFF_E_ABORTED, "interrupted (tdiff_sampler_interrupt) at step %zu", r->step);
     if (q->na == 0 || q->na > ev->rows)
         return tdiff__fail(&s->env, TDIFF_E_INTERNAL, "evaluation of %zu rows (capacity %zu)", q->na, ev->rows);
+    if (q->n_prefix && (q->n_prefix > r->n || s->softmask || q->embd || q->pos[q->na - 1] >= q->n_prefix))
+        return tdiff__fail(&s->env, TDIFF_E_INTERNAL, "prefix evaluation of %zu positions is not possible here",
+                           q->n_prefix);
     if (can_reuse(r, q)) {
         s->stat_reused++;
         *out = ev->logits;

@@ -87,7 +87,7 @@ static tdiff_status check_tokens(tdiff_sampler *s, const int32_t *t, size_t n, b
         if (t[i] < 0 || (size_t)t[i] >= s->n_vocab)
             return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "%s token %zu = %d is outside [0, %zu)", what, i,
                                (int)t[i], s->n_vocab);
-        if (!allow_mask && t[i] == s->mask_id)
+        if (!allow_mask && !s->no_mask && t[i] == s->mask_id)
             return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT,
                                "%s token %zu is the mask token (holes to fill: tdiff_sampler_infill)", what, i);
     }
@@ -236,6 +236,9 @@ tdiff_status tdiff_sampler_begin_infill(tdiff_sampler *s, const int32_t *canvas,
         return st;
     if (!canvas || n == 0)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "infill: NULL canvas or n = 0");
+    if (s->no_mask)
+        return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
+                           "infill: the model is autoregressive (no mask token to mark the holes with)");
     if ((st = check_tokens(s, canvas, n, true, "canvas")))
         return st;
     size_t first = n, holes = 0;
@@ -415,7 +418,7 @@ tdiff_status tdiff_sampler_canvas(const tdiff_sampler *s, int32_t *tokens, float
         memcpy(confidence, r->conf_out, r->n * sizeof *confidence);
     if (masked)
         for (size_t i = 0; i < r->n; i++)
-            masked[i] = r->x[i] == s->mask_id;
+            masked[i] = s->no_mask ? !r->fixed[i] && i >= r->frontier : r->x[i] == s->mask_id;
     return TDIFF_OK;
 }
 
@@ -525,6 +528,9 @@ tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *canvas, size_
         return st;
     if (!canvas || !n_out || !out || n == 0)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "infill: NULL argument or empty canvas");
+    if (s->no_mask)
+        return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
+                           "infill: the model is autoregressive (no mask token to mark the holes with)");
     if ((st = check_tokens(s, canvas, n, true, "canvas")))
         return st;
     bool any = false;

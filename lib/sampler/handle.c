@@ -86,15 +86,22 @@ static tdiff_status create_for_model(tdiff__env *env, const tdiff_model *model, 
     if (hp->n_vocab < 2 || hp->n_vocab > INT32_MAX)
         return tdiff__fail(env, TDIFF_E_BAD_FORMAT, "tdiff_sampler_create: the model has no usable vocabulary (%zu tokens)",
                            hp->n_vocab);
-    if (hp->mask < 0 || (size_t)hp->mask >= hp->n_vocab)
+    /* An autoregressive model has no mask token: the canvas placeholder is EOS
+     * (or 0), the strategy ar (sampler.h, no_mask). */
+    const bool ar = hp->autoregressive;
+    int32_t mask = ar ? (hp->eos >= 0 ? hp->eos : 0) : hp->mask;
+    if (!ar && (hp->mask < 0 || (size_t)hp->mask >= hp->n_vocab))
         return tdiff__fail(env, TDIFF_E_BAD_FORMAT,
                            "tdiff_sampler_create: the model has no mask token (tokenizer.ggml.mask_token_id); it "
                            "cannot be used as a masked-diffusion denoiser");
     tdiff_sampler *s;
-    tdiff_status st = sampler_alloc(env, hp->n_vocab, hp->mask, &s);
+    tdiff_status st = sampler_alloc(env, hp->n_vocab, mask, &s);
     if (st)
         return st;
     s->net.model = model;
+    s->no_mask = ar;
+    if (ar)
+        s->ival[tdiff__sampler_param_index(TDIFF_SAMPLER_STRATEGY)] = TDIFF_STRATEGY_AR;
     s->eos_id = (hp->eos >= 0 && (size_t)hp->eos < hp->n_vocab) ? hp->eos : -1;
     *out = s;
     return TDIFF_OK;
@@ -127,7 +134,7 @@ tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t *ids, size
         return st;
     if (n > 0 && !ids)
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "set_banned: NULL ids with n = %zu", n);
-    size_t left = s->n_vocab - 1; /* tokens still producible; the mask is never one of them */
+    size_t left = s->n_vocab - (s->no_mask ? 0 : 1); /* tokens still producible; the mask is never one */
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || (size_t)ids[i] >= s->n_vocab)
             return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "set_banned: id %d is outside [0, %zu)",
@@ -139,7 +146,7 @@ tdiff_status tdiff_sampler_set_banned(tdiff_sampler *s, const int32_t *ids, size
         return tdiff__fail(&s->env, TDIFF_E_OUT_OF_MEMORY, "set_banned: out of memory");
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++)
-        if (ids[i] != s->mask_id && !b[ids[i]]++)
+        if ((ids[i] != s->mask_id || s->no_mask) && !b[ids[i]]++)
             distinct++;
     if (distinct >= left) {
         tdiff__free(&s->env, b);

@@ -12,6 +12,13 @@
 #include "denoiser/denoiser.h"
 #include "sampler.h"
 
+bool tdiff__net_causal(const tdiff_sampler *s)
+{
+    int64_t att = 0;
+    return s->net.denoiser && tdiff_denoiser_get_int(s->net.denoiser, TDIFF_DENOISER_ATTENTION, &att) == TDIFF_OK &&
+           att == TDIFF_ATTENTION_CAUSAL;
+}
+
 tdiff_status tdiff__net_prepare(tdiff_sampler *s, size_t n, int threads)
 {
     tdiff__net *net = &s->net;

@@ -8,7 +8,7 @@
  *                        one-call generate/infill, the after-step hook
  *   strategy.c           the strategy table {id, name, begin, step, finish, caps}
  *   masked.c maskgit.c mask_predict.c mdlm.c d3pm.c sedd.c first_hitting.c
- *   embedding.c          the strategies, each an explicit state machine
+ *   embedding.c ar.c     the strategies, each an explicit state machine
  *   eval.c               THE evaluation seam: every network call of every strategy
  *   net.c                the network behind it: the built-in denoiser or callbacks
  *   kvcache.c            the KV-cache policy behind the network: which positions
@@ -109,6 +109,9 @@ typedef struct tdiff__net {
     tdiff__kv_policy kv;
 } tdiff__net;
 
+/* True when the network's rows depend only on earlier positions (the built-in
+ * denoiser with causal attention): a forward over a prefix gives the same rows. */
+bool tdiff__net_causal(const tdiff_sampler *s);
 /* Makes sure the network accepts a canvas of n tokens with `threads` threads. */
 tdiff_status tdiff__net_prepare(tdiff_sampler *s, size_t n, int threads);
 /* One forward call. Errors carry a message in s->env. */
@@ -146,6 +149,11 @@ struct tdiff_sampler {
     tdiff_softmask *softmask;       /* borrowed; soft-masked inputs (built-in network) */
     size_t n_vocab;
     int32_t mask_id, eos_id;
+    /* An autoregressive model (llama, qwen2): it has no mask token. mask_id is
+     * then only the placeholder of the canvas positions not generated yet (EOS,
+     * or 0 without one): a token like any other, never banned, allowed in
+     * prompts; only strategies with TDIFF__CAP_NO_MASK run, and no infilling. */
+    bool no_mask;
     int64_t ival[TDIFF__SAMPLER_N_PARAMS];
     double fval[TDIFF__SAMPLER_N_PARAMS];
     uint8_t *banned;                /* [V] caller bans (tdiff_sampler_set_banned); the mask is not in it */
@@ -183,7 +191,7 @@ static inline double tdiff__sp_float(const tdiff_sampler *s, int param)
  * unless SUBS is off (TDIFF_SAMPLER_SUBS = 0). */
 static inline bool tdiff__allowed(const tdiff_sampler *s, size_t v)
 {
-    if ((int32_t)v == s->mask_id)
+    if ((int32_t)v == s->mask_id && !s->no_mask)
         return tdiff__sp_int(s, TDIFF_SAMPLER_SUBS) == 0;
     return !s->banned[v];
 }
@@ -203,6 +211,8 @@ typedef struct tdiff__eval_req {
     /* The block the strategy works on, [span_lo, span_hi) (span_hi = 0: none).
      * Block strategies name it; the KV cache (behind the seam) needs it. */
     size_t span_lo, span_hi;
+    size_t n_prefix;          /* > 0: the network sees x[0..n_prefix) only (a causal network, every
+                                 pos < n_prefix); 0: the whole canvas */
     const float *embd;        /* embedding strategy: [n, d] input vectors ... */
     const uint8_t *embd_rows; /* ... used at these positions */
 } tdiff__eval_req;
@@ -215,6 +225,7 @@ typedef struct tdiff__eval {
     size_t rows;              /* capacity in rows                                 */
     /* what the network saw last, per pass (dirty tracking, reuse) */
     int32_t *seen[2];         /* [n] */
+    size_t seen_n[2];         /* positions of seen[pass] the network saw (a prefix evaluation sees fewer) */
     bool have_seen[2];
     uint32_t *changed;        /* [n] scratch */
     uint32_t *prev_pos;       /* [n] the positions of the rows now in logits */
@@ -261,6 +272,7 @@ typedef struct tdiff__run {
     uint32_t *sel;         /* [n] scratch: selection */
     double *aux;           /* [n] scratch */
     size_t step;           /* the RNG's step (global step index, skipped steps included) */
+    size_t frontier;       /* no-mask models (ar): positions >= frontier, not fixed, are not generated yet */
     size_t n_steps;        /* planned steps (adaptive strategies: an upper bound) */
     uint64_t seed;
     bool llamacpp;         /* compat mode */
@@ -283,7 +295,8 @@ enum {
     TDIFF__CAP_NO_SUBS = 1u << 10,   /* TDIFF_SAMPLER_SUBS = 0 (the mask a valid prediction): a fixed step
                                         count, so a committed mask cannot make it loop */
     TDIFF__CAP_CACHE = 1u << 11,     /* names its block in every evaluation (span): the KV cache applies */
-    TDIFF__CAP_EARLY_STOP = 1u << 12 /* a committed token never changes: early stop applies */
+    TDIFF__CAP_EARLY_STOP = 1u << 12, /* a committed token never changes: early stop applies */
+    TDIFF__CAP_NO_MASK = 1u << 13    /* runs on a model without a mask token (autoregressive) */
 };
 
 struct tdiff__strategy {
@@ -311,7 +324,7 @@ tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st);
 extern const tdiff__strategy tdiff__strategy_llada, tdiff__strategy_dream, tdiff__strategy_threshold,
     tdiff__strategy_factor, tdiff__strategy_maskgit, tdiff__strategy_mask_predict, tdiff__strategy_mdlm,
     tdiff__strategy_mdlm_cache, tdiff__strategy_d3pm, tdiff__strategy_first_hitting, tdiff__strategy_sedd_euler,
-    tdiff__strategy_sedd_analytic, tdiff__strategy_embedding;
+    tdiff__strategy_sedd_analytic, tdiff__strategy_embedding, tdiff__strategy_ar;
 
 /* ---- prediction pieces (predict.c) ---------------------------------------- */
 

@@ -13,7 +13,7 @@ static const tdiff__strategy *const table[] = {
     &tdiff__strategy_factor,       &tdiff__strategy_maskgit,      &tdiff__strategy_mask_predict,
     &tdiff__strategy_mdlm,         &tdiff__strategy_mdlm_cache,   &tdiff__strategy_d3pm,
     &tdiff__strategy_first_hitting, &tdiff__strategy_sedd_euler,  &tdiff__strategy_sedd_analytic,
-    &tdiff__strategy_embedding,
+    &tdiff__strategy_embedding,    &tdiff__strategy_ar,
 };
 #define N_STRATEGIES (sizeof table / sizeof table[0])
 
@@ -58,6 +58,11 @@ tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st)
     const char *name = st->name;
     const int remask = (int)tdiff__sp_int(s, TDIFF_SAMPLER_REMASKING);
     const bool llamacpp = tdiff__sp_int(s, TDIFF_SAMPLER_COMPAT) == TDIFF_COMPAT_LLAMACPP;
+    if (s->no_mask && !(caps & TDIFF__CAP_NO_MASK))
+        return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
+                           "the model is autoregressive (%s, no mask token): the %s strategy needs a masked-diffusion "
+                           "model; use the ar strategy", s->net.model ? tdiff_model_architecture(s->net.model) : "?",
+                           name);
     if (llamacpp && !(caps & TDIFF__CAP_COMPAT))
         return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
                            "compat llamacpp reproduces llama-diffusion-cli's sampler, which has no %s strategy (use "

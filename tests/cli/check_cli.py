@@ -74,7 +74,7 @@ def errors():
         (('generate', LLADA, '--bogus', '-p', 'x'), r"^textdiff: generate: unknown option '--bogus'"),
         (('generate', LLADA, 'the cat'), r"^textdiff: generate: unexpected argument 'the cat': the prompt goes after -p"),
         (('generate', LLADA, '-p', 'x', '--strategy', 'foo'),
-         r"^textdiff: unknown strategy 'foo' \(known: llada, dream, .*embedding\)"),
+         r"^textdiff: unknown strategy 'foo' \(known: llada, dream, .*embedding, ar\)"),
         (('generate', LLADA, '-p', 'x', '--steps'), r'^textdiff: generate: option --steps needs a value'),
         (('infill', LLADA, 'the [MASK:2] cat', '-n', '4'), r'^textdiff: infill has no option -n'),
         (('infill', LLADA, 'the [MASK:2] cat', '-p', 'x'), r'^textdiff: infill has no option -p'),
@@ -189,8 +189,33 @@ def chat():
           r.stdout + r.stderr)
 
 
+def autoregressive():
+    """A llama.cpp-style llama file (tests/parity/make_ar_goldens.py): generate --strategy ar is greedy at
+    temperature 0 and equals the reference's decoding (data/ar_greedy.txt); ar is the default there; the
+    masked-diffusion strategies and infilling are refused with a reason."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity', 'data')
+    model = os.path.join(data, 'ar-llama-f32.gguf')
+    with open(os.path.join(data, 'ar_greedy.txt')) as f:
+        line = next(ln for ln in f if ln.startswith('ar-llama-f32.gguf '))
+    head, prompt, expect = line.split(':')
+    n = head.split()[1]
+    ids = ','.join(prompt.split())
+    got = tokens(model, '--prompt-ids', ids, '-n', n, '--strategy', 'ar', '--threads', '2')
+    check(got == [int(t) for t in expect.split()], 'generate --strategy ar: greedy = the reference decoding', str(got))
+    check(tokens(model, '--prompt-ids', ids, '-n', n) == got, 'ar is the default strategy of a llama file')
+    r = run('generate', model, '--prompt-ids', ids, '-n', '4', '--strategy', 'llada')
+    check(r.returncode == 1 and 'use the ar strategy' in r.stderr, 'a llama file refuses --strategy llada',
+          r.stderr)
+    r = run('chat', model, '-n', '6', '-p', 'the cat', stdin='')
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 1, 'chat runs a llama file (strategy ar)',
+          r.stdout + r.stderr)
+    r = run('infill', model, 'the [MASK:2] cat')
+    check(r.returncode == 1 and 'infilling needs a masked diffusion model' in r.stderr, 'a llama file refuses infill',
+          r.stderr)
+
+
 def main():
-    for part in (version, aliases, seeds, errors, help_defaults, progress, bundled_fallback, chat):
+    for part in (version, aliases, seeds, errors, help_defaults, progress, bundled_fallback, chat, autoregressive):
         part()
     if failures:
         print('%d check(s) failed' % len(failures))

@@ -1,7 +1,9 @@
 /*
  * test_denoiser_parity.c -- the denoiser against the PyTorch reference
  * (reference.py): for every case in data/cases.txt (written by
- * make_goldens.py) load the model, run the same tokens / positions / t /
+ * make_goldens.py), or in the list named by argv[1] (data/ar_cases.txt: the
+ * autoregressive llama/qwen2 files against make_ar_goldens.py's numpy
+ * reference), load the model, run the same tokens / positions / t /
  * attention, and require max|ours - reference| <= tol * max(1, max|reference|)
  * with tol = 1e-4 for F32 weights, 1e-3 for F16/BF16/Q8_0/Q4_0 (issue 4). Each
  * case also runs with 2 threads and must give bit-identical logits.
@@ -177,10 +179,12 @@ static void test_case_matches_reference(void **state)
     free_gold(&g);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    char path[1024];
-    FILE *f = fopen(test_source_path(path, sizeof path, "tests/parity/data/cases.txt"), "r");
+    /* argv[1]: the case list (default cases.txt; ar_cases.txt from make_ar_goldens.py) */
+    char path[1024], rel[256];
+    snprintf(rel, sizeof rel, "tests/parity/data/%s", argc > 1 ? argv[1] : "cases.txt");
+    FILE *f = fopen(test_source_path(path, sizeof path, rel), "r");
     if (!f) {
         fprintf(stderr, "cannot open %s\n", path);
         return 1;
@@ -197,5 +201,5 @@ int main(void)
         n++;
     }
     fclose(f);
-    return _cmocka_run_group_tests("denoiser_parity", tests, n, NULL, NULL);
+    return _cmocka_run_group_tests(argc > 1 ? argv[1] : "denoiser_parity", tests, n, NULL, NULL);
 }

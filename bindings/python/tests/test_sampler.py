@@ -4,6 +4,7 @@ enum setters, step callbacks (kept alive across gc, exceptions abort cleanly), h
 banned tokens, and a sampler over a Python network."""
 import gc
 import json
+import os
 
 import numpy as np
 import pytest
@@ -297,3 +298,20 @@ def test_graph_strategies_with_borrowed_handles_equal_the_tool(llada_path, tool,
         with pytest.raises(TextdiffError) as e:
             s.generate(PROMPT)
         assert e.value.status == Status.STATE and e.value.message
+
+
+def test_autoregressive_model_generates_with_strategy_ar():
+    """A llama.cpp-style `llama` file (tests/parity/make_ar_goldens.py): ar is its default strategy,
+    greedy decoding equals the numpy reference's (data/ar_greedy.txt), the diffusion strategies are refused."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tests', 'parity', 'data')
+    with open(os.path.join(data, 'ar_greedy.txt')) as f:
+        line = next(ln for ln in f if ln.startswith('ar-qwen2-f32.gguf '))
+    head, prompt, expect = line.split(':')
+    with textdiff.Model(os.path.join(data, 'ar-qwen2-f32.gguf')) as m:
+        s = m.sampler(gen_length=int(head.split()[1]))
+        assert s.get('strategy') == textdiff.Strategy.AR and textdiff.strategy_name(textdiff.Strategy.AR) == 'ar'
+        assert list(s.generate([int(t) for t in prompt.split()])) == [int(t) for t in expect.split()]
+        s.set(strategy='llada')
+        with pytest.raises(TextdiffError) as e:
+            s.generate([1, 2, 3])
+        assert e.value.status == Status.UNSUPPORTED and 'use the ar strategy' in str(e.value)

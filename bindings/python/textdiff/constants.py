@@ -171,6 +171,7 @@ class Strategy(enum.IntEnum):
     SEDD_EULER = 11
     SEDD_ANALYTIC = 12
     EMBEDDING = 13
+    AR = 14
 
 
 class Remasking(enum.IntEnum):

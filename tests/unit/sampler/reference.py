@@ -666,10 +666,29 @@ def run_first_hitting(c, x, fixed, region_start):
     return x
 
 
+def run_ar(c, x, fixed, region_start):
+    """Autoregressive decoding (docs/sampling.md, `ar`): the positions that are not
+    fixed, left to right, one per step, Dream's chain; a drawn EOS with no fixed
+    position after it ends the run and fills the rest with EOS."""
+    n, seed = len(x), c["seed"]
+    last_fixed = max([i + 1 for i in range(n) if fixed[i]], default=0)
+    step = 0
+    for p in range(region_start, n):
+        if fixed[p]:
+            continue
+        tok, _, _ = predict("dream", net(x)[p], dict(c, remask="low_confidence"), seed, step, p)
+        x[p] = tok
+        step += 1
+        if tok == EOS and p + 1 >= last_fixed:
+            x[p + 1:] = [EOS] * (n - p - 1)
+            break
+    return x
+
+
 RUNNERS = {"llada": run_masked, "dream": run_masked, "threshold": run_masked, "factor": run_masked,
            "maskgit": run_maskgit, "mask_predict": run_mask_predict, "mdlm": run_mdlm, "mdlm_cache": run_mdlm,
            "d3pm": run_d3pm, "first_hitting": run_first_hitting, "sedd_euler": run_sedd,
-           "sedd_analytic": run_sedd}
+           "sedd_analytic": run_sedd, "ar": run_ar}
 
 DEFAULTS = dict(strategy="llada", remask="low_confidence", steps=16, gen=16, block=0, temp=0.0, topk=0, topp=1.0,
                 cfg=0.0, threshold=0.9, factor=1.0, alg_temp=0.0, eps=1e-3, seed=0, compat=0, eos_inf=0,
@@ -741,6 +760,11 @@ CASES = [
                                    seed=54)),
     ("first_hitting_greedy", dict(strategy="first_hitting", prompt=P, gen=16, seed=41)),
     ("first_hitting_sampled", dict(strategy="first_hitting", prompt=P, gen=16, temp=1.0, seed=42)),
+    ("ar_greedy", dict(strategy="ar", prompt=P, gen=24)),
+    ("ar_sampled", dict(strategy="ar", prompt=P, gen=24, temp=0.8, topk=10, topp=0.9, seed=61)),
+    ("ar_temp1", dict(strategy="ar", prompt=P, gen=24, temp=1.0, seed=62)),
+    ("ar_banned", dict(strategy="ar", prompt=P, gen=16, banned="40,41,42,43", temp=0.5, seed=63)),
+    ("ar_infill", dict(strategy="ar", canvas="3,47,47,47,29,5,47,47,12", temp=0.7, seed=64)),
     ("infill_llada", dict(canvas="3,17,47,47,47,47,29,5,47,47,12", steps=6, block=0)),
     ("infill_llada_blocks", dict(canvas="3,47,47,47,47,47,29,5,47,47,47,12", steps=6, block=4)),
     ("infill_dream", dict(strategy="dream", canvas="47,47,3,17,47,47,47,5", steps=5, temp=0.5, seed=99)),
