@@ -5,6 +5,7 @@
 # Sets (no argument = test):
 #   demo     build the library and the tool, run scripts/demo.sh
 #   test     demo + everything scripts/test-all.sh runs: C++, valgrind, libabigail,
+#            libmicrohttpd and jansson (textdiff serve; -Dserver=auto builds it when present),
 #            the aarch64 cross compiler and qemu, Python with numpy/pytest/pip/venv,
 #            clang with its sanitizer and libFuzzer runtimes (stages clang, fuzz)
 #   convert  tools/convert_hf.py (numpy)
@@ -16,7 +17,7 @@ demo=(build-essential meson ninja-build pkgconf libopenblas-dev libcmocka-dev)
 test=("${demo[@]}" g++ abigail-tools valgrind
       python3 python3-numpy python3-pytest python3-pip python3-setuptools python3-venv
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev)
 convert=(python3 python3-numpy)
 plot=(python3 python3-matplotlib)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-all.sh -- the full test suite, exactly as CI runs it (README's test command).
 #
-# Stages: dependencies; normal build + every suite; the suites once per forced
+# Stages: dependencies; normal build (with textdiff serve: -Dserver=enabled) + every suite; the suites once per forced
 # SIMD variant this machine runs; ASan+UBSan build (-fno-sanitize-recover=all);
 # valgrind on every C test (tool-driving scripts, suite "script", are left out);
 # NEON kernels cross-built and run under qemu-aarch64;
@@ -46,7 +46,7 @@ configure() { # dir, extra meson args...
 }
 
 build_and_test() {
-  configure build && meson compile -C build -j "$jobs" && \
+  configure build -Dserver=enabled && meson compile -C build -j "$jobs" && \
     meson test -C build --print-errorlogs --num-processes "$jobs"
 }
 

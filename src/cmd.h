@@ -24,6 +24,7 @@ int cmd_info(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* serve.c, or main.c's note when built without it */
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */

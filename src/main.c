@@ -7,6 +7,18 @@
 
 #include "cmd.h"
 
+#ifndef TDIFF_HAVE_SERVER
+/* Built without libmicrohttpd or jansson (meson -Dserver=auto found neither). */
+int cmd_serve(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "textdiff: serve: this build has no server: install libmicrohttpd-dev and libjansson-dev "
+                    "(scripts/setup-deps.sh test) and reconfigure\n");
+    return 1;
+}
+#endif
+
 /* One line per subcommand, in help order. */
 static const struct tool_command commands[] = {
     {"version", "print library version and SIMD variant", cmd_version},
@@ -20,6 +32,8 @@ static const struct tool_command commands[] = {
     {"info", "show a model's architecture, sizes, hyper-parameters, tokens", cmd_info},
     {"score", "NELBO (nats/token) and perplexity bound of a text file", cmd_score},
     {"quantize", "write a copy of a model with re-encoded weights (f16 ... q4_k_m)", cmd_quantize},
+    {"serve", "an HTTP server: completions streaming every step, infill, tokenize, score (docs/server.md)",
+     cmd_serve},
 };
 
 static void usage(FILE *f)

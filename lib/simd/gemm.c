@@ -129,7 +129,9 @@ static void chunk_task(void *ctx, size_t task, size_t thread)
     const tdiff__gemm_op *op = &j->ops[i];
     const size_t c0 = (task - j->first[i]) * j->chunk[i];
     const size_t nc = op->w->n - c0 < j->chunk[i] ? op->w->n - c0 : j->chunk[i];
-    run_chunk(j, op, c0, nc, (uint8_t *)j->ws->threads + thread * j->ws->per_thread);
+    /* no scratch at all (per_thread 0) leaves threads NULL: no arithmetic on it */
+    uint8_t *scratch = j->ws->threads ? (uint8_t *)j->ws->threads + thread * j->ws->per_thread : NULL;
+    run_chunk(j, op, c0, nc, scratch);
 }
 
 static void run(tdiff__pool *pool, size_t n_tasks, tdiff__pool_fn fn, void *ctx)

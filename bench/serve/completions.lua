@@ -1,0 +1,20 @@
+-- completions.lua -- wrk's script for POST /v1/completions of `textdiff serve` (docs/server.md, "Measured").
+--   wrk -t1 -c8 -d30s --timeout 120s -s bench/serve/completions.lua http://127.0.0.1:8080/v1/completions
+-- Every request asks for the same work with its own seed; the last line counts non-200 answers
+-- (wrk's "errors") and gives requests/s and p50/p99 latency.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, string.format(
+    '{"prompt": "Emma Woodhouse,", "max_tokens": 32, "steps": 32, "temperature": 0.7, "seed": %d}', n))
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("wrk: %d requests, %d non-200, %d socket errors, %.2f req/s, p50 %.3f s, p99 %.3f s\n",
+    summary.requests, e.status, e.connect + e.read + e.write + e.timeout,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1e6, latency:percentile(99) / 1e6))
+end
