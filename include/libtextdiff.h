@@ -697,7 +697,8 @@ typedef struct tdiff_denoiser tdiff_denoiser;
 typedef enum tdiff_attention {
     TDIFF_ATTENTION_FULL = 1,         /* every position sees every position       */
     TDIFF_ATTENTION_CAUSAL = 2,       /* position i sees j <= i                    */
-    TDIFF_ATTENTION_BLOCK_CAUSAL = 3, /* i sees j when j / block_len <= i / block_len */
+    TDIFF_ATTENTION_BLOCK_CAUSAL = 3, /* i sees j when block(j) <= block(i), blocks of block_len
+                                         from TDIFF_DENOISER_BLOCK_START (before it: one block) */
     TDIFF_ATTENTION_SPANS = 4         /* internal use (planned diffusion); not settable */
 } tdiff_attention;
 
@@ -707,6 +708,10 @@ typedef enum tdiff_attention {
 typedef enum tdiff_denoiser_param {
     TDIFF_DENOISER_ATTENTION = 1,     /* tdiff_attention; default: the model's (full unless the file says causal) */
     TDIFF_DENOISER_BLOCK_LENGTH = 2,  /* >= 1; used by BLOCK_CAUSAL; default 32 (reason: LLaDA's default block)   */
+    TDIFF_DENOISER_BLOCK_START = 3,   /* >= 0; BLOCK_CAUSAL: where block 0 begins; positions before it (a prompt)
+                                         form one block of their own, which every block sees. Default 0. The
+                                         sampler sets it to the generated region's start, so the model's blocks
+                                         are the sampler's blocks */
     TDIFF_DENOISER_N_VOCAB = 100,     /* read-only: columns of a logits row       */
     TDIFF_DENOISER_N_EMBD = 101,      /* read-only: hidden size                   */
     TDIFF_DENOISER_MAX_LEN = 102,     /* read-only: longest sequence accepted     */
@@ -1527,6 +1532,36 @@ typedef enum tdiff_compat {
 } tdiff_compat;
 
 /*
+ * KV cache modes (TDIFF_SAMPLER_CACHE; docs/sampling.md, "KV cache"). The
+ * cache keeps every layer's keys and values of the canvas between steps, so a
+ * step runs the network only for the positions it recomputes; the others are
+ * read from the cache. Strategies llada, dream, threshold and factor over the
+ * built-in denoiser (others refuse a cache with TDIFF_E_UNSUPPORTED).
+ *
+ * Full-attention models (LLaDA, Dream): the cached keys of positions a step
+ * does not recompute were computed from an older canvas, so outputs may differ
+ * from an uncached run (measured in docs/sampling.md). Every cache recomputes
+ * everything at a generation's first step and every TDIFF_SAMPLER_CACHE_REFRESH
+ * steps; PREFIX and DUAL also when a new block starts.
+ *
+ * Causal and block-causal models (the attention from the model file): every
+ * mode is EXACT. A position is recomputed exactly when an input it can see has
+ * changed, so the tokens are those of an uncached run and, with blocks that
+ * match the model's, each step computes only its block.
+ *
+ * Memory: 2 x layers x canvas x kv width floats per cache, two with CFG.
+ */
+typedef enum tdiff_cache_mode {
+    TDIFF_CACHE_NONE = 0,    /* every step runs every position                                  */
+    TDIFF_CACHE_PREFIX = 1,  /* Fast-dLLM prefix cache: a step runs the block and everything
+                                after it; positions before the block come from the cache       */
+    TDIFF_CACHE_DUAL = 2,    /* Fast-dLLM dual cache: a step runs only the block                */
+    TDIFF_CACHE_DELAYED = 3  /* dKV-Cache-Decode: a step runs the masked positions and those
+                                decoded at the step before; decoded tokens enter the cache one
+                                step after they are decoded                                     */
+} tdiff_cache_mode;
+
+/*
  * Parameters. Integer ones go through tdiff_sampler_set_int/get_int, real ones
  * through set_float/get_float; using the other kind is TDIFF_E_INVALID_ARGUMENT.
  * tdiff_sampler_param_bounds gives [min, max] and the default,
@@ -1538,8 +1573,10 @@ typedef enum tdiff_compat {
  * (soft masking outside llada/dream/threshold/factor/mdlm; CFG or a callback
  * network with the embedding strategy; remasking origin outside dream (and
  * llada under compat llamacpp); compat llamacpp outside llada/dream/threshold/
- * factor; subs 0 outside llada/dream), TDIFF_E_STATE for a missing attachment
- * (d3pm and sedd need a transition, sedd a scheduler).
+ * factor; subs 0 outside llada/dream; a KV cache or early stop outside
+ * llada/dream/threshold/factor, or a cache over a callback network),
+ * TDIFF_E_STATE for a missing attachment (d3pm and sedd need a transition, sedd
+ * a scheduler).
  */
 typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_STRATEGY = 1,       /* int, tdiff_strategy; default LLADA                       */
@@ -1560,6 +1597,15 @@ typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_SUBS = 22,          /* int 0/1, default 1: the mask token is never a prediction (MDLM's
                                          SUBS rule); 0 = it may be, as in Dream's and LLaDA's reference
                                          code (a committed mask stays masked); llada and dream only   */
+    TDIFF_SAMPLER_CACHE = 23,         /* int tdiff_cache_mode, default NONE (llada, dream, threshold,
+                                         factor; built-in denoiser)                                */
+    TDIFF_SAMPLER_CACHE_REFRESH = 24, /* int [0, 1<<20], default 0: with a cache, recompute every
+                                         position every N steps; 0 = only at a generation's start
+                                         and (PREFIX, DUAL) at each block's start                  */
+    TDIFF_SAMPLER_EARLY_STOP = 25,    /* int 0/1, default 0: generate() stops once every position
+                                         before the first committed EOS is decided and fills the
+                                         masks after it with EOS (llada, dream, threshold, factor;
+                                         with CUT_AT_EOS the output is that of the full run)       */
     TDIFF_SAMPLER_TEMPERATURE = 30,   /* float [0, 100], default 0 (greedy)                        */
     TDIFF_SAMPLER_TOP_P = 31,         /* float (0, 1], default 1 = off                             */
     TDIFF_SAMPLER_CFG_SCALE = 32,     /* float [0, 100], default 0: logits = u + (w+1)(c-u)        */
@@ -1571,8 +1617,12 @@ typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_STAT_STEPS = 101,   /* int (ro): steps of the last run                           */
     TDIFF_SAMPLER_STAT_FORWARD_SECONDS = 102, /* float (ro): time inside the network               */
     TDIFF_SAMPLER_STAT_TOTAL_SECONDS = 103,   /* float (ro): time inside begin/step calls          */
-    TDIFF_SAMPLER_STAT_REUSED = 104   /* int (ro): evaluations answered from the previous output
+    TDIFF_SAMPLER_STAT_REUSED = 104,  /* int (ro): evaluations answered from the previous output
                                          (mdlm_cache) instead of a forward pass                    */
+    TDIFF_SAMPLER_STAT_ROWS_COMPUTED = 105, /* int (ro): positions run through the network, summed
+                                         over forward passes (no cache: canvas x passes)           */
+    TDIFF_SAMPLER_STAT_CACHE_HITS = 106 /* int (ro): positions whose keys and values a forward read
+                                         from the KV cache instead of computing, summed            */
 } tdiff_sampler_param;
 
 /*

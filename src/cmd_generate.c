@@ -231,10 +231,12 @@ static void print_result(const gen_opts *o, tdiff_sampler *s, const tdiff_tokeni
             txt_len = 0;
     }
     if (o->json) {
-        int64_t fw = 0, steps = 0;
+        int64_t fw = 0, steps = 0, rows = 0, hits = 0;
         double total = 0, fws = 0;
         tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_FORWARD_PASSES, &fw);
         tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_STEPS, &steps);
+        tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_ROWS_COMPUTED, &rows);
+        tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_CACHE_HITS, &hits);
         tdiff_sampler_get_float(s, TDIFF_SAMPLER_STAT_TOTAL_SECONDS, &total);
         tdiff_sampler_get_float(s, TDIFF_SAMPLER_STAT_FORWARD_SECONDS, &fws);
         printf("{\"tokens\": [");
@@ -245,9 +247,9 @@ static void print_result(const gen_opts *o, tdiff_sampler *s, const tdiff_tokeni
             json_string(txt, txt_len);
         else
             printf("null");
-        printf(", \"seed\": %lld, \"forward_passes\": %lld, \"steps\": %lld, \"seconds\": %.6f, "
-               "\"forward_seconds\": %.6f, \"tokens_per_second\": %.3f}\n",
-               (long long)seed, (long long)fw, (long long)steps, total, fws,
+        printf(", \"seed\": %lld, \"forward_passes\": %lld, \"steps\": %lld, \"rows_computed\": %lld, "
+               "\"cache_hits\": %lld, \"seconds\": %.6f, \"forward_seconds\": %.6f, \"tokens_per_second\": %.3f}\n",
+               (long long)seed, (long long)fw, (long long)steps, (long long)rows, (long long)hits, total, fws,
                total > 0 ? (double)n_out / total : 0.0);
     } else if (txt) {
         fwrite(txt, 1, txt_len, stdout);

@@ -19,7 +19,7 @@
 
 enum what {
     W_MODEL = 1, W_PROMPT, W_FILE, W_IDS, W_SYSTEM, W_CHAT, W_GRAPH, W_TRACE, W_SHOW_DELAY, W_SOFT_MASK,
-    W_JSON, W_NO_CUT, W_EOS_INF, W_NO_SUBS, W_SHOW, W_CLAMP, W_DDIM, W_VERBOSE, W_HELP,
+    W_JSON, W_NO_CUT, W_EOS_INF, W_NO_SUBS, W_SHOW, W_CLAMP, W_DDIM, W_VERBOSE, W_HELP, W_EARLY_STOP,
     W_SAMPLER /* a sampler setting: applied by gen_opts_apply */
 };
 
@@ -69,6 +69,13 @@ static const opt OPTS[] = {
      TDIFF_SAMPLER_COMPAT},
     {{"--schedule"}, 1, W_SAMPLER, ALL, "K", "embedding: sqrt|cosine|linear Gaussian schedule",
      TDIFF_SAMPLER_GAUSS_SCHEDULE},
+    {{"--cache"}, 1, W_SAMPLER, ALL, "MODE",
+     "KV cache: none|prefix|dual|delayed (llada, dream, threshold, factor); exact on causal and block-causal "
+     "models, approximate otherwise (docs/sampling.md)", TDIFF_SAMPLER_CACHE},
+    {{"--cache-refresh"}, 1, W_SAMPLER, ALL, "N", "with --cache: recompute everything every N steps, 0 = never",
+     TDIFF_SAMPLER_CACHE_REFRESH},
+    {{"--early-stop"}, 0, W_EARLY_STOP, GEN_CHAT_ONLY, NULL,
+     "stop once everything before the first EOS is decided (the output is the full run's; default off)", 0},
     {{"--graph"}, 1, W_GRAPH, ALL, "G",
      "d3pm/sedd: uniform|absorbing (default absorbing); d3pm steps the linear schedule, sedd log-linear", 0},
     {{"--clamp"}, 0, W_CLAMP, ALL, NULL, "embedding: clamp x0-hat to the nearest token embedding (default off)", 0},
@@ -120,6 +127,8 @@ static size_t names_into(char *buf, size_t cap, const char *(*name)(int))
     return k < cap ? k : cap - 1;
 }
 
+static const char *const cache_names[] = {"none", "prefix", "dual", "delayed"}; /* tdiff_cache_mode order */
+
 static void default_into(char *buf, size_t cap, int param)
 {
     double def = 0;
@@ -132,6 +141,8 @@ static void default_into(char *buf, size_t cap, int param)
         snprintf(buf, cap, " (default %s)", tdiff_remasking_name((int)def));
     else if (param == TDIFF_SAMPLER_COMPAT)
         snprintf(buf, cap, " (default %s)", def == TDIFF_COMPAT_LLAMACPP ? "llamacpp" : "none");
+    else if (param == TDIFF_SAMPLER_CACHE)
+        snprintf(buf, cap, " (default %s)", cache_names[(int)def & 3]);
     else if (param == TDIFF_SAMPLER_GAUSS_SCHEDULE)
         snprintf(buf, cap, " (default %s)", def == TDIFF_SCHEDULE_COSINE ? "cosine" : def == TDIFF_SCHEDULE_LINEAR
                                                                                           ? "linear" : "sqrt");
@@ -318,6 +329,7 @@ int gen_opts_parse(int argc, char **argv, int mode, gen_opts *o)
         case W_SHOW: o->show = 1; break;
         case W_CLAMP: o->clamp = 1; break;
         case W_DDIM: o->ddim = 1; break;
+        case W_EARLY_STOP: o->early_stop = 1; break;
         case W_VERBOSE: o->verbose = 1; break;
         case W_SAMPLER:
             if (p->param == TDIFF_SAMPLER_SEED && !strcmp(v, "-1")) {
@@ -398,6 +410,14 @@ static int apply_one(tdiff_sampler *s, const char *opt_name, const char *val)
             return 2;
         }
         st = tdiff_sampler_set_int(s, TDIFF_SAMPLER_GAUSS_SCHEDULE, k);
+    } else if (!strcmp(opt_name, "--cache")) {
+        for (v = 0; v < 4 && strcmp(val, cache_names[v]); v++)
+            ;
+        if (v == 4) {
+            fprintf(stderr, "textdiff: unknown cache mode '%s' (known: none, prefix, dual, delayed)\n", val);
+            return 2;
+        }
+        st = tdiff_sampler_set_int(s, TDIFF_SAMPLER_CACHE, v);
     } else if (!strcmp(opt_name, "--compat")) {
         if (strcmp(val, "llamacpp") && strcmp(val, "none")) {
             fprintf(stderr, "textdiff: unknown compat mode '%s' (known: llamacpp, none)\n", val);
@@ -443,6 +463,7 @@ int gen_opts_apply(const gen_opts *o, tdiff_sampler *s)
     }
     if ((o->clamp && tdiff_sampler_set_int(s, TDIFF_SAMPLER_CLAMP, 1)) ||
         (o->ddim && tdiff_sampler_set_int(s, TDIFF_SAMPLER_DDIM, 1)) ||
+        (o->early_stop && tdiff_sampler_set_int(s, TDIFF_SAMPLER_EARLY_STOP, 1)) ||
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, o->cut) ||
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_EOS_CONFIDENCE_INF, o->eos_inf) ||
         tdiff_sampler_set_int(s, TDIFF_SAMPLER_SUBS, o->subs)) {

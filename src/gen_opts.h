@@ -22,7 +22,7 @@ typedef struct gen_opts {
     const char *system;       /* --system */
     const char *graph;        /* --graph, default "absorbing" */
     const char *trace;        /* --trace FILE */
-    int chat, json, cut, eos_inf, subs, show, clamp, ddim, verbose;
+    int chat, json, cut, eos_inf, subs, show, clamp, ddim, verbose, early_stop;
     long show_delay;          /* ms */
     long soft_mask;           /* 0 = off */
     int random_seed;          /* --seed -1: pick one (and print it) */

@@ -239,6 +239,15 @@ static tdiff_status check_args(tdiff_denoiser *d, const tdiff__forward_args *a, 
     int att = a->attention ? a->attention : d->attention;
     if (att < TDIFF_ATTENTION_FULL || att > TDIFF_ATTENTION_SPANS || (att == TDIFF_ATTENTION_SPANS && !a->span))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: attention %d is not usable here", att);
+    if (a->cache && a->cache->owner != d)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: the KV cache belongs to another denoiser");
+    if (a->n_compute && (!a->cache || !a->compute))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: compute positions without a %s",
+                           a->cache ? "list" : "KV cache");
+    for (size_t i = 0; i < a->n_compute; i++)
+        if (a->compute[i] >= a->n)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward: compute position %u (entry %zu) is >= n = %zu", a->compute[i], i, a->n);
     if (c->dit && c->time_input && !isfinite(a->t))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: time conditioning value is not finite");
     if (c->scale_by_sigma && !(a->t > 0.0f))
@@ -252,15 +261,22 @@ static tdiff_status check_args(tdiff_denoiser *d, const tdiff__forward_args *a, 
     return TDIFF_OK;
 }
 
-tdiff_status tdiff__denoiser_forward_ex(tdiff_denoiser *d, const tdiff__forward_args *a)
+static tdiff_status prepare_vectors(tdiff_denoiser *d, tdiff__forward_args *a);
+
+tdiff_status tdiff__denoiser_forward_ex(tdiff_denoiser *d, const tdiff__forward_args *a_in)
 {
-    size_t n_rows;
-    if (!d || !a)
+    size_t n_rows = 0;
+    if (!d || !a_in)
         return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_args(d, a, &n_rows);
+    tdiff__forward_args a = *a_in;
+    tdiff_status st = TDIFF_OK;
+    if (a.mix_offsets || a.embd)
+        st = prepare_vectors(d, &a);
+    if (st == TDIFF_OK)
+        st = check_args(d, &a, &n_rows);
     if (st != TDIFF_OK)
         return st;
-    return tdiff__dn_run(d, a, n_rows);
+    return tdiff__dn_run(d, &a, n_rows);
 }
 
 tdiff_status tdiff__denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, size_t n, const uint32_t *positions,
@@ -301,6 +317,7 @@ tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t *tokens, 
 static const tdiff__name param_names[] = {
     {TDIFF_DENOISER_ATTENTION, "attention"},
     {TDIFF_DENOISER_BLOCK_LENGTH, "block_length"},
+    {TDIFF_DENOISER_BLOCK_START, "block_start"},
     {TDIFF_DENOISER_N_VOCAB, "n_vocab"},
     {TDIFF_DENOISER_N_EMBD, "n_embd"},
     {TDIFF_DENOISER_MAX_LEN, "max_len"},
@@ -330,6 +347,7 @@ static const struct settable_param {
 } settable_params[] = {
     {TDIFF_DENOISER_ATTENTION, TDIFF_ATTENTION_FULL, TDIFF_ATTENTION_BLOCK_CAUSAL, TDIFF_ATTENTION_FULL},
     {TDIFF_DENOISER_BLOCK_LENGTH, 1, DN_MAX_LEN, DN_DEFAULT_BLOCK},
+    {TDIFF_DENOISER_BLOCK_START, 0, DN_MAX_LEN, 0},
 };
 
 /* The row of a settable parameter; NULL for read-only and unknown ones. */
@@ -370,6 +388,8 @@ tdiff_status tdiff_denoiser_set_int(tdiff_denoiser *d, tdiff_denoiser_param para
                            (long long)value, (long long)sp->lo, (long long)sp->hi);
     if (param == TDIFF_DENOISER_ATTENTION)
         d->attention = (int)value;
+    else if (param == TDIFF_DENOISER_BLOCK_START)
+        d->block_start = (size_t)value;
     else
         d->block_len = (size_t)value;
     return TDIFF_OK;
@@ -382,6 +402,7 @@ tdiff_status tdiff_denoiser_get_int(const tdiff_denoiser *d, tdiff_denoiser_para
     switch (param) {
     case TDIFF_DENOISER_ATTENTION: *out = d->attention; break;
     case TDIFF_DENOISER_BLOCK_LENGTH: *out = (int64_t)d->block_len; break;
+    case TDIFF_DENOISER_BLOCK_START: *out = (int64_t)d->block_start; break;
     case TDIFF_DENOISER_N_VOCAB: *out = (int64_t)d->cfg.n_vocab; break;
     case TDIFF_DENOISER_N_EMBD: *out = (int64_t)d->cfg.n_embd; break;
     case TDIFF_DENOISER_MAX_LEN: *out = (int64_t)d->max_len; break;
@@ -408,66 +429,11 @@ tdiff_status tdiff__denoiser_token_embedding(const tdiff_denoiser *d, int32_t to
 
 /* ---- vector inputs (soft masking, continuous diffusion) ---- */
 
-/* Common tail of the public vector calls: tokens NULL means "no ids", which only
- * files that read the input ids after the network (SEDD's scale_by_sigma) need. */
-static tdiff_status forward_vectors(tdiff_denoiser *d, const int32_t *tokens, const float *embd,
-                                    const uint8_t *embd_rows, size_t n, float t, const uint32_t *positions,
-                                    size_t n_positions, float *logits, size_t logits_cap)
-{
-    if (!tokens && d->cfg.scale_by_sigma)
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
-                           "forward: this model's output reads the input ids (scale_by_sigma); tokens are required");
-    if (!isfinite(t))
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: t is not finite");
-    tdiff__forward_args a = {0};
-    a.tokens = tokens ? tokens : d->ws.ids0;
-    a.embd = embd;
-    a.embd_rows = embd_rows;
-    a.n = n;
-    a.positions = positions;
-    a.n_positions = n_positions;
-    a.t = t;
-    a.logits = logits;
-    a.logits_cap = logits_cap;
-    return tdiff__denoiser_forward_ex(d, &a);
-}
-
-tdiff_status tdiff_denoiser_forward_embd(tdiff_denoiser *d, const int32_t *tokens, const float *embd,
-                                         const uint8_t *embd_rows, size_t n, float t, const uint32_t *positions,
-                                         size_t n_positions, float *logits, size_t logits_cap)
-{
-    if (!d)
-        return TDIFF_E_INVALID_ARGUMENT;
-    if (!embd)
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_embd: NULL embd");
-    if (embd_rows && !tokens)
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
-                           "forward_embd: embd_rows given without tokens for the other rows");
-    if (n == 0 || n > d->max_len)
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_embd: n = %zu is outside 1..%zu", n,
-                           d->max_len);
-    size_t dm = d->cfg.n_embd;
-    for (size_t i = 0; i < n; i++) {
-        if (embd_rows && !embd_rows[i])
-            continue;
-        for (size_t j = 0; j < dm; j++)
-            if (!isfinite(embd[i * dm + j]))
-                return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
-                                   "forward_embd: embedding %zu of position %zu is not finite", j, i);
-    }
-    return forward_vectors(d, tokens, embd, embd_rows, n, t, positions, n_positions, logits, logits_cap);
-}
-
 /* Checks the CSR lists: offsets[0] = 0, non-decreasing, ids < V, finite weights,
  * and an empty list only where a token id can stand in. */
 static tdiff_status check_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n, const size_t *offsets,
                               const int32_t *ids, const float *weights)
 {
-    if (!offsets)
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: NULL offsets");
-    if (n == 0 || n > d->max_len)
-        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: n = %zu is outside 1..%zu", n,
-                           d->max_len);
     if (offsets[0] != 0)
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: offsets[0] = %zu, must be 0", offsets[0]);
     if (offsets[n] > 0 && (!ids || !weights))
@@ -492,19 +458,12 @@ static tdiff_status check_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n
     return TDIFF_OK;
 }
 
-tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n, const size_t *offsets,
-                                        const int32_t *ids, const float *weights, float t,
-                                        const uint32_t *positions, size_t n_positions, float *logits,
-                                        size_t logits_cap)
+/* ws.mix[i] = sum of the weighted embedding rows of position i's list; each row
+ * is a sum of at most a few embedding rows: [n, d] work, never [n, V]. */
+static void build_mix(tdiff_denoiser *d, size_t n, const size_t *offsets, const int32_t *ids, const float *weights)
 {
-    if (!d)
-        return TDIFF_E_INVALID_ARGUMENT;
-    tdiff_status st = check_mix(d, tokens, n, offsets, ids, weights);
-    if (st != TDIFF_OK)
-        return st;
     const tdiff__kernels *k = d->env.k;
     size_t dm = d->cfg.n_embd;
-    /* Each row is a sum of at most a few embedding rows: [n, d] work, never [n, V]. */
     for (size_t i = 0; i < n; i++) {
         float *row = d->ws.mix + i * dm;
         d->ws.mix_rows[i] = offsets[i + 1] > offsets[i];
@@ -516,5 +475,88 @@ tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32_t *tokens
             k->axpy(row, weights[e], d->ws.mix_tmp, dm);
         }
     }
-    return forward_vectors(d, tokens, d->ws.mix, d->ws.mix_rows, n, t, positions, n_positions, logits, logits_cap);
+}
+
+/* Turns vector inputs (a mixture or caller rows) into embd / embd_rows after the
+ * checks of the public vector calls; tokens NULL means "no ids", which only files
+ * that read the input ids after the network (SEDD's scale_by_sigma) need. */
+static tdiff_status prepare_vectors(tdiff_denoiser *d, tdiff__forward_args *a)
+{
+    const char *what = a->mix_offsets ? "forward_mix" : "forward_embd";
+    if (a->n == 0 || a->n > d->max_len)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "%s: n = %zu is outside 1..%zu", what, a->n,
+                           d->max_len);
+    if (a->mix_offsets) {
+        tdiff_status st = check_mix(d, a->tokens, a->n, a->mix_offsets, a->mix_ids, a->mix_weights);
+        if (st != TDIFF_OK)
+            return st;
+        build_mix(d, a->n, a->mix_offsets, a->mix_ids, a->mix_weights);
+        a->embd = d->ws.mix;
+        a->embd_rows = d->ws.mix_rows;
+    } else {
+        if (a->embd_rows && !a->tokens)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward_embd: embd_rows given without tokens for the other rows");
+        size_t dm = d->cfg.n_embd;
+        for (size_t i = 0; i < a->n; i++) {
+            if (a->embd_rows && !a->embd_rows[i])
+                continue;
+            for (size_t j = 0; j < dm; j++)
+                if (!isfinite(a->embd[i * dm + j]))
+                    return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                                       "forward_embd: embedding %zu of position %zu is not finite", j, i);
+        }
+    }
+    if (!a->tokens && d->cfg.scale_by_sigma)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                           "forward: this model's output reads the input ids (scale_by_sigma); tokens are required");
+    if (!isfinite(a->t))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: t is not finite");
+    if (!a->tokens)
+        a->tokens = d->ws.ids0;
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff_denoiser_forward_embd(tdiff_denoiser *d, const int32_t *tokens, const float *embd,
+                                         const uint8_t *embd_rows, size_t n, float t, const uint32_t *positions,
+                                         size_t n_positions, float *logits, size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (!embd)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_embd: NULL embd");
+    tdiff__forward_args a = {0};
+    a.tokens = tokens;
+    a.embd = embd;
+    a.embd_rows = embd_rows;
+    a.n = n;
+    a.positions = positions;
+    a.n_positions = n_positions;
+    a.t = t;
+    a.logits = logits;
+    a.logits_cap = logits_cap;
+    return tdiff__denoiser_forward_ex(d, &a);
+}
+
+tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32_t *tokens, size_t n, const size_t *offsets,
+                                        const int32_t *ids, const float *weights, float t,
+                                        const uint32_t *positions, size_t n_positions, float *logits,
+                                        size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (!offsets)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_mix: NULL offsets");
+    tdiff__forward_args a = {0};
+    a.tokens = tokens;
+    a.n = n;
+    a.mix_offsets = offsets;
+    a.mix_ids = ids;
+    a.mix_weights = weights;
+    a.positions = positions;
+    a.n_positions = n_positions;
+    a.t = t;
+    a.logits = logits;
+    a.logits_cap = logits_cap;
+    return tdiff__denoiser_forward_ex(d, &a);
 }

@@ -28,6 +28,10 @@
 
 #include "libtextdiff.h"
 
+/* Keys and values of every layer for the positions of one canvas, kept between
+ * forward calls (cache.c). */
+typedef struct tdiff__kv_cache tdiff__kv_cache;
+
 /*
  * Everything one forward call may take. Zero-initialise, then set what you use
  * (`tdiff__forward_args a = {0};`): zero fields mean "the default".
@@ -56,14 +60,37 @@ typedef struct tdiff__forward_args {
     /* TDIFF_ATTENTION_SPANS: [n] group ids; position i sees j iff span[j] == span[i]
      * or span[j] == 0 (group 0 is the shared context every span sees). */
     const uint32_t *span;
+    /* TDIFF_ATTENTION_BLOCK_CAUSAL: where block 0 begins (has_block_start; else
+     * the setting TDIFF_DENOISER_BLOCK_START). Positions before it form one block
+     * of their own, which every later block sees. */
+    bool has_block_start;
+    size_t block_start;
+    /* Soft-mask mixtures in CSR form (tdiff_denoiser_forward_mix's rules): when
+     * set, they replace embd / embd_rows. */
+    const size_t *mix_offsets;  /* [n + 1] */
+    const int32_t *mix_ids;
+    const float *mix_weights;
+    /* KV cache (NULL: every position runs through every layer). With a cache the
+     * call runs only these rows: the positions in `compute`, the rows that feed
+     * the logits asked for, and every key those rows' attention spans that the
+     * cache does not hold; it stores their keys and values, and reads every other
+     * key from the cache. Which entries are still right is the caller's business
+     * (tdiff__kv_cache_invalidate marks exactly those a change reaches). */
+    tdiff__kv_cache *cache;
+    const uint32_t *compute;    /* [n_compute] positions < n, any order */
+    size_t n_compute;
     float *logits;              /* out: [n_positions, n_vocab] row-major                   */
     size_t logits_cap;          /* floats available at logits                              */
 } tdiff__forward_args;
 
 /*
- * The full forward call. TDIFF_OK, or TDIFF_E_INVALID_ARGUMENT (NULL pointers,
- * n outside 1..max_len, a token >= n_vocab, a position >= n, a non-finite t for a
- * time-conditioned model, a bad attention setting), TDIFF_E_BUFFER_TOO_SMALL
+ * The full forward call: every public forward is this one with some fields set.
+ * Vector inputs (embd or the mix lists) get the checks of the public vector
+ * calls, and tokens may then be NULL as there. TDIFF_OK, or
+ * TDIFF_E_INVALID_ARGUMENT (NULL pointers, n outside 1..max_len, a token >=
+ * n_vocab, a position >= n, a non-finite t for a time-conditioned model, a bad
+ * attention setting, a cache of another denoiser, a compute position >= n, the
+ * vector rules of the public calls), TDIFF_E_BUFFER_TOO_SMALL
  * (logits_cap < n_positions * n_vocab; the message says the needed size).
  * Errors are recorded in the denoiser's last error (tdiff_denoiser_last_error).
  */
@@ -74,6 +101,28 @@ tdiff_status tdiff__denoiser_forward_ex(tdiff_denoiser *d, const tdiff__forward_
 tdiff_status tdiff__denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, size_t n,
                                      const uint32_t *positions, size_t n_positions, float t,
                                      float *logits, size_t logits_cap);
+
+/*
+ * The KV cache: what lets a forward call recompute only some positions of a
+ * canvas (the sampler's prefix / dual / delayed caches, exact caching of causal
+ * and block-causal models, autoregressive decoding). A cache belongs to the
+ * denoiser that created it, holds up to max_len positions
+ * (2 x n_layer x max_len x n_kv_embd floats) and starts empty; free it before
+ * the denoiser. Entries are keyed by the attention pattern (mask, block length
+ * and start, span groups) and, for time-conditioned models, t: a call under
+ * another key empties the cache first, so a stale key can never be read.
+ */
+tdiff_status tdiff__kv_cache_create(tdiff_denoiser *d, tdiff__kv_cache **out);
+void tdiff__kv_cache_free(tdiff_denoiser *d, tdiff__kv_cache *c);
+/* Forgets every entry. */
+void tdiff__kv_cache_clear(tdiff__kv_cache *c);
+/* The inputs at positions changed[0..n) differ from those the entries were
+ * computed from: drops exactly the entries whose keys read one of them under the
+ * entries' attention pattern (causal: positions >= it; block-causal: its block
+ * and later ones; full and spans: every entry). */
+void tdiff__kv_cache_invalidate(tdiff__kv_cache *c, const uint32_t *changed, size_t n);
+/* Rows the last call ran through the layers, and keys it read from the cache. */
+void tdiff__kv_cache_last(const tdiff__kv_cache *c, size_t *computed, size_t *reused);
 
 /* Facts a sampler needs, valid for the life of the handle. */
 size_t tdiff__denoiser_n_vocab(const tdiff_denoiser *d);

@@ -1,7 +1,10 @@
 /*
  * forward.c -- the forward pass: embeddings, optional DiT time conditioning,
  * the layer stack (pre- or post-norm), and the output head evaluated only at
- * the rows the caller asked for. Shapes follow the legend in internal.h.
+ * the rows the caller asked for. Shapes follow the legend in internal.h; m is
+ * the number of rows a call runs through the layers: every position (n), or
+ * with a KV cache only those the call must recompute (cache.c), whose
+ * attention then reads the other positions' keys and values from the cache.
  *
  * Row-wise work (norms, residual adds, activations) runs over the pool in fixed
  * blocks of DN_ROW_BLOCK rows; each row is computed by the same code on any
@@ -36,6 +39,7 @@ typedef struct row_job {
     const float *w, *b;        /* norm weight/bias */
     const float *shift, *scale, *gate; /* DiT modulation, [width] or NULL */
     const tdiff__forward_args *a;
+    const dn_rows *rows;       /* OP_EMBED: the canvas position of each row */
 } row_job;
 
 static void norm_row(const tdiff_denoiser *d, float *y, const float *x, const float *w, const float *b, size_t n)
@@ -50,20 +54,21 @@ static void norm_row(const tdiff_denoiser *d, float *y, const float *x, const fl
     }
 }
 
-static void embed_row(const row_job *j, size_t i)
+/* Row r of the residual stream from the input at its position p. */
+static void embed_row(const row_job *j, size_t r)
 {
     tdiff_denoiser *d = j->d;
     const dn_weights *w = &d->w;
     const tdiff__kernels *k = d->env.k;
-    size_t dm = d->cfg.n_embd;
-    float *x = d->ws.x + i * dm, *tmp = d->ws.xn + i * dm;  /* xn is free during embedding */
+    size_t dm = d->cfg.n_embd, p = tdiff__dn_row_pos(j->rows, r);
+    float *x = d->ws.x + r * dm, *tmp = d->ws.xn + r * dm;  /* xn is free during embedding */
     const tdiff__forward_args *a = j->a;
-    if (a->embd && (!a->embd_rows || a->embd_rows[i]))
-        memcpy(x, a->embd + i * dm, dm * sizeof *x);
+    if (a->embd && (!a->embd_rows || a->embd_rows[p]))
+        memcpy(x, a->embd + p * dm, dm * sizeof *x);
     else
-        (void)tdiff__tensor_row_to_f32(k, w->tok_embd, (size_t)a->tokens[i], x);  /* id checked by caller */
+        (void)tdiff__tensor_row_to_f32(k, w->tok_embd, (size_t)a->tokens[p], x);  /* id checked by caller */
     if (w->pos_embd) {
-        (void)tdiff__tensor_row_to_f32(k, w->pos_embd, i, tmp);
+        (void)tdiff__tensor_row_to_f32(k, w->pos_embd, p, tmp);
         k->add(x, tmp, dm);
     }
     if (w->type_embd) {
@@ -148,23 +153,36 @@ static const float *cond_vec(const tdiff_denoiser *d)
     return d->ws.cond + d->cfg.n_freq + d->cfg.n_cond;
 }
 
-/* att = attention(in) W_o^T + b_o, left in ws.q (free again after attention). */
-static void attention_block(tdiff_denoiser *d, const dn_layer *L, const float *in, size_t n,
-                            const tdiff__forward_args *a)
+/* What one call runs: its rows, its mask, its cache. */
+typedef struct dn_pass {
+    const tdiff__forward_args *a;
+    dn_rows rows;
+    dn_mask mask;
+    tdiff__kv_cache *cache;
+} dn_pass;
+
+/* att = attention(in) W_o^T + b_o for the m rows, left in ws.q (free again after
+ * attention). With a cache the rows' keys and values are stored first and the
+ * attention reads every position's from the cache. */
+static void attention_block(tdiff_denoiser *d, const dn_layer *L, size_t il, const float *in, const dn_pass *p)
 {
     const dn_config *c = &d->cfg;
-    size_t dkv = c->n_head_kv * c->head_dim;
+    size_t dkv = c->n_head_kv * c->head_dim, m = p->rows.m;
     const tdiff__dn_product qkv[3] = {
-        {d->ws.q, c->n_embd, in, n, &L->wq, L->bq},
-        {d->ws.k, dkv, in, n, &L->wk, L->bk},
-        {d->ws.v, dkv, in, n, &L->wv, L->bv},
+        {d->ws.q, c->n_embd, in, m, &L->wq, L->bq},
+        {d->ws.k, dkv, in, m, &L->wk, L->bk},
+        {d->ws.v, dkv, in, m, &L->wv, L->bv},
     };
     tdiff__dn_matmul_multi(d, qkv, 3);
-    tdiff__dn_rope_apply(d, n);
-    int att = a->attention ? a->attention : d->attention;
-    size_t bl = a->block_len ? a->block_len : d->block_len;
-    tdiff__dn_attention(d, n, att, bl, a->span);
-    tdiff__dn_matmul(d, d->ws.q, c->n_embd, d->ws.att, n, &L->wo, L->bo);
+    tdiff__dn_rope_apply(d, &p->rows);
+    const float *k = d->ws.k, *v = d->ws.v;
+    if (p->cache) {
+        tdiff__kv_cache_store(p->cache, il, &p->rows, d->ws.k, d->ws.v);
+        k = tdiff__kv_cache_layer(p->cache, il, 0);
+        v = tdiff__kv_cache_layer(p->cache, il, 1);
+    }
+    tdiff__dn_attention(d, &p->rows, k, v, &p->mask);
+    tdiff__dn_matmul(d, d->ws.q, c->n_embd, d->ws.att, m, &L->wo, L->bo);
 }
 
 /* ffn(in) left in ws.q. */
@@ -186,10 +204,11 @@ static void ffn_block(tdiff_denoiser *d, const dn_layer *L, const float *in, siz
     tdiff__dn_matmul(d, d->ws.q, c->n_embd, d->ws.ff_a, n, &L->w_down, L->b_down);
 }
 
-static void layer_pre_norm(tdiff_denoiser *d, const dn_layer *L, size_t n, const tdiff__forward_args *a)
+static void layer_pre_norm(tdiff_denoiser *d, size_t il, const dn_pass *p)
 {
     const dn_config *c = &d->cfg;
-    size_t dm = c->n_embd;
+    const dn_layer *L = &d->w.layers[il];
+    size_t dm = c->n_embd, n = p->rows.m;
     const float *m = NULL;  /* DiT: shift1, scale1, gate1, shift2, scale2, gate2, each [d] */
     if (c->dit) {
         tdiff__dn_matmul(d, d->ws.mod, 6 * dm, cond_vec(d), 1, &L->w_ada, L->b_ada);
@@ -197,7 +216,7 @@ static void layer_pre_norm(tdiff_denoiser *d, const dn_layer *L, size_t n, const
     }
     rows(d, (row_job){.op = OP_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.xn, .w = L->attn_norm_w,
                       .b = L->attn_norm_b, .shift = m, .scale = m ? m + dm : NULL});
-    attention_block(d, L, d->ws.xn, n, a);
+    attention_block(d, L, il, d->ws.xn, p);
     rows(d, (row_job){.op = OP_RESIDUAL, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.q,
                       .gate = m ? m + 2 * dm : NULL});
     rows(d, (row_job){.op = OP_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.xn, .w = L->ffn_norm_w,
@@ -207,10 +226,11 @@ static void layer_pre_norm(tdiff_denoiser *d, const dn_layer *L, size_t n, const
                       .gate = m ? m + 5 * dm : NULL});
 }
 
-static void layer_post_norm(tdiff_denoiser *d, const dn_layer *L, size_t n, const tdiff__forward_args *a)
+static void layer_post_norm(tdiff_denoiser *d, size_t il, const dn_pass *p)
 {
-    size_t dm = d->cfg.n_embd;
-    attention_block(d, L, d->ws.x, n, a);
+    const dn_layer *L = &d->w.layers[il];
+    size_t dm = d->cfg.n_embd, n = p->rows.m;
+    attention_block(d, L, il, d->ws.x, p);
     rows(d, (row_job){.op = OP_RESID_NORM, .n = n, .width = dm, .x = d->ws.x, .y = d->ws.q, .w = L->attn_norm_w,
                       .b = L->attn_norm_b});
     ffn_block(d, L, d->ws.x, n);
@@ -268,23 +288,32 @@ static void scale_by_sigma(const tdiff_denoiser *d, const tdiff__forward_args *a
 tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows)
 {
     const dn_config *c = &d->cfg;
-    size_t n = a->n;
-    rows(d, (row_job){.op = OP_EMBED, .n = n, .width = c->n_embd, .x = d->ws.x, .a = a});
+    dn_pass p = {.a = a, .rows = {.m = a->n, .n = a->n}, .cache = a->cache};
+    p.mask.attention = a->attention ? a->attention : d->attention;
+    p.mask.block_len = a->block_len ? a->block_len : d->block_len;
+    p.mask.block_start = a->has_block_start ? a->block_start : d->block_start;
+    p.mask.span = a->span;
+    if (p.cache)
+        tdiff__kv_cache_plan(d, a, &p.mask, &p.rows);
+    rows(d, (row_job){.op = OP_EMBED, .n = p.rows.m, .width = c->n_embd, .x = d->ws.x, .a = a, .rows = &p.rows});
     if (c->dit)
         time_condition(d, c->time_input ? a->t : 0.0f);
     for (size_t il = 0; il < c->n_layer; il++) {
         if (c->post_norm)
-            layer_post_norm(d, &d->w.layers[il], n, a);
+            layer_post_norm(d, il, &p);
         else
-            layer_pre_norm(d, &d->w.layers[il], n, a);
+            layer_pre_norm(d, il, &p);
     }
+    if (p.cache)
+        tdiff__kv_cache_commit(p.cache, &p.rows);
     /* Head rows in batches of max_len (the gather buffers' height); a shifted
      * model reads row p's prediction from hidden state p - 1 (row 0 from itself). */
     for (size_t r0 = 0; r0 < n_rows; r0 += d->max_len) {
         size_t nb = n_rows - r0 < d->max_len ? n_rows - r0 : d->max_len;
         for (size_t r = 0; r < nb; r++) {
-            uint32_t p = a->positions ? a->positions[r0 + r] : (uint32_t)(r0 + r);
-            d->ws.rows[r] = c->shift_logits && p > 0 ? p - 1 : p;
+            uint32_t q = a->positions ? a->positions[r0 + r] : (uint32_t)(r0 + r);
+            uint32_t h = c->shift_logits && q > 0 ? q - 1 : q;
+            d->ws.rows[r] = p.rows.row_of ? p.rows.row_of[h] : h;
         }
         head_batch(d, nb, a->logits + r0 * c->n_vocab);
     }

@@ -120,6 +120,49 @@ typedef struct dn_work {
  * scratch per thread instead of max_len^2, and enough tasks to balance threads). */
 #define DN_ATT_TILE 64u
 
+/* An attention pattern as one forward call applies it (attention.c). */
+typedef struct dn_mask {
+    int attention;            /* tdiff_attention                                      */
+    size_t block_len;         /* BLOCK_CAUSAL: block length                           */
+    size_t block_start;       /* BLOCK_CAUSAL: block 0 begins here; [0, block_start)
+                                 is one block of its own (the prompt every block sees) */
+    const uint32_t *span;     /* SPANS: [n] group ids                                 */
+} dn_mask;
+
+/* The rows one forward call runs through the layers, and the keys they attend to.
+ * Without a cache every position is a row (pos, row_of NULL); with one, only the
+ * rows the call must compute (cache.c), the other keys read from the cache. */
+typedef struct dn_rows {
+    size_t m;                 /* rows computed (activations are [m, width])           */
+    const uint32_t *pos;      /* [m] canvas position of each row, ascending; NULL = 0..m-1 */
+    const uint32_t *row_of;   /* [n] row holding each position's hidden state (valid for
+                                 the computed ones); NULL = identity                  */
+    size_t n;                 /* keys: positions [0, n)                               */
+} dn_rows;
+
+static inline size_t tdiff__dn_row_pos(const dn_rows *r, size_t row)
+{
+    return r->pos ? r->pos[row] : row;
+}
+
+/* The KV cache (cache.c): per layer, the keys (after RoPE) and values of every
+ * position of a canvas of up to cap tokens, and which of them are valid. */
+struct tdiff__kv_cache {
+    const tdiff_denoiser *owner;
+    size_t cap, dkv, n_layer;
+    float *kv;                /* [n_layer][2][cap, dkv]: K then V of each layer       */
+    uint8_t *valid;           /* [cap] 1 = K/V stored for this position               */
+    uint8_t *need;            /* [cap] scratch: rows of the call in progress          */
+    uint32_t *rows;           /* [cap] the rows of the call in progress (ascending)   */
+    uint32_t *row_of;         /* [cap]                                                */
+    uint32_t *span;           /* [cap] the span groups of the stored entries (SPANS)  */
+    /* what the stored entries were computed under; a call under another empties it */
+    bool keyed;
+    dn_mask mask;
+    float t;                  /* time-conditioned models only */
+    size_t last_computed, last_reused;
+};
+
 struct tdiff_denoiser {
     tdiff__env env;
     const tdiff_model *model;
@@ -132,6 +175,7 @@ struct tdiff_denoiser {
     float *vec_store;        /* non-F32 vectors converted at create */
     int attention;           /* current setting                */
     size_t block_len;
+    size_t block_start;
 };
 
 /* F32 data aligned for float access is used in place; anything else (other
@@ -163,11 +207,31 @@ void tdiff__dn_matmul_multi(tdiff_denoiser *d, const tdiff__dn_product *p, size_
 /* Bytes of per-thread gemm scratch a weight needs (0 for F32 or absent). */
 size_t tdiff__dn_matmul_thread_bytes(const tdiff_denoiser *d, const dn_mat *w);
 
-/* attention.c: att[n, d] from q[n, d], k, v [n, dkv] (RoPE already applied). */
-void tdiff__dn_attention(tdiff_denoiser *d, size_t n, int attention, size_t block_len, const uint32_t *span);
-/* RoPE tables and rotation of q and k in place for positions 0..n-1. */
+/* attention.c: att[m, d] of the rows from q[m, d] and the keys and values of
+ * positions [0, rows->n) in k, v ([n, dkv], row = position; RoPE applied). */
+void tdiff__dn_attention(tdiff_denoiser *d, const dn_rows *rows, const float *k, const float *v,
+                         const dn_mask *mask);
+/* One past the last key query position i may see: causal i + 1, block-causal the
+ * end of i's block; n for FULL and SPANS (whose keys are masked one by one).
+ * Non-decreasing in i. */
+size_t tdiff__dn_mask_end(const dn_mask *mask, size_t i, size_t n);
+/* First position of i's block (BLOCK_CAUSAL), i (CAUSAL), 0 otherwise: the
+ * positions whose keys read position i's input are all >= it. */
+size_t tdiff__dn_mask_first_reader(const dn_mask *mask, size_t i);
+/* RoPE tables, and rotation of the rows of q and k (packed [m, width]) in place
+ * at their canvas positions. */
 void tdiff__dn_rope_init(tdiff_denoiser *d);
-void tdiff__dn_rope_apply(tdiff_denoiser *d, size_t n);
+void tdiff__dn_rope_apply(tdiff_denoiser *d, const dn_rows *rows);
+
+/* cache.c: the rows a cached call computes (rows->pos, row_of, m), after
+ * emptying the cache when the call's mask or t differ from its entries'. */
+void tdiff__kv_cache_plan(tdiff_denoiser *d, const tdiff__forward_args *a, const dn_mask *mask, dn_rows *rows);
+/* Stores layer il's keys and values of the rows (k, v: [m, dkv]) at their positions. */
+void tdiff__kv_cache_store(tdiff__kv_cache *c, size_t il, const dn_rows *rows, const float *k, const float *v);
+/* Keys [cap, dkv] and values of layer il. */
+float *tdiff__kv_cache_layer(tdiff__kv_cache *c, size_t il, int which);
+/* Marks the rows of a finished call valid. */
+void tdiff__kv_cache_commit(tdiff__kv_cache *c, const dn_rows *rows);
 
 /* forward.c */
 tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows);

@@ -8,8 +8,9 @@
  * logits = u + (w+1)(c - u)), reuse of the previous rows when nothing the
  * network reads has changed (MDLM's ddpm_cache), counting and timing forward
  * passes, the interrupt flag, and error messages. It also tracks which
- * positions' inputs changed since the previous call of each pass, which is
- * what a KV cache behind the network needs. A causal network may be asked
+ * positions' inputs changed since the previous call of each pass and passes
+ * the strategy's block on: what the KV cache behind the network (kvcache.c)
+ * needs, so strategies never know it exists. A causal network may be asked
  * about a prefix of the canvas only (autoregressive decoding).
  */
 #include <string.h>
@@ -139,9 +140,14 @@ static tdiff_status forward_pass(tdiff__run *r, const tdiff__eval_req *q, const 
     }
     c.embd = q->embd;
     c.embd_rows = q->embd_rows;
+    c.first = !ev->have_seen[pass];
     c.n_changed = collect_changed(r, x, c.n, pass, c.mix_offsets, c.embd);
     c.changed = ev->changed;
     c.pass = pass;
+    c.span_lo = q->span_lo;
+    c.span_hi = q->span_hi;
+    c.fixed = r->fixed;
+    c.block_start = r->region_start;
     c.logits = out;
     r->s->stat_forward++;
     return tdiff__net_forward(r->s, &c);

@@ -150,7 +150,7 @@ static tdiff_status gen_new(tdiff_sampler *s, size_t n, size_t rows)
     g->strategy = strategy;
     g->state = state;
     s->gen = g;
-    s->stat_forward = s->stat_steps = s->stat_reused = 0;
+    s->stat_forward = s->stat_steps = s->stat_reused = s->stat_rows = s->stat_hits = 0;
     s->stat_forward_s = s->stat_total_s = 0.0;
     s->history_steps = 0;
     s->history_n = n;
@@ -303,6 +303,28 @@ static tdiff_status after_step(tdiff_sampler *s)
     return TDIFF_OK;
 }
 
+/* Early stop (TDIFF_SAMPLER_EARLY_STOP): when every generated position before the
+ * first committed EOS is decided, nothing the output holds can change any more
+ * (commits are final in the strategies that allow it); the masks after that EOS
+ * become EOS and the generation ends. True when it did. */
+static bool early_stop(tdiff_sampler *s, tdiff__gen *g)
+{
+    tdiff__run *r = &g->r;
+    if (g->infill || !tdiff__sp_int(s, TDIFF_SAMPLER_EARLY_STOP) || s->eos_id < 0)
+        return false;
+    for (size_t i = r->region_start; i < r->n; i++) {
+        if (r->x[i] == s->mask_id)
+            return false;
+        if (r->x[i] == s->eos_id) {
+            for (size_t j = i + 1; j < r->n; j++)
+                if (r->x[j] == s->mask_id)
+                    r->x[j] = s->eos_id;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Runs the next step of a RUNNING generation. On an error the generation ends. */
 static tdiff_status gen_advance(tdiff_sampler *s)
 {
@@ -314,6 +336,8 @@ static tdiff_status gen_advance(tdiff_sampler *s)
         st = tdiff__fail(&s->env, TDIFF_E_ABORTED, "interrupted (tdiff_sampler_interrupt) at step %zu", g->r.step);
     if (!st)
         st = g->strategy->step(&g->r, g->state, &stepped, &done);
+    if (!st && stepped && !done)
+        done = early_stop(s, g);
     if (!st && stepped) {
         st = after_step(s);
         g->r.step++;
@@ -529,7 +553,7 @@ tdiff_status tdiff_sampler_infill(tdiff_sampler *s, const int32_t *canvas, size_
 static void free_now(tdiff_sampler *s)
 {
     gen_free(s);
-    tdiff__net_free(&s->net);
+    tdiff__net_free(&s->net, &s->env);
     tdiff__env env = s->env;
     tdiff__free(&env, s->banned);
     tdiff__free(&env, s->history);

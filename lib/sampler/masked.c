@@ -11,7 +11,8 @@
  * the step commits the positions its rule selects. Fixed positions never change.
  * A step whose transfer count is zero changes nothing and is skipped without a
  * network call (the RNG is keyed by the step number, so skipping changes no
- * other draw).
+ * other draw). Each evaluation names the current block (span_lo/hi): the KV
+ * cache behind the seam needs it, nothing here depends on it.
  */
 #include <math.h>
 
@@ -139,7 +140,7 @@ static tdiff_status commit_step(tdiff__run *r, masked_state *m, size_t na, size_
     tdiff_sampler *s = r->s;
     const double alg_temp = tdiff__sp_float(s, TDIFF_SAMPLER_ALG_TEMP);
     const float *logits;
-    tdiff__eval_req q = {.pos = r->pos, .na = na, .t = tdiff__masked_fraction(r)};
+    tdiff__eval_req q = {.pos = r->pos, .na = na, .t = tdiff__masked_fraction(r), .span_lo = m->lo, .span_hi = m->hi};
     tdiff_status st = tdiff__evaluate(r, &q, &logits);
     if (st)
         return st;
@@ -224,7 +225,7 @@ static tdiff_status masked_step(tdiff__run *r, void *state, bool *stepped, bool 
 
 enum {
     MASKED_CAPS = TDIFF__CAP_SOFTMASK | TDIFF__CAP_CALLBACK | TDIFF__CAP_CFG | TDIFF__CAP_REMASKING |
-                  TDIFF__CAP_BLOCKS | TDIFF__CAP_COMPAT
+                  TDIFF__CAP_BLOCKS | TDIFF__CAP_COMPAT | TDIFF__CAP_CACHE | TDIFF__CAP_EARLY_STOP
 };
 MASKED_STRATEGY(tdiff__strategy_llada, TDIFF_STRATEGY_LLADA, "llada",
                 MASKED_CAPS | TDIFF__CAP_ORIGIN_COMPAT | TDIFF__CAP_NO_SUBS);

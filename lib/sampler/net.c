@@ -2,7 +2,10 @@
  * net.c -- the network behind the evaluation seam: the library's own denoiser
  * (created at the first generation, sized for its canvas, re-created when a
  * longer canvas or another thread count is asked for) or the caller's logits
- * callback. One call in, logits out; the errors carry a message.
+ * callback. One call in, logits out; the errors carry a message. A forward of
+ * the built-in network goes through the KV-cache policy (kvcache.c) and runs
+ * the generated region's blocks as a block-causal model's blocks
+ * (TDIFF_DENOISER_BLOCK_START = the region's start).
  */
 #include <stdio.h>
 
@@ -23,6 +26,7 @@ tdiff_status tdiff__net_prepare(tdiff_sampler *s, size_t n, int threads)
         return TDIFF_OK;
     if (net->denoiser && net->denoiser_len >= n && net->denoiser_threads == threads)
         return TDIFF_OK;
+    tdiff__kv_free(net, &s->env);
     tdiff_denoiser_free(net->denoiser);
     net->denoiser = NULL;
     char why[TDIFF__ERR_CAP];
@@ -37,26 +41,42 @@ tdiff_status tdiff__net_prepare(tdiff_sampler *s, size_t n, int threads)
 static tdiff_status forward_builtin(tdiff_sampler *s, const tdiff__net_call *c)
 {
     tdiff_denoiser *d = s->net.denoiser;
-    const size_t cap = c->n_positions * s->n_vocab; /* the evaluation sized its rows for this */
-    tdiff_status st;
-    if (c->mix_offsets)
-        st = tdiff_denoiser_forward_mix(d, c->tokens, c->n, c->mix_offsets, c->mix_ids, c->mix_weights, c->t,
-                                        c->positions, c->n_positions, c->logits, cap);
-    else if (c->embd)
-        st = tdiff_denoiser_forward_embd(d, c->tokens, c->embd, c->embd_rows, c->n, c->t, c->positions,
-                                         c->n_positions, c->logits, cap);
-    else
-        st = tdiff_denoiser_forward_t(d, c->tokens, c->n, c->t, c->positions, c->n_positions, c->logits, cap);
+    tdiff__forward_args a = {0};
+    a.tokens = c->tokens;
+    a.n = c->n;
+    a.t = c->t;
+    a.positions = c->positions;
+    a.n_positions = c->n_positions;
+    a.mix_offsets = c->mix_offsets;
+    a.mix_ids = c->mix_ids;
+    a.mix_weights = c->mix_weights;
+    if (!c->mix_offsets) {
+        a.embd = c->embd;
+        a.embd_rows = c->embd_rows;
+    }
+    a.has_block_start = true;
+    a.block_start = c->block_start;
+    a.logits = c->logits;
+    a.logits_cap = c->n_positions * s->n_vocab; /* the evaluation sized its rows for this */
+    tdiff_status st = tdiff__kv_prepare(s, c, &a);
     if (st)
+        return st;
+    if ((st = tdiff__denoiser_forward_ex(d, &a))) {
+        if (a.cache) /* a failed call leaves the entries it was writing half done */
+            tdiff__kv_cache_clear(a.cache);
         return tdiff__fail(&s->env, st, "denoiser: %s", tdiff_denoiser_last_error(d));
+    }
+    tdiff__kv_account(s, c, &a);
     return TDIFF_OK;
 }
 
 static tdiff_status forward_callback(tdiff_sampler *s, const tdiff__net_call *c)
 {
     int rc = s->net.cb_logits(s->net.cb_user_data, c->tokens, c->n, c->t, c->positions, c->n_positions, c->logits);
-    if (rc == 0)
+    if (rc == 0) {
+        tdiff__kv_account(s, c, NULL);
         return TDIFF_OK;
+    }
     tdiff_status st = (rc < 0 && rc >= TDIFF_E_INTERNAL) ? (tdiff_status)rc : TDIFF_E_INTERNAL;
     return tdiff__fail(&s->env, st, "the denoiser callback failed with %d", rc);
 }
@@ -91,10 +111,11 @@ size_t tdiff__net_context_length(const tdiff_sampler *s)
     return n_ctx;
 }
 
-void tdiff__net_free(tdiff__net *net)
+void tdiff__net_free(tdiff__net *net, const tdiff__env *env)
 {
     if (net->cb_destroy)
         net->cb_destroy(net->cb_user_data);
+    tdiff__kv_free(net, env);
     tdiff_denoiser_free(net->denoiser);
     net->denoiser = NULL;
 }

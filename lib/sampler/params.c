@@ -39,6 +39,9 @@ static const param_info params[] = {
      TDIFF_SCHEDULE_SQRT},
     {TDIFF_SAMPLER_DDIM, "ddim", 1, 0, 0, 1, 0},
     {TDIFF_SAMPLER_SUBS, "subs", 1, 0, 0, 1, 1},
+    {TDIFF_SAMPLER_CACHE, "cache", 1, 0, TDIFF_CACHE_NONE, TDIFF_CACHE_DELAYED, TDIFF_CACHE_NONE},
+    {TDIFF_SAMPLER_CACHE_REFRESH, "cache_refresh", 1, 0, 0, 1 << 20, 0},
+    {TDIFF_SAMPLER_EARLY_STOP, "early_stop", 1, 0, 0, 1, 0},
     {TDIFF_SAMPLER_TEMPERATURE, "temperature", 0, 0, 0, 100, 0},
     {TDIFF_SAMPLER_TOP_P, "top_p", 0, 0, 0x1p-30, 1, 1}, /* (0, 1]: the smallest positive we accept */
     {TDIFF_SAMPLER_CFG_SCALE, "cfg_scale", 0, 0, 0, 100, 0},
@@ -49,6 +52,8 @@ static const param_info params[] = {
     {TDIFF_SAMPLER_STAT_FORWARD_PASSES, "stat_forward_passes", 1, 1, 0, INT64_MAX_D, 0},
     {TDIFF_SAMPLER_STAT_STEPS, "stat_steps", 1, 1, 0, INT64_MAX_D, 0},
     {TDIFF_SAMPLER_STAT_REUSED, "stat_reused", 1, 1, 0, INT64_MAX_D, 0},
+    {TDIFF_SAMPLER_STAT_ROWS_COMPUTED, "stat_rows_computed", 1, 1, 0, INT64_MAX_D, 0},
+    {TDIFF_SAMPLER_STAT_CACHE_HITS, "stat_cache_hits", 1, 1, 0, INT64_MAX_D, 0},
     {TDIFF_SAMPLER_STAT_FORWARD_SECONDS, "stat_forward_seconds", 0, 1, 0, 1e300, 0},
     {TDIFF_SAMPLER_STAT_TOTAL_SECONDS, "stat_total_seconds", 0, 1, 0, 1e300, 0},
 };
@@ -166,6 +171,10 @@ tdiff_status tdiff_sampler_get_int(const tdiff_sampler *s, tdiff_sampler_param p
         *value = s->stat_steps;
     else if (p == TDIFF_SAMPLER_STAT_REUSED)
         *value = s->stat_reused;
+    else if (p == TDIFF_SAMPLER_STAT_ROWS_COMPUTED)
+        *value = s->stat_rows;
+    else if (p == TDIFF_SAMPLER_STAT_CACHE_HITS)
+        *value = s->stat_hits;
     else
         *value = s->ival[i];
     return TDIFF_OK;

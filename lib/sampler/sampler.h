@@ -11,6 +11,8 @@
  *   embedding.c ar.c     the strategies, each an explicit state machine
  *   eval.c               THE evaluation seam: every network call of every strategy
  *   net.c                the network behind it: the built-in denoiser or callbacks
+ *   kvcache.c            the KV-cache policy behind the network: which positions
+ *                        a forward recomputes (none, prefix, dual, delayed, exact)
  *   predict.c select.c graph.c   decision math shared by the strategies
  *   params.c guard.c     the bottom: the parameter table; which calls are
  *                        allowed when (re-entry from the callback, setters idle)
@@ -69,13 +71,29 @@ typedef struct tdiff__net_call {
     const float *embd;          /* [n, d] */
     const uint8_t *embd_rows;   /* [n] 1 = row of embd replaces the token embedding */
     /* Positions whose input differs from the previous call of the same pass
-     * (cond / uncond), ascending; all of them on the first call. What a KV cache
-     * behind the network needs to know; nothing uses it yet. */
+     * (cond / uncond), ascending; all of them on the first call (`first`). What
+     * the KV cache behind the network needs to know (kvcache.c). */
     const uint32_t *changed;
     size_t n_changed;
+    bool first;                 /* the first call of this pass in the generation    */
     int pass;                   /* 0 conditional, 1 unconditional (CFG)             */
+    /* The block the strategy works on, [span_lo, span_hi); span_hi = 0: none. */
+    size_t span_lo, span_hi;
+    const uint8_t *fixed;       /* [n] 1 = caller-fixed (prompt, infill context)    */
+    size_t block_start;         /* the generated region's start: where a block-causal
+                                   model's blocks begin (TDIFF_DENOISER_BLOCK_START) */
     float *logits;              /* out: [n_positions, V]                            */
 } tdiff__net_call;
+
+/* The KV-cache policy's state (kvcache.c): one cache per pass, created with the
+ * denoiser and freed before it. */
+typedef struct tdiff__kv_policy {
+    struct tdiff__kv_cache *kv[2];
+    size_t lo[2];               /* the block start at the last full recompute       */
+    size_t since[2];            /* forwards since the last full recompute           */
+    uint32_t *compute;          /* [cap] scratch: positions a forward recomputes    */
+    size_t cap;
+} tdiff__kv_policy;
 
 typedef struct tdiff__net {
     /* the caller's network (create_with_callback) */
@@ -88,6 +106,7 @@ typedef struct tdiff__net {
     tdiff_denoiser *denoiser;
     size_t denoiser_len;
     int denoiser_threads;
+    tdiff__kv_policy kv;
 } tdiff__net;
 
 /* True when the network's rows depend only on earlier positions (the built-in
@@ -103,12 +122,24 @@ size_t tdiff__net_n_embd(const tdiff_sampler *s);
 tdiff_status tdiff__net_token_embedding(const tdiff_sampler *s, int32_t v, float *out);
 /* The model's context length (0: unknown, e.g. callbacks). */
 size_t tdiff__net_context_length(const tdiff_sampler *s);
-void tdiff__net_free(tdiff__net *net);
+void tdiff__net_free(tdiff__net *net, const tdiff__env *env);
+
+/* ---- the KV-cache policy (kvcache.c) --------------------------------------- */
+
+struct tdiff__forward_args;
+/* Sets the cache fields of a forward of the built-in network (nothing when
+ * TDIFF_SAMPLER_CACHE is none): which cache, which positions to recompute.
+ * Errors (no memory for a cache) carry a message in s->env. */
+tdiff_status tdiff__kv_prepare(tdiff_sampler *s, const tdiff__net_call *c, struct tdiff__forward_args *a);
+/* Statistics of the forward just run (rows computed, cache hits). */
+void tdiff__kv_account(tdiff_sampler *s, const tdiff__net_call *c, const struct tdiff__forward_args *a);
+/* Frees the caches (before their denoiser) and the scratch (from env). */
+void tdiff__kv_free(tdiff__net *net, const tdiff__env *env);
 
 /* ---- the handle ------------------------------------------------------------- */
 
 /* Parameter storage: every value lives as a double or an int64 in one table. */
-#define TDIFF__SAMPLER_N_PARAMS 28
+#define TDIFF__SAMPLER_N_PARAMS 33
 
 struct tdiff_sampler {
     tdiff__env env;
@@ -133,7 +164,7 @@ struct tdiff_sampler {
     int32_t *history;               /* [history_steps, history_n] */
     size_t history_steps, history_n, history_cap;
     bool has_history;
-    int64_t stat_forward, stat_steps, stat_reused;
+    int64_t stat_forward, stat_steps, stat_reused, stat_rows, stat_hits;
     double stat_forward_s, stat_total_s;
     /* the generation in progress (generation.c); NULL when idle */
     struct tdiff__gen *gen;
@@ -177,6 +208,9 @@ typedef struct tdiff__eval_req {
     size_t na;
     float t;                  /* the strategy's time value for the network */
     bool reuse;               /* may return the previous rows when nothing the network reads changed */
+    /* The block the strategy works on, [span_lo, span_hi) (span_hi = 0: none).
+     * Block strategies name it; the KV cache (behind the seam) needs it. */
+    size_t span_lo, span_hi;
     size_t n_prefix;          /* > 0: the network sees x[0..n_prefix) only (a causal network, every
                                  pos < n_prefix); 0: the whole canvas */
     const float *embd;        /* embedding strategy: [n, d] input vectors ... */
@@ -260,8 +294,9 @@ enum {
     TDIFF__CAP_ORIGIN_COMPAT = 1u << 9, /* remasking `origin` under compat llamacpp (its ORIGIN algorithm) */
     TDIFF__CAP_NO_SUBS = 1u << 10,   /* TDIFF_SAMPLER_SUBS = 0 (the mask a valid prediction): a fixed step
                                         count, so a committed mask cannot make it loop */
-    TDIFF__CAP_NO_MASK = 1u << 13    /* runs on a model without a mask token (autoregressive); bits 11, 12
-                                        are the KV-cache branch's CAP_CACHE and CAP_EARLY_STOP */
+    TDIFF__CAP_CACHE = 1u << 11,     /* names its block in every evaluation (span): the KV cache applies */
+    TDIFF__CAP_EARLY_STOP = 1u << 12, /* a committed token never changes: early stop applies */
+    TDIFF__CAP_NO_MASK = 1u << 13    /* runs on a model without a mask token (autoregressive) */
 };
 
 struct tdiff__strategy {

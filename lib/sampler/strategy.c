@@ -88,6 +88,18 @@ tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st)
     if (tdiff__sp_float(s, TDIFF_SAMPLER_CFG_SCALE) > 0.0 && !(caps & TDIFF__CAP_CFG))
         return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED, "the %s strategy does not take classifier-free guidance",
                            name);
+    const int64_t cache = tdiff__sp_int(s, TDIFF_SAMPLER_CACHE);
+    if (cache != TDIFF_CACHE_NONE && !(caps & TDIFF__CAP_CACHE))
+        return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
+                           "the KV cache works with the block strategies llada, dream, threshold and factor, not %s",
+                           name);
+    if (cache != TDIFF_CACHE_NONE && !s->net.model)
+        return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
+                           "the KV cache lives in the built-in denoiser; a callback network has none (cache none)");
+    if (tdiff__sp_int(s, TDIFF_SAMPLER_EARLY_STOP) && !(caps & TDIFF__CAP_EARLY_STOP))
+        return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
+                           "early stop needs commits that never change (llada, dream, threshold, factor), not %s",
+                           name);
     if ((caps & TDIFF__CAP_TRANSITION) && !s->transition)
         return tdiff__fail(&s->env, TDIFF_E_STATE, "%s needs a transition (tdiff_sampler_set_transition)", name);
     if ((caps & TDIFF__CAP_SCHEDULER) && !s->scheduler)

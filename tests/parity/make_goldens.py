@@ -7,8 +7,9 @@ binary file (*.gold), listed in data/cases.txt. The C test
 Run: /usr/bin/python3 tests/parity/make_goldens.py   (needs torch; CI needs only the files)
 
 .gold layout (little-endian):
-  8 bytes  magic "TDGOLD01"
+  8 bytes  magic "TDGOLD01", or "TDGOLD02" when the case sets a block start
   u32 x 7  n, n_positions, n_vocab, attention (0 = model default), block_len, has_t, name_len
+  u32      block_start (TDGOLD02 only: where block-causal block 0 begins)
   f32 x 2  t, tolerance coefficient (max|d| <= tol * max(1, max|logit|))
   name_len bytes: the model file, relative to data/ or "fixture:<file>" for tests/fixtures
   i32[n] tokens, u32[n_positions] positions, u32[n] span ids (attention 4 only),
@@ -227,13 +228,17 @@ def safe_t(g, tokens, t):
     raise RuntimeError('no time value with a safe quantisation margin near %g' % t)
 
 
-def write_gold(name, model_ref, g, tokens, positions=None, t=None, attention=0, block_len=0, span=None, tol=TOL_F32):
-    logits = reference.forward(g, tokens, positions, t, attention or None, block_len or None, span).numpy()
+def write_gold(name, model_ref, g, tokens, positions=None, t=None, attention=0, block_len=0, span=None, tol=TOL_F32,
+               block_start=None):
+    logits = reference.forward(g, tokens, positions, t, attention or None, block_len or None, span,
+                               block_start=block_start or 0).numpy()
     pos = list(range(len(tokens))) if positions is None else list(positions)
     nv = logits.shape[1]
     mref = model_ref.encode()
-    out = bytearray(b'TDGOLD01')
+    out = bytearray(b'TDGOLD01' if block_start is None else b'TDGOLD02')
     out += struct.pack('<7I', len(tokens), len(pos), nv, attention, block_len, t is not None, len(mref))
+    if block_start is not None:
+        out += struct.pack('<I', block_start)
     out += struct.pack('<2f', 0.0 if t is None else t, tol)
     out += mref
     out += np.asarray(tokens, '<i4').tobytes() + np.asarray(pos, '<u4').tobytes()
@@ -270,6 +275,9 @@ def main():
     cases.append(write_gold('llada-f32-causal', 'llada-f32.gguf', g, toks20, attention=reference.CAUSAL))
     cases.append(write_gold('llada-f32-block4', 'llada-f32.gguf', g, toks20, attention=reference.BLOCK_CAUSAL,
                             block_len=4))
+    # block-causal blocks counted from a prompt's end (TDIFF_DENOISER_BLOCK_START), as the sampler sets them
+    cases.append(write_gold('llada-f32-block4-start7', 'llada-f32.gguf', g, toks20, attention=reference.BLOCK_CAUSAL,
+                            block_len=4, block_start=7))
     span = [0] * 6 + [1] * 5 + [2] * 5 + [3] * 4
     cases.append(write_gold('llada-f32-spans', 'llada-f32.gguf', g, toks20, attention=reference.SPANS, span=span))
 
@@ -315,6 +323,7 @@ def main():
         tol = TOL_F32 if tn == 'f32' else TOL_QUANT
         cases.append(write_gold('mix-%s' % tn, fn, g, toks20, tol=tol))
         cases.append(write_gold('mix-%s-full' % tn, fn, g, toks20, attention=reference.FULL, tol=tol))
+        cases.append(write_gold('mix-%s-start5' % tn, fn, g, toks20, tol=tol, block_start=5))
 
     # llama.cpp-written fixtures: prompt of the fixtures README + 11 masks.
     prompt = [2046, 116, 468, 258, 301, 274, 301, 270, 110, 275, 468, 268, 301]

@@ -13,7 +13,8 @@ Architectures:
           and DiT denoisers (MDLM/SEDD: adaLN shift/scale/gate from a
           sinusoidal time embedding through an MLP).
 
-forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None)
+forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None,
+        block_start=0)
 returns float64 logits [len(positions), V]; row r predicts the token at
 positions[r] (the shift of shifted models is already undone). mix: optional
 per-position lists of (token id, weight) whose weighted sum of embedding rows
@@ -154,7 +155,7 @@ def rope(c, x):
     return torch.cat([r, rest], -1)
 
 
-def visible(n, attention, block_len, span):
+def visible(n, attention, block_len, span, block_start=0):
     i = torch.arange(n)[:, None]
     j = torch.arange(n)[None, :]
     if attention == FULL:
@@ -162,7 +163,10 @@ def visible(n, attention, block_len, span):
     if attention == CAUSAL:
         return j <= i
     if attention == BLOCK_CAUSAL:
-        return (j // block_len) <= (i // block_len)
+        # positions before block_start (a prompt) are block 0; blocks of block_len follow
+        def block(p):
+            return torch.where(p < block_start, 0, 1 + (p - block_start).clamp(min=0) // block_len)
+        return block(j) <= block(i)
     s = torch.as_tensor(span)
     return (s[None, :] == s[:, None]) | (s[None, :] == 0)
 
@@ -209,7 +213,8 @@ def time_embedding(c, W, t):
     return F.silu(linear(h, W('time_embd.out.weight'), W('time_embd.out.bias')))
 
 
-def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None):
+def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None,
+            block_start=0):
     c = config(g)
     cache = {}
 
@@ -223,7 +228,7 @@ def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, s
     if attention is None:
         attention = BLOCK_CAUSAL if c['block'] else CAUSAL if c['causal'] else FULL
     block_len = block_len or c['block'] or 32
-    mask = visible(n, attention, block_len, span)
+    mask = visible(n, attention, block_len, span, block_start)
 
     x = W('token_embd.weight')[tokens]
     if mix is not None:

@@ -27,6 +27,8 @@
 
 typedef struct gold {
     uint32_t n, n_pos, n_vocab, attention, block_len, has_t;
+    bool has_block_start;
+    uint32_t block_start;
     float t, tol;
     char model[256];
     int32_t *tokens;
@@ -51,14 +53,18 @@ static void load_gold(const char *name, gold *g)
     uint8_t *b = test_read_file(test_source_path(path, sizeof path, rel), &size);
     assert_non_null(b);
     g->blob = b;
-    assert_true(size >= 44 && !memcmp(b, "TDGOLD01", 8));
+    assert_true(size >= 44 && (!memcmp(b, "TDGOLD01", 8) || !memcmp(b, "TDGOLD02", 8)));
+    g->has_block_start = b[7] == '2';
     uint32_t h[7];
     for (int i = 0; i < 7; i++)
         h[i] = rd_u32(b + 8 + 4 * i);
     g->n = h[0], g->n_pos = h[1], g->n_vocab = h[2], g->attention = h[3], g->block_len = h[4], g->has_t = h[5];
-    memcpy(&g->t, b + 36, 4);
-    memcpy(&g->tol, b + 40, 4);
-    size_t off = 44;
+    size_t off = 36;
+    g->block_start = g->has_block_start ? rd_u32(b + off) : 0;
+    off += g->has_block_start ? 4 : 0;
+    memcpy(&g->t, b + off, 4);
+    memcpy(&g->tol, b + off + 4, 4);
+    off += 8;
     assert_true(h[6] < sizeof g->model && off + h[6] <= size);
     memcpy(g->model, b + off, h[6]);
     g->model[h[6]] = '\0';
@@ -110,6 +116,8 @@ static float *run_case(const gold *g, tdiff_model *m, int n_threads, const tdiff
     a.attention = (int)g->attention;
     a.block_len = g->block_len;
     a.span = g->span;
+    a.has_block_start = g->has_block_start;
+    a.block_start = g->block_start;
     a.logits = out;
     a.logits_cap = cap;
     st = tdiff__denoiser_forward_ex(d, &a);

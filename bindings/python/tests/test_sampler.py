@@ -53,6 +53,21 @@ def test_generate_equals_the_tool(model, model_path, tool, cfg):
             assert model.detokenize(got) == want['text']
 
 
+@pytest.mark.parametrize('mode', ['prefix', 'dual', 'delayed'])
+def test_cache_modes_by_name_with_the_tools_tokens_and_statistics(model, model_path, tool, mode):
+    want = tool_json(tool, 'generate', model_path, '--json', '--prompt-ids', ','.join(map(str, PROMPT)), '--steps',
+                     '16', '-n', '32', '--block', '8', '--cache', mode, '--early-stop')
+    with model.sampler(steps=16, gen_length=32, block_length=8, cache=mode, early_stop=1) as s:
+        assert s.get('cache') == textdiff.CacheMode[mode.upper()]
+        assert s.generate(PROMPT) == want['tokens']
+        stats = s.stats
+        assert stats['rows_computed'] == want['rows_computed'] and stats['cache_hits'] == want['cache_hits']
+        assert 0 < stats['rows_computed'] < stats['forward_passes'] * (len(PROMPT) + 32)
+        assert stats['cache_hits'] > 0
+    with pytest.raises(ValueError, match='cache mode'):
+        model.sampler(cache='triple')
+
+
 def test_generate_reproduces_llama_cpp_in_compat_mode(llada_path):
     # tests/fixtures/README.md: llama-diffusion-cli -ub 64 --diffusion-block-length 16
     # --diffusion-steps 16 --temp 0 --top-k 1 on "the cat sat on the mat"

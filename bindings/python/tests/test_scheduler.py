@@ -62,7 +62,8 @@ def test_parameter_names_are_the_enum_names_and_round_trip(cls, enum):
 
 @pytest.mark.parametrize('cls,enum,settable', [
     (textdiff.Scheduler, textdiff.SchedulerParam, set(textdiff.SchedulerParam)),
-    (textdiff.Denoiser, textdiff.DenoiserParam, {textdiff.DenoiserParam.ATTENTION, textdiff.DenoiserParam.BLOCK_LENGTH}),
+    (textdiff.Denoiser, textdiff.DenoiserParam, {textdiff.DenoiserParam.ATTENTION, textdiff.DenoiserParam.BLOCK_LENGTH,
+                                                 textdiff.DenoiserParam.BLOCK_START}),
     (textdiff.SoftMask, textdiff.SoftMaskParam, {textdiff.SoftMaskParam.TOP_K, textdiff.SoftMaskParam.RAW_S,
                                                  textdiff.SoftMaskParam.RAW_C, textdiff.SoftMaskParam.RAW_A})])
 def test_bounds_hold_the_defaults_and_read_only_parameters_have_none(cls, enum, settable):

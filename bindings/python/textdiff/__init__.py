@@ -16,9 +16,9 @@ import ctypes
 from . import _ffi
 from ._host import HOST_P, capture
 from ._errors import Status, TextdiffError, check, status_string
-from .constants import (Attention, Compat, DenoiserParam, GenState, Isa, MetaType, ModelParam, NelboMethod, Quantity,
-                        Remasking, SamplerParam, ScheduleKind, SchedulerParam, SoftMaskParam, Special, Strategy,
-                        TokenizerKind, TransitionKind)
+from .constants import (Attention, CacheMode, Compat, DenoiserParam, GenState, Isa, MetaType, ModelParam,
+                        NelboMethod, Quantity, Remasking, SamplerParam, ScheduleKind, SchedulerParam, SoftMaskParam,
+                        Special, Strategy, TokenizerKind, TransitionKind)
 from .denoiser import Denoiser
 from .model import Model
 from .sampler import Sampler, param_bounds, remasking_name, strategy_name
@@ -111,7 +111,7 @@ __all__ = [
     'transfer_llada', 'transfer_dream', 'transfer_dream_timesteps', 'transfer_maskgit', 'transfer_mask_predict',
     'noise_mask', 'noise_uniform', 'noise_per_token', 'gauss_noise', 'gauss_posterior_coefs', 'gauss_posterior_mean',
     'gauss_ddpm_step', 'gauss_ddim_step', 'embed_nearest', 'nelbo', 'nelbo_denoiser', 'd3pm_loss',
-    'Attention', 'Compat', 'DenoiserParam', 'GenState', 'Isa', 'MetaType', 'ModelParam', 'NelboMethod', 'Quantity',
-    'Remasking', 'SamplerParam', 'ScheduleKind', 'SchedulerParam', 'SoftMaskParam', 'Special', 'Strategy',
+    'Attention', 'CacheMode', 'Compat', 'DenoiserParam', 'GenState', 'Isa', 'MetaType', 'ModelParam', 'NelboMethod',
+    'Quantity', 'Remasking', 'SamplerParam', 'ScheduleKind', 'SchedulerParam', 'SoftMaskParam', 'Special', 'Strategy',
     'TokenizerKind', 'TransitionKind',
 ]

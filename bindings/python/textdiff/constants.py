@@ -91,6 +91,7 @@ class Attention(enum.IntEnum):
 class DenoiserParam(enum.IntEnum):
     ATTENTION = 1
     BLOCK_LENGTH = 2
+    BLOCK_START = 3
     N_VOCAB = 100
     N_EMBD = 101
     MAX_LEN = 102
@@ -186,6 +187,13 @@ class Compat(enum.IntEnum):
     LLAMACPP = 1
 
 
+class CacheMode(enum.IntEnum):
+    NONE = 0
+    PREFIX = 1
+    DUAL = 2
+    DELAYED = 3
+
+
 class SamplerParam(enum.IntEnum):
     STRATEGY = 1
     REMASKING = 2
@@ -203,6 +211,9 @@ class SamplerParam(enum.IntEnum):
     GAUSS_SCHEDULE = 20
     DDIM = 21
     SUBS = 22
+    CACHE = 23
+    CACHE_REFRESH = 24
+    EARLY_STOP = 25
     TEMPERATURE = 30
     TOP_P = 31
     CFG_SCALE = 32
@@ -215,6 +226,8 @@ class SamplerParam(enum.IntEnum):
     STAT_FORWARD_SECONDS = 102
     STAT_TOTAL_SECONDS = 103
     STAT_REUSED = 104
+    STAT_ROWS_COMPUTED = 105
+    STAT_CACHE_HITS = 106
 
 
 class GenState(enum.IntEnum):
@@ -230,4 +243,5 @@ SAMPLER_FLOAT_PARAMS = frozenset({SamplerParam.TEMPERATURE, SamplerParam.TOP_P, 
                                   SamplerParam.EPS, SamplerParam.STAT_FORWARD_SECONDS,
                                   SamplerParam.STAT_TOTAL_SECONDS})
 SAMPLER_STATS = (SamplerParam.STAT_FORWARD_PASSES, SamplerParam.STAT_STEPS, SamplerParam.STAT_FORWARD_SECONDS,
-                 SamplerParam.STAT_TOTAL_SECONDS, SamplerParam.STAT_REUSED)
+                 SamplerParam.STAT_TOTAL_SECONDS, SamplerParam.STAT_REUSED, SamplerParam.STAT_ROWS_COMPUTED,
+                 SamplerParam.STAT_CACHE_HITS)

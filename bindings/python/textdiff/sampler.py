@@ -19,7 +19,7 @@ from ._handle import Handle
 from ._host import HOST_P
 from ._errors import Status, TextdiffError, check
 from ._util import ERR_CAP, enum_value, ids_array, ptr
-from .constants import (SAMPLER_FLOAT_PARAMS, SAMPLER_STATS, Compat, GenState, Remasking, SamplerParam,
+from .constants import (SAMPLER_FLOAT_PARAMS, SAMPLER_STATS, CacheMode, Compat, GenState, Remasking, SamplerParam,
                         Strategy)
 
 C = _ffi.C
@@ -76,7 +76,7 @@ class Sampler(Handle):
 
     params: any SamplerParam name in lower case, e.g. steps=16, gen_length=32,
     block_length=8, strategy='llada' (name or Strategy), remasking='low_confidence',
-    temperature=0.0, seed=1, compat='llamacpp'."""
+    temperature=0.0, seed=1, compat='llamacpp', cache='dual' (name or CacheMode)."""
 
     def __init__(self, model, **params):
         self._init_state()
@@ -167,6 +167,8 @@ class Sampler(Handle):
                                          'remasking')
                 elif p == SamplerParam.COMPAT:
                     value = enum_value(Compat, value, 'compat mode')
+                elif p == SamplerParam.CACHE:
+                    value = enum_value(CacheMode, value, 'cache mode')
             if p in SAMPLER_FLOAT_PARAMS:
                 st = C.tdiff_sampler_set_float(self.handle, p, float(value))
                 check(st, 'tdiff_sampler_set_float', self.last_error)
@@ -190,13 +192,16 @@ class Sampler(Handle):
             return Strategy(value)
         if p == SamplerParam.REMASKING:
             return Remasking(value)
+        if p == SamplerParam.CACHE:
+            return CacheMode(value)
         return value
 
     bounds = staticmethod(param_bounds)
 
     @property
     def stats(self):
-        """Statistics of the last run: forward_passes, steps, forward_seconds, total_seconds."""
+        """Statistics of the last run: forward_passes, steps, forward_seconds, total_seconds, reused,
+        rows_computed, cache_hits."""
         return {p.name[5:].lower(): self.get(p) for p in SAMPLER_STATS}
 
     def set_banned(self, ids):

@@ -251,6 +251,7 @@ static const struct {
     bool settable;
 } all_params[] = {
     {TDIFF_DENOISER_ATTENTION, true},        {TDIFF_DENOISER_BLOCK_LENGTH, true},
+    {TDIFF_DENOISER_BLOCK_START, true},
     {TDIFF_DENOISER_N_VOCAB, false},         {TDIFF_DENOISER_N_EMBD, false},
     {TDIFF_DENOISER_MAX_LEN, false},         {TDIFF_DENOISER_N_THREADS, false},
     {TDIFF_DENOISER_TIME_CONDITIONED, false}, {TDIFF_DENOISER_SHIFT_LOGITS, false},
@@ -285,7 +286,8 @@ static void test_every_parameter_name_round_trips_and_bounds_hold_the_defaults(v
         assert_int_equal(tdiff_denoiser_param_bounds(p, NULL, NULL, NULL), TDIFF_OK);
     }
     assert_string_equal(tdiff_denoiser_param_name(TDIFF_DENOISER_BLOCK_LENGTH), "block_length");
-    assert_string_equal(tdiff_denoiser_param_name((tdiff_denoiser_param)3), "unknown");
+    assert_string_equal(tdiff_denoiser_param_name(TDIFF_DENOISER_BLOCK_START), "block_start");
+    assert_string_equal(tdiff_denoiser_param_name((tdiff_denoiser_param)4), "unknown");
     tdiff_denoiser_param p;
     assert_int_equal(tdiff_denoiser_param_from_name("block", &p), TDIFF_E_NOT_FOUND);
     assert_int_equal(tdiff_denoiser_param_from_name(NULL, &p), TDIFF_E_INVALID_ARGUMENT);
