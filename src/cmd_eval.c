@@ -571,7 +571,11 @@ int cmd_eval(int argc, char **argv)
     n_ids = calloc(n_prompts, sizeof *n_ids);
     if (!ids || !n_ids || tokenize_prompts(tok, lines, n_prompts, ids, n_ids))
         goto done;
-    if (judge_open(&j, judge_path, tok, tool_vocab(model), 1))
+    int threads = 1; /* the judge runs on the first configuration's -t */
+    for (size_t i = 0; i < cs[0].o.n_set; i++)
+        if (!strcmp(cs[0].o.set_opt[i], "-t") || !strcmp(cs[0].o.set_opt[i], "--threads"))
+            threads = atoi(cs[0].o.set_val[i]) > 0 ? atoi(cs[0].o.set_val[i]) : 1;
+    if (judge_open(&j, judge_path, tok, tool_vocab(model), threads))
         goto done;
     for (size_t i = 0; i < n_cfg; i++) {
         if (!json)

@@ -23,6 +23,8 @@ sys.path.insert(0, HERE)
 import make_ar_goldens as ar  # noqa: E402
 import make_ar_nll_goldens as nllref  # noqa: E402
 import make_eval_metrics_ref as mref  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'tools'))
+import gguf  # noqa: E402
 
 PROMPTS = ['It is a truth universally', 'Emma grieved that she could not']
 GEN = ['-n', '12', '--temperature', '1', '--top-k', '40']
@@ -96,6 +98,30 @@ def main():
             fails.append('compare table')
             print(table)
 
+        # tools/make_random_judge.py: a judge with the model's tokenizer is accepted; one (control) token renamed
+        # is refused
+        src = gguf.read(model)
+        for name, rename in (('same', False), ('renamed', True)):
+            w = gguf.Writer()
+            toks = list(src.kv['tokenizer.ggml.tokens'][1])
+            if rename:
+                toks[319] = '<|renamed|>'
+            w.add_array('tokenizer.ggml.tokens', toks, gguf.STRING)
+            w.add_array('tokenizer.ggml.token_type', src.kv['tokenizer.ggml.token_type'][1], gguf.I32)
+            w.add_array('tokenizer.ggml.merges', src.kv['tokenizer.ggml.merges'][1], gguf.STRING)
+            for k in ('tokenizer.ggml.model', 'tokenizer.ggml.pre'):
+                w.add(k, src.kv[k][1])
+            w.add('tokenizer.ggml.bos_token_id', src.kv['tokenizer.ggml.bos_token_id'][1], gguf.U32)
+            w.write(os.path.join(tmp, name + '-src.gguf'))
+            run([sys.executable, os.path.join(HERE, '..', '..', 'tools', 'make_random_judge.py'),
+                 os.path.join(tmp, name + '-src.gguf'), os.path.join(tmp, name + '.gguf')])
+            p = run([exe, 'eval', model, '--judge', os.path.join(tmp, name + '.gguf'), '--prompts', pf, '-n', '4',
+                     '--samples', '2', '--json'], ok=False)
+            ok = (p.returncode != 0 and 'token 319' in p.stderr) if rename else p.returncode == 0
+            print('%s random judge, %s vocabulary: exit %d %s' % ('ok  ' if ok else 'FAIL', name, p.returncode,
+                                                                   p.stderr.strip()[:100]))
+            if not ok:
+                fails.append('random judge ' + name)
         for args, why in (([os.path.join(HERE, '..', 'fixtures', 'llada-tiny.gguf'), '--judge', judge],
                            'same tokenizer'),
                           ([model, '--judge', os.path.join(HERE, '..', 'fixtures', 'llada-tiny.gguf')],
