@@ -44,7 +44,7 @@ static void usage(FILE *f)
                "       textdiff --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nWithout a MODEL, generate, infill, chat, tokenize, detokenize, info and score use\n"
+    fprintf(f, "\nWithout a MODEL, generate, infill, chat, tokenize, detokenize, info, score and eval use\n"
                "$TEXTDIFF_MODEL or the bundled models/austen-llada.gguf. Getting real models: docs/models.md.\n");
 }
 
