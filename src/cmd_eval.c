@@ -430,11 +430,14 @@ static void print_table(const char *judge_path, size_t n_prompts, size_t samples
                         size_t n)
 {
     printf("%zu prompts x %zu samples, judge %s\n", n_prompts, samples, judge_path);
-    printf("%-32s %10s %6s %6s %6s %6s %9s %8s %9s %8s\n", "configuration", "judge ppl", "dist-1", "dist-2",
+    int w = 13; /* the configuration column fits the longest label */
+    for (size_t i = 0; i < n; i++)
+        w = (int)strlen(cs[i].label) > w ? (int)strlen(cs[i].label) : w;
+    printf("%-*s %10s %6s %6s %6s %6s %9s %8s %9s %8s\n", w, "configuration", "judge ppl", "dist-1", "dist-2",
            "dist-3", "rep-4", "self-BLEU", "passes", "tokens/s", "wall s");
     for (size_t i = 0; i < n; i++) {
         summary s = summarize(&rs[i]);
-        printf("%-32.32s %10.2f %6.3f %6.3f %6.3f %6.3f %9.3f %8.1f %9.1f %8.2f\n", cs[i].label, s.ppl, s.d1, s.d2,
+        printf("%-*s %10.2f %6.3f %6.3f %6.3f %6.3f %9.3f %8.1f %9.1f %8.2f\n", w, cs[i].label, s.ppl, s.d1, s.d2,
                s.d3, s.rep4, s.self_bleu, s.passes, s.tps, rs[i].wall_s);
     }
 }
