@@ -1425,6 +1425,28 @@ TDIFF_API tdiff_status tdiff_objective_d3pm_loss(const tdiff_transition *tr, tdi
                                                  double *nelbo, double *per_token, double *std_error, char *err,
                                                  size_t err_cap);
 
+/*
+ * The exact negative log-likelihood (nats) of tokens[n_cond..n) given what precedes
+ * each, under an autoregressive denoiser d (a llama / qwen2 file: causal attention
+ * and shifted logits, so row p depends on tokens[0..p) only):
+ *   nll = Σ_{p=n_cond}^{n−1} −log softmax(logits_p)[tokens[p]],
+ * from ONE forward pass over tokens[0..n) (the head runs for the n − n_cond scored
+ * rows only). tokens[0..n_cond) are the condition (a prompt, or just BOS); the first
+ * token can never be scored (it has no prefix), so 1 ≤ n_cond < n ≤
+ * TDIFF_DENOISER_MAX_LEN, every token < TDIFF_DENOISER_N_VOCAB.
+ * Outputs (each optional): *nll the total, *per_token = nll / (n − n_cond); the
+ * perplexity is exp(per_token). +inf when a scored token has a −inf logit.
+ * Memory: (n − n_cond)·n_vocab floats from the denoiser's allocator.
+ * TDIFF_E_INVALID_ARGUMENT (NULL d or tokens, n_cond or n out of range, a bad token,
+ * a denoiser that is not causal-and-shifted: its rows would see the tokens they
+ * predict; also a NaN or +inf logit or a row of −inf), TDIFF_E_OUT_OF_MEMORY,
+ * TDIFF_E_OVERFLOW, or the denoiser's error (message "denoiser: ..."). The reason in
+ * words goes to (err, err_cap) ("" on success). d is used by this thread only for
+ * the call; its settings are not changed.
+ */
+TDIFF_API tdiff_status tdiff_objective_ar_nll(tdiff_denoiser *d, const int32_t *tokens, size_t n, size_t n_cond,
+                                              double *nll, double *per_token, char *err, size_t err_cap);
+
 /* Deprecated names of the objectives (removed after 0.2): the same computations,
  * with the error text written into the handle's last error (tdiff_scheduler_last_error,
  * tdiff_transition_last_error) instead of a caller buffer. */

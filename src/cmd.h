@@ -25,6 +25,7 @@ int cmd_score(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_serve(int argc, char **argv); /* serve.c, or main.c's note when built without it */
+int cmd_eval(int argc, char **argv);
 
 /* The model used when none is named: $TEXTDIFF_MODEL, else the bundled
  * models/austen-llada.gguf of the source tree, else its installed copy. */

@@ -192,8 +192,8 @@ static int64_t random_seed(void)
 }
 
 /* D3PM and SEDD need a transition graph and a schedule beside the sampler. */
-static int graph_setup(const gen_opts *o, const tdiff_model *model, tdiff_sampler *s, int32_t mask,
-                       tdiff_scheduler **sched, tdiff_transition **tr)
+int gen_graph_setup(const gen_opts *o, const tdiff_model *model, tdiff_sampler *s, int32_t mask,
+                    tdiff_scheduler **sched, tdiff_transition **tr)
 {
     int64_t strategy = 0, steps = 0;
     tdiff_sampler_get_int(s, TDIFF_SAMPLER_STRATEGY, &strategy);
@@ -344,7 +344,7 @@ static int run(int argc, char **argv, int mode)
         goto done;
     }
     long n_ids = input_ids(&o, tok, mask, ids);
-    if (n_ids < 0 || graph_setup(&o, model, s, mask, &sched, &tr))
+    if (n_ids < 0 || gen_graph_setup(&o, model, s, mask, &sched, &tr))
         goto done;
     int show = o.show && isatty(1) && !o.json; /* plain output when stdout is not a terminal */
     int64_t gen = 0, compat = 0;

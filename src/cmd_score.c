@@ -4,6 +4,12 @@
  * MDLM and SEDD report. The text is tokenized without special tokens and scored in
  * consecutive windows of --window tokens, each on its own (so the bound is that of
  * the windows, not of one long sequence).
+ *
+ * On an autoregressive model (llama / qwen2: causal, no mask token) the score is
+ * the exact NLL instead (tdiff_objective_ar_nll, one causal pass per window): each
+ * window is one condition token -- BOS when the model has one, else the token
+ * before the window (so the text's very first token is then not scored) --
+ * followed by up to --window - 1 scored tokens.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +26,8 @@ static int usage(FILE *f, int code)
     fprintf(f, "usage: textdiff score [MODEL] FILE [options]\n\n"
                "Prints the masked-diffusion negative ELBO of the text in FILE under MODEL, in nats per\n"
                "token, the perplexity upper bound exp(NELBO per token), and the number of tokens scored.\n"
+               "An autoregressive MODEL (llama, qwen2) gets its exact negative log-likelihood and perplexity\n"
+               "instead (one causal pass per window; --method, --samples, --seed and --schedule do not apply).\n"
                "MODEL left out: $TEXTDIFF_MODEL or the bundled model. On a terminal, progress (windows,\n"
                "tokens/s, time left) goes to stderr.\n"
                "  -m, --model FILE   the model (same as MODEL)    -f, --file FILE  the text (same as FILE)\n"
@@ -51,6 +59,63 @@ static int bad_value(const char *opt, const char *val, const char *want)
 {
     fprintf(stderr, "textdiff: score: %s '%s': %s\n", opt, val, want);
     return 2;
+}
+
+/* The exact NLL of ids under an autoregressive model, window by window (see the
+ * file comment); prints the result. Returns the exit status. */
+static int score_ar(const tdiff_model *m, tdiff_denoiser *d, const int32_t *ids, size_t n_ids, size_t window,
+                    int json, int verbose, double t0)
+{
+    int32_t bos = -1;
+    int has_bos = tdiff_model_special_id(m, TDIFF_SPECIAL_BOS, &bos) == TDIFF_OK;
+    size_t first = has_bos ? 0 : 1; /* the first scored token */
+    if (window < 2 || n_ids <= first) {
+        fprintf(stderr, "textdiff: score: an autoregressive model needs at least %s\n",
+                window < 2 ? "--window 2 (a condition token and a scored one)" : "two tokens of text (it has no BOS)");
+        return 1;
+    }
+    int32_t *buf = malloc(window * sizeof *buf);
+    if (!buf) {
+        fprintf(stderr, "textdiff: score: out of memory\n");
+        return 1;
+    }
+    char err[512];
+    double total = 0.0, t_score = tool_seconds();
+    size_t per_win = window - 1, n_windows = (n_ids - first + per_win - 1) / per_win, scored = 0;
+    tool_progress progress;
+    progress_begin(&progress, "window", !json);
+    for (size_t w0 = first, k = 0; w0 < n_ids; w0 += per_win, k++) {
+        size_t n = n_ids - w0 < per_win ? n_ids - w0 : per_win;
+        progress_update(&progress, k, n_windows, (double)(w0 - first));
+        buf[0] = has_bos ? bos : ids[w0 - 1];
+        memcpy(buf + 1, ids + w0, n * sizeof *buf);
+        double nats = 0.0;
+        if (tdiff_objective_ar_nll(d, buf, n + 1, 1, &nats, NULL, err, sizeof err) != TDIFF_OK) {
+            progress_end(&progress);
+            fprintf(stderr, "textdiff: score: %s\n", err);
+            free(buf);
+            return 1;
+        }
+        total += nats;
+        scored += n;
+    }
+    progress_end(&progress);
+    free(buf);
+    t_score = tool_seconds() - t_score;
+    double per = total / (double)scored;
+    if (verbose)
+        fprintf(stderr, "textdiff: %zu tokens scored in %zu causal passes of at most %zu: %.3f s scoring "
+                        "(%.1f tokens/s), %.3f s in all\n",
+                scored, n_windows, window, t_score, t_score > 0 ? (double)scored / t_score : 0.0,
+                tool_seconds() - t0);
+    if (json)
+        printf("{\"nll_nats_per_token\": %.6f, \"perplexity\": %.6f, \"tokens\": %zu, \"nll_nats_total\": %.6f, "
+               "\"window\": %zu, \"windows\": %zu, \"condition\": \"%s\", \"kind\": \"autoregressive\"}\n",
+               per, exp(per), scored, total, window, n_windows, has_bos ? "bos" : "previous token");
+    else
+        printf("nll              %.6f nats/token\nperplexity       %.6f\ntokens           %zu\n", per, exp(per),
+               scored);
+    return 0;
 }
 
 int cmd_score(int argc, char **argv)
@@ -152,8 +217,11 @@ int cmd_score(int argc, char **argv)
         goto done;
     }
     int32_t mask;
-    if (tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK) {
-        fprintf(stderr, "textdiff: score: %s has no mask token: not a masked diffusion model\n", model_path);
+    int64_t causal = 0;
+    int ar = tdiff_model_special_id(m, TDIFF_SPECIAL_MASK, &mask) != TDIFF_OK;
+    if (ar && (tdiff_model_get_int(m, TDIFF_MODEL_CAUSAL, &causal) != TDIFF_OK || !causal)) {
+        fprintf(stderr, "textdiff: score: %s has no mask token and is not causal: neither a masked diffusion nor "
+                        "an autoregressive model\n", model_path);
         goto done;
     }
     if ((st = tdiff_tokenizer_create(m, NULL, &tok, err, sizeof err)) != TDIFF_OK) {
@@ -176,10 +244,14 @@ int cmd_score(int argc, char **argv)
     int64_t n_ctx = 0;
     if (tdiff_model_get_int(m, TDIFF_MODEL_N_CTX, &n_ctx) == TDIFF_OK && n_ctx > 0 && window > (size_t)n_ctx)
         window = (size_t)n_ctx;
-    if (window > n_ids)
-        window = n_ids;
+    if (window > n_ids + (size_t)ar) /* an autoregressive window also holds its condition token */
+        window = n_ids + (size_t)ar;
     if ((st = tdiff_denoiser_create(m, window, (int)threads, NULL, &d, err, sizeof err)) != TDIFF_OK) {
         fprintf(stderr, "textdiff: score: cannot create the denoiser: %s\n", err);
+        goto done;
+    }
+    if (ar) {
+        rc = score_ar(m, d, ids, n_ids, window, json, verbose, t0);
         goto done;
     }
     if ((st = tdiff_scheduler_create(kind, NULL, &s, err, sizeof err)) != TDIFF_OK) {

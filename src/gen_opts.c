@@ -109,7 +109,7 @@ static const opt *find(const char *a)
 
 static const char *mode_name(int mode)
 {
-    return mode == GEN_INFILL ? "infill" : mode == GEN_CHAT ? "chat" : "generate";
+    return mode == GEN_INFILL ? "infill" : mode == GEN_CHAT ? "chat" : mode & GEN_EVAL ? "eval" : "generate";
 }
 
 /* "llada, dream, ..." of a name function over 1.. until it says "unknown". */

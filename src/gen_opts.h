@@ -8,7 +8,9 @@
 
 #include "libtextdiff.h"
 
-enum gen_mode { GEN_GENERATE = 1, GEN_INFILL = 2, GEN_CHAT = 4 };
+/* GEN_EVAL is a modifier of GEN_GENERATE (`textdiff eval`): generate's options,
+ * no prompt required (eval brings its own). */
+enum gen_mode { GEN_GENERATE = 1, GEN_INFILL = 2, GEN_CHAT = 4, GEN_EVAL = 8 };
 
 #define GEN_MAX_SETTINGS 64
 
@@ -38,5 +40,11 @@ void gen_opts_usage(FILE *f, int mode);
 int gen_opts_apply(const gen_opts *o, tdiff_sampler *s);
 /* The -v line on stderr: load time, steps, passes, seconds, tokens/s, seed (cmd_generate.c). */
 void gen_summary(tdiff_sampler *s, double load_seconds, size_t n_tokens, int64_t seed);
+
+/* D3PM and SEDD need a transition graph and a schedule beside the sampler: creates
+ * them (*sched, *tr; the caller frees them after the sampler) for those strategies,
+ * nothing for the others. Prints the problem and returns nonzero on error (cmd_generate.c). */
+int gen_graph_setup(const gen_opts *o, const tdiff_model *model, tdiff_sampler *s, int32_t mask,
+                    tdiff_scheduler **sched, tdiff_transition **tr);
 
 #endif

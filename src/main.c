@@ -31,6 +31,8 @@ static const struct tool_command commands[] = {
     {"infill", "fill [MASK:n] holes in a text", cmd_infill},
     {"info", "show a model's architecture, sizes, hyper-parameters, tokens", cmd_info},
     {"score", "NELBO (nats/token) and perplexity bound of a text file", cmd_score},
+    {"eval", "judge generated text: perplexity under an autoregressive judge, repetition, diversity, speed",
+     cmd_eval},
     {"quantize", "write a copy of a model with re-encoded weights (f16 ... q4_k_m)", cmd_quantize},
     {"serve", "an HTTP server: completions streaming every step, infill, tokenize, score (docs/server.md)",
      cmd_serve},
@@ -42,7 +44,7 @@ static void usage(FILE *f)
                "       textdiff --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nWithout a MODEL, generate, infill, chat, tokenize, detokenize, info and score use\n"
+    fprintf(f, "\nWithout a MODEL, generate, infill, chat, tokenize, detokenize, info, score and eval use\n"
                "$TEXTDIFF_MODEL or the bundled models/austen-llada.gguf. Getting real models: docs/models.md.\n");
 }
 

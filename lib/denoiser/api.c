@@ -560,3 +560,8 @@ tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32_t *tokens
     a.logits_cap = logits_cap;
     return tdiff__denoiser_forward_ex(d, &a);
 }
+
+const tdiff__env *tdiff__denoiser_env(const tdiff_denoiser *d)
+{
+    return &d->env;
+}

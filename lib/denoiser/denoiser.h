@@ -136,4 +136,10 @@ bool tdiff__denoiser_shift_logits(const tdiff_denoiser *d);
  * masking (E[m], E[v]). TDIFF_E_INVALID_ARGUMENT for a bad token or NULL. */
 tdiff_status tdiff__denoiser_token_embedding(const tdiff_denoiser *d, int32_t token, float *out);
 
+/* The handle's environment (allocator, log), for callers in other modules that
+ * allocate on the denoiser's behalf (lib/objective's ar_nll). Never NULL for a
+ * non-NULL d. */
+struct tdiff__env;
+const struct tdiff__env *tdiff__denoiser_env(const tdiff_denoiser *d);
+
 #endif

@@ -83,6 +83,10 @@ def errors():
          r'^textdiff: .*mask token.*textdiff infill'),
         (('detokenize', LLADA, '999999'), r'^textdiff: detokenize: id 999999 at index 0 is outside the vocabulary'),
         (('score', '--bogus'), r"^textdiff: score: unknown option '--bogus'"),
+        (('eval', LLADA), r'^textdiff: eval: no judge: --judge AR.gguf'),
+        (('eval', LLADA, '--judge', LLADA, '--bogus'), r"^textdiff: eval: unknown option '--bogus'"),
+        (('eval', LLADA, '--judge', LLADA, '--samples', '0'), r"^textdiff: eval: --samples '0'"),
+        (('eval', LLADA, '--judge', LLADA, '--compare', '--steps'), r'^textdiff: eval: option --steps needs a value'),
         (('tokenize', LLADA), r'^textdiff: tokenize: no text'),
         (('nosuchcommand',), r"^textdiff: unknown command 'nosuchcommand'"),
     ]

@@ -253,3 +253,23 @@ def test_transition_from_caller_matrices():
     with pytest.raises(TextdiffError) as e:
         textdiff.Transition.from_matrices(q * 2, n_steps=1)  # rows sum to 2
     assert e.value.status == Status.INVALID_ARGUMENT and 'row' in e.value.message  # names the bad row
+
+
+def test_ar_nll_matches_the_numpy_reference():
+    """textdiff.ar_nll on the llama file of tests/parity/make_ar_goldens.py against the float64 reference
+    of make_ar_nll_goldens.py (data/ar_nll.txt): 2e-4 nats per scored token; a bidirectional model is refused."""
+    import os
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tests', 'parity', 'data')
+    with open(os.path.join(data, 'ar_nll.txt')) as f:
+        line = next(ln for ln in f if ln.startswith('ar-llama-f32.gguf 8 '))
+    head, ids = line.split(':')
+    n_cond, want = int(head.split()[1]), float(head.split()[2])
+    ids = [int(t) for t in ids.split()]
+    with textdiff.Model(os.path.join(data, 'ar-llama-f32.gguf')) as m, m.denoiser(len(ids)) as d:
+        got = textdiff.ar_nll(d, ids, n_cond)
+        with pytest.raises(TextdiffError) as e:
+            textdiff.ar_nll(d, ids, 0)
+        assert e.value.status == Status.INVALID_ARGUMENT and 'n_cond' in e.value.message
+    assert got.n_tokens == len(ids) - n_cond and got.std_error == 0.0
+    assert abs(got.nelbo - want) <= 2e-4 * got.n_tokens
+    assert got.per_token == pytest.approx(got.nelbo / got.n_tokens, rel=1e-12)

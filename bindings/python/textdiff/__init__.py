@@ -25,7 +25,7 @@ from .sampler import Sampler, param_bounds, remasking_name, strategy_name
 from .softmask import SoftMask
 from .noise import (embed_nearest, gauss_ddim_step, gauss_ddpm_step, gauss_noise, gauss_posterior_coefs,
                     gauss_posterior_mean, noise_mask, noise_per_token, noise_uniform)
-from .objective import Score, d3pm_loss, nelbo, nelbo_denoiser, score
+from .objective import Score, ar_nll, d3pm_loss, nelbo, nelbo_denoiser, score
 from .scheduler import (Scheduler, Transition, transfer_dream, transfer_dream_timesteps, transfer_llada,
                         transfer_mask_predict, transfer_maskgit)
 from .tokenizer import Tokenizer, TokenStream
@@ -110,7 +110,7 @@ __all__ = [
     'philox4x32', 'param_bounds', 'strategy_name', 'remasking_name',
     'transfer_llada', 'transfer_dream', 'transfer_dream_timesteps', 'transfer_maskgit', 'transfer_mask_predict',
     'noise_mask', 'noise_uniform', 'noise_per_token', 'gauss_noise', 'gauss_posterior_coefs', 'gauss_posterior_mean',
-    'gauss_ddpm_step', 'gauss_ddim_step', 'embed_nearest', 'nelbo', 'nelbo_denoiser', 'd3pm_loss',
+    'gauss_ddpm_step', 'gauss_ddim_step', 'embed_nearest', 'nelbo', 'nelbo_denoiser', 'd3pm_loss', 'ar_nll',
     'Attention', 'CacheMode', 'Compat', 'DenoiserParam', 'GenState', 'Isa', 'MetaType', 'ModelParam', 'NelboMethod',
     'Quantity', 'Remasking', 'SamplerParam', 'ScheduleKind', 'SchedulerParam', 'SoftMaskParam', 'Special', 'Strategy',
     'TokenizerKind', 'TransitionKind',

@@ -228,6 +228,7 @@ PROTOTYPES = {
                                            f64_p, f64_p, f64_p, char_buf, c_size_t]),
     'tdiff_objective_d3pm_loss': (S, [handle, DENOISE_FN, c_void_p, i32_p, c_size_t, c_size_t, c_uint64, f64_p,
                                       f64_p, f64_p, char_buf, c_size_t]),
+    'tdiff_objective_ar_nll': (S, [handle, i32_p, c_size_t, c_size_t, f64_p, f64_p, char_buf, c_size_t]),
     'tdiff_scheduler_nelbo': (S, [handle, DENOISE_FN, c_void_p, i32_p, c_size_t, c_size_t, c_int32, enum,
                                   c_size_t, c_uint64, f64_p, f64_p, f64_p]),
     'tdiff_scheduler_nelbo_denoiser': (S, [handle, handle, i32_p, c_size_t, c_int32, enum, c_size_t, c_uint64,

@@ -87,6 +87,19 @@ def d3pm_loss(transition, logits_fn, tokens, n_samples=16, seed=0):
     return _finish(st, 'tdiff_objective_d3pm_loss', err, failure, out, ids.size)
 
 
+def ar_nll(denoiser, tokens, n_cond=1):
+    """The exact negative log-likelihood of tokens[n_cond:] given what precedes each under an
+    autoregressive (llama / qwen2) Denoiser, one causal pass (tdiff_objective_ar_nll). Returns a
+    Score: nelbo = the exact NLL (nats), std_error 0, perplexity_bound = the perplexity itself,
+    n_tokens = the scored count."""
+    ids = ids_array(tokens)
+    out = [ctypes.c_double() for _ in range(2)]
+    err = ctypes.create_string_buffer(ERR_CAP)
+    st = C.tdiff_objective_ar_nll(denoiser.handle, ptr(ids, ctypes.c_int32), ids.size, int(n_cond),
+                                  *[ctypes.byref(o) for o in out], err, len(err))
+    return _finish(st, 'tdiff_objective_ar_nll', err, [], out + [ctypes.c_double(0.0)], max(ids.size - int(n_cond), 0))
+
+
 def score(model, tokens, method=NelboMethod.QUADRATURE, n_samples=32, seed=0, schedule=ScheduleKind.LOGLINEAR,
           n_threads=1):
     """NELBO of `tokens` (ids, or a str tokenized without special tokens, as `textdiff
