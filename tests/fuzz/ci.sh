@@ -10,7 +10,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-40}
 "$root/tests/fuzz/run.sh" build || exit 1
 bad=0
-for t in gguf tokenizer infill sampler; do
+targets="gguf tokenizer infill sampler"
+pkg-config --exists jansson libmicrohttpd 2>/dev/null && targets="$targets serve" # the server is built
+for t in $targets; do
   work=$(mktemp -d)
   echo "--- fuzz_$t: ${secs} s"
   # a throw-away corpus: the committed one is only read

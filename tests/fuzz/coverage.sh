@@ -7,7 +7,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bd="$root/build-cov"
-t=${1:?usage: coverage.sh gguf|tokenizer|infill|sampler [DIR...]}
+t=${1:?usage: coverage.sh gguf|tokenizer|infill|sampler|serve [DIR...]}
 shift
 [ $# -gt 0 ] || set -- "$root/tests/fuzz/corpus/$t" "$root/build-fuzz/corpus-$t"
 cov="-fprofile-instr-generate -fcoverage-mapping"
@@ -18,6 +18,8 @@ fi
 meson compile -C "$bd" textdiff:static_library >/dev/null
 extra=""
 [ "$t" = infill ] && extra="$root/src/infill.c"
+[ "$t" = serve ] && extra="$root/src/serve_json.c $root/src/serve_work.c $root/src/progress.c $root/src/infill.c \
+  $(pkg-config --libs jansson)"
 clang $cov -O1 -DTDIFF_EXPERIMENTAL -I"$root/include" -I"$root/lib" -I"$root/src" \
   -DFUZZ_FIXTURES_DIR="\"$root/tests/fixtures\"" "$root/tests/fuzz/fuzz_$t.c" "$root/tests/fuzz/replay.c" $extra \
   "$bd/lib/libtextdiff.a" $(pkg-config --libs openblas) -lm -lpthread -o "$bd/cov_$t"

@@ -7,8 +7,11 @@ metadata type, every tensor type, a llada and a dream model that pass the
 architecture checks, a GGUF v2 header, and copies of two unit-test files) and
 of the modules that read files: tiny `tdiff` models the denoiser runs (a
 BERT-style MLM, a DiT, RMSNorm + SwiGLU + RoPE with GQA) with byte-level BPE
-tokenizers, and the llada one with soft-mask keys. Run from the repository root:
-    /usr/bin/python3 tests/fuzz/make_corpus.py
+tokenizers, and the llada one with soft-mask keys; corpus/serve: request bodies of every
+endpoint of `textdiff serve` (tests/serve/check_serve.py's good and malformed ones)
+behind fuzz_serve.c's endpoint/server byte. Run from the repository root:
+    /usr/bin/python3 tests/fuzz/make_corpus.py          (every corpus)
+    /usr/bin/python3 tests/fuzz/make_corpus.py serve    (corpus/serve only)
 """
 import os
 import struct
@@ -185,6 +188,91 @@ def tiny_tdiff(kind):
     return w
 
 
+# ---- fuzz_serve.c: one byte (endpoint in bits 0-2: 0 completions, 1 infill, 2 score, 3 tokenize,
+# 4 detokenize; server in bits 3-4: 0 the fixture, 1 no mask token, 2 no tokenizer, 3 small limits), the body
+
+SERVE = {
+    'completions': [
+        b'{"prompt": "the cat", "max_tokens": 16, "steps": 8, "seed": 7, "temperature": 0.8, '
+        b'"remasking": "entropy"}',
+        b'{"prompt": [2046, 116, 468, 258], "max_tokens": 16, "steps": 8, "seed": 7, "temperature": 0.8, '
+        b'"remasking": "entropy"}',
+        b'{"prompt": "the cat", "max_tokens": 16, "steps": 8, "strategy": 1, "remasking": 4, "stop": ["at"]}',
+        b'{"prompt": "the cat", "max_tokens": 8, "steps": 4, "stream": true, "strategy": "d3pm", '
+        b'"graph": "uniform", "top_k": 5, "top_p": 0.9, "cfg_scale": 1.5, "block_length": 4, "compat": "llamacpp"}',
+        b'{"prompt": "x", "steps": 0, "stream": true}',
+        b'{"prompt": "x", "model": "llada-tiny", "user": "u", "n": 1, "echo": false, "logprobs": null, '
+        b'"threshold": 0.5, "factor": 2, "alg_temp": 0.1, "eps": 0.001, "eos_confidence_inf": true, '
+        b'"cut_at_eos": false, "keep_history": 0, "clamp": 1, "gauss_schedule": 1, "ddim": true, "subs": 0, '
+        b'"gen_length": 4, "seed": 9223372036854775807}',
+        b'{"prompt": "x",',
+        b'[1, 2]',
+        b'{"prompt": "x", "stepz": 3}',
+        b'{"prompt": "x", "steps": "many"}',
+        b'{"prompt": "x", "steps": 1e9}',
+        b'{"prompt": "x", "temperature": -1}',
+        b'{"prompt": "x", "strategy": "nope"}',
+        b'{"prompt": "x", "n_threads": 8}',
+        b'{"prompt": "x", "stat_steps": 8}',
+        b'{"prompt": "x", "n": 2}',
+        b'{"prompt": "x", "prompt": "y"}',
+        b'{"steps": 4}',
+        b'{"prompt": [1, 99999]}',
+        b'{"prompt": "x", "max_tokens": 5000}',
+        b'{"prompt": "x", "suffix": "y"}',
+        b'{"prompt": "x", "stop": ["a", "b", "c", "d", "e"]}',
+    ],
+    'infill': [
+        b'{"text": "the [MASK:3] sat on the [MASK:2].", "steps": 5, "seed": 3}',
+        b'{"segments": ["the ", 3, " sat on the ", 2, "."], "steps": 5, "seed": 3}',
+        b'{"segments": [2, "a"], "stream": true}',
+        b'{"text": "a [MASK:4] b", "steps": 4, "stream": true}',
+        b'{"text": "no holes"}',
+        b'{"text": "bad [MASK:x] hole"}',
+        b'{"text": "a [MASK:2]", "segments": ["a", 2]}',
+    ],
+    'score': [
+        b'{"text": "the cat sat on the mat", "samples": 8, "seed": 2}',
+        b'{"text": "the cat", "samples": 2, "window": 4, "method": "antithetic", "schedule": "cosine2"}',
+        b'{"text": "the cat", "method": "stratified", "schedule": "linear", "model": "m"}',
+        b'{"text": ""}',
+        b'{"text": "x", "samples": 0}',
+    ],
+    'tokenize': [
+        b'{"text": "the cat sat on the mat", "with_pieces": true}',
+        b'{"text": "the cat sat on the mat", "add_special": false}',
+        b'{"content": "<|mdm_mask|> x", "parse_special": true, "model": "m"}',
+        b'{"txt": "x"}',
+    ],
+    'detokenize': [
+        b'{"tokens": [2046, 116, 468, 258, 301, 274, 301]}',
+        b'{"tokens": [0, 1, 2], "render_special": true}',
+        b'{"tokens": [-1]}',
+    ],
+}
+SERVE_GARBAGE = [b'', b'\x00' * 10, b'[' * 200 + b']' * 200, b'{"text": "\\u0000\\ud800"}',
+                 b'{"prompt": "\\u00e9\xff\xfe"}']
+
+
+def serve_seeds():
+    for ep, (name, bodies) in enumerate(SERVE.items()):
+        for i, body in enumerate(bodies):
+            save('%s-%02d' % (name, i), bytes([ep]) + body, 'serve')
+        for i, body in enumerate(SERVE_GARBAGE):  # every endpoint gets the garbage too
+            save('%s-garbage-%d' % (name, i), bytes([ep]) + body, 'serve')
+    # the other servers: autoregressive, no tokenizer, small limits
+    save('ar-infill', bytes([1 | 8]) + SERVE['infill'][0], 'serve')
+    save('ar-score', bytes([2 | 8]) + SERVE['score'][0], 'serve')
+    save('ar-completions', bytes([0 | 8]) + SERVE['completions'][1], 'serve')
+    save('notok-completions', bytes([0 | 16]) + SERVE['completions'][0], 'serve')
+    save('notok-completions-ids', bytes([0 | 16]) + SERVE['completions'][1], 'serve')
+    save('notok-tokenize', bytes([3 | 16]) + SERVE['tokenize'][0], 'serve')
+    save('notok-detokenize', bytes([4 | 16]) + SERVE['detokenize'][0], 'serve')
+    save('small-completions', bytes([0 | 24]) + SERVE['completions'][0], 'serve')
+    # jansson refuses "\\u0000" (no JSON_ALLOW_NUL): stop strings are C strings
+    save('completions-stop-nul', b'\x00{"prompt": "the cat", "stop": ["a\\u0000b", "\\u0000", "x"]}', 'serve')
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     w = gguf.Writer(alignment=8)
@@ -223,7 +311,11 @@ def main():
             save(name, f.read())
     tokenizer_seeds()
     sampler_seeds()
+    serve_seeds()
 
 
 if __name__ == '__main__':
-    main()
+    if sys.argv[1:] == ['serve']:
+        serve_seeds()
+    else:
+        main()

@@ -2,7 +2,8 @@
 # run.sh -- builds the libFuzzer targets with clang (ASan + UBSan) and runs one.
 #   tests/fuzz/run.sh TARGET [SECONDS] [extra libFuzzer flags...]   (default 60 s)
 #   tests/fuzz/run.sh build                                         (build every target)
-# TARGET: gguf | tokenizer | infill | sampler (fuzz_TARGET.c). The library is built
+# TARGET: gguf | tokenizer | infill | sampler | serve (fuzz_TARGET.c; serve only where
+# jansson and libmicrohttpd are installed, as for the server itself). The library is built
 # in build-fuzz/ (tests off: only the library); new corpus entries go to
 # build-fuzz/corpus-TARGET (the committed seeds in corpus/TARGET stay untouched),
 # crash reproducers to build-fuzz/findings-TARGET/ -- commit one into
@@ -14,6 +15,11 @@ bd="$root/build-fuzz"
 CC=${CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 targets="gguf tokenizer infill sampler"
+# the server's request parser: src/serve_json.c and what it links (jansson)
+serve_src="src/serve_json.c src/serve_work.c src/progress.c src/infill.c"
+if pkg-config --exists jansson libmicrohttpd 2>/dev/null; then
+  targets="$targets serve"
+fi
 
 build() {
   if [ ! -f "$bd/build.ninja" ]; then
@@ -24,6 +30,7 @@ build() {
   for t in $targets; do
     extra=""
     [ "$t" = infill ] && extra="$root/src/infill.c"
+    [ "$t" = serve ] && extra="$(for f in $serve_src; do printf '%s ' "$root/$f"; done)$(pkg-config --libs jansson)"
     $CC $san -fsanitize=fuzzer -g -O1 -DTDIFF_EXPERIMENTAL -I"$root/include" -I"$root/lib" -I"$root/src" \
       -DFUZZ_FIXTURES_DIR="\"$root/tests/fixtures\"" "$root/tests/fuzz/fuzz_$t.c" $extra \
       "$bd/lib/libtextdiff.a" $(pkg-config --libs openblas) -lm -lpthread -o "$bd/fuzz_$t"
@@ -33,7 +40,7 @@ build() {
 target=${1:-}
 case " $targets build " in
   *" $target "*) ;;
-  *) echo "usage: $0 gguf|tokenizer|infill|sampler [SECONDS] [libFuzzer flags] | $0 build" >&2; exit 2 ;;
+  *) echo "usage: $0 $(echo $targets | tr ' ' '|') [SECONDS] [libFuzzer flags] | $0 build" >&2; exit 2 ;;
 esac
 build
 [ "$target" = build ] && exit 0
