@@ -269,6 +269,13 @@ def serve_seeds():
     save('notok-tokenize', bytes([3 | 16]) + SERVE['tokenize'][0], 'serve')
     save('notok-detokenize', bytes([4 | 16]) + SERVE['detokenize'][0], 'serve')
     save('small-completions', bytes([0 | 24]) + SERVE['completions'][0], 'serve')
+    # past the limits: a prompt and a canvas longer than the fixture's context (4096), byte tokens that are no UTF-8
+    long = b' a b' * 2100
+    save('completions-too-long', b'\x00{"prompt": "' + long + b'", "stop": null}', 'serve')
+    save('infill-too-long', b'\x01{"segments": ["' + long + b'", 1]}', 'serve')
+    save('infill-too-many-holes', b'\x01{"segments": ["x", 4096]}', 'serve')
+    save('score-window-0', b'\x02{"text": "x", "window": 0, "seed": -1}', 'serve')
+    save('detokenize-overlong', b'\x04{"tokens": [224, 128, 237, 160, 128, 255]}', 'serve')
     # jansson refuses "\\u0000" (no JSON_ALLOW_NUL): stop strings are C strings
     save('completions-stop-nul', b'\x00{"prompt": "the cat", "stop": ["a\\u0000b", "\\u0000", "x"]}', 'serve')
 
