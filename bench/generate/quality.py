@@ -8,7 +8,8 @@ the whole generation over the uncached run (wall and process CPU time), all from
 interleaved prompt by prompt.
 
 Prompts: with HELDOUT (tools/fetch_austen.py's heldout-plain.txt: the last 5% of every book, which the bundled
-model never saw), the openings of paragraphs spread evenly over it; without it (no network), the opening sentences
+model never saw), the openings of paragraphs spread evenly over it; a file of one prompt per line
+(models/heldout-prompts.txt: held-out paragraph openings) is used line by line; without it (no network), the opening sentences
 of the six novels and of some of their chapters, written below (training text: the model saw them).
 
 Run (after meson compile -C build; a few minutes on 2 busy cores):
@@ -55,7 +56,12 @@ def prompts(model, path, count, length):
     OPENINGS without a file."""
     if not path:
         return [model.tokenize(p)[:length] for p in OPENINGS[:count]]
-    paras = [p.strip() for p in open(path, encoding='utf-8').read().split('\n\n')]
+    text = open(path, encoding='utf-8').read()
+    if '\n\n' not in text.strip():  # one prompt per line (models/heldout-prompts.txt): each line whole
+        ids = [model.tokenize(p)[:length] for p in text.splitlines() if p.strip()]
+        step = max(1, len(ids) // count)
+        return ids[::step][:count]
+    paras = [p.strip() for p in text.split('\n\n')]
     ids = [model.tokenize(p) for p in paras if len(p) > 200]
     ids = [t for t in ids if len(t) >= length]
     step = max(1, len(ids) // count)
