@@ -8,8 +8,11 @@
 #ifndef TDIFF_SIMD_BLOCKS_H
 #define TDIFF_SIMD_BLOCKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "half.h"
 
 /* ggml type numbers (never renumbered by ggml; model.h's tdiff__ggml_type agrees). */
 enum {
@@ -105,6 +108,52 @@ static inline void tdiff__kq_unpack6(const uint8_t ql[128], const uint8_t qh[64]
             o[64] = (uint8_t)((a >> 4) | (((c >> 4) & 3) << 4));
             o[96] = (uint8_t)((b >> 4) | (((c >> 6) & 3) << 4));
         }
+}
+
+/* The K-quant dequantisers' walk over super-blocks, shared by scalar.c and the
+ * vector kernels: the unpacking above, then `affine` maps each sub-block,
+ * y[i] = d1 * (q[i] - offset) - m1 (mul then sub, no FMA, so every variant gives
+ * the same bits). Called with a constant `affine`, the call inlines. */
+typedef void (*tdiff__kq_affine_fn)(float *y, const uint8_t *q, size_t n, float d1, float m1, int offset);
+
+static inline void tdiff__kq_dequant_q45_k(float *y, const void *blocks, size_t n, int q5, tdiff__kq_affine_fn affine)
+{
+    const unsigned char *p = blocks;
+    const size_t bytes = q5 ? sizeof(tdiff__block_q5_k) : sizeof(tdiff__block_q4_k);
+    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += bytes, y += TDIFF__QK_K) {
+        uint8_t sc[8], mn[8], q[TDIFF__QK_K];
+        uint16_t d16, dmin16;
+        if (q5) {
+            tdiff__block_q5_k blk;
+            memcpy(&blk, p, sizeof blk);
+            d16 = blk.d, dmin16 = blk.dmin;
+            tdiff__kq_scale_min(blk.scales, sc, mn);
+            tdiff__kq_unpack45(blk.qs, blk.qh, q);
+        } else {
+            tdiff__block_q4_k blk;
+            memcpy(&blk, p, sizeof blk);
+            d16 = blk.d, dmin16 = blk.dmin;
+            tdiff__kq_scale_min(blk.scales, sc, mn);
+            tdiff__kq_unpack45(blk.qs, NULL, q);
+        }
+        const float d = tdiff__f16_to_f32(d16), dmin = tdiff__f16_to_f32(dmin16);
+        for (int j = 0; j < 8; j++)
+            affine(y + 32 * j, q + 32 * j, 32, d * (float)sc[j], dmin * (float)mn[j], 0);
+    }
+}
+
+static inline void tdiff__kq_dequant_q6_k(float *y, const void *blocks, size_t n, tdiff__kq_affine_fn affine)
+{
+    const unsigned char *p = blocks;
+    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q6_k), y += TDIFF__QK_K) {
+        tdiff__block_q6_k blk;
+        memcpy(&blk, p, sizeof blk);
+        uint8_t q[TDIFF__QK_K];
+        tdiff__kq_unpack6(blk.ql, blk.qh, q);
+        const float d = tdiff__f16_to_f32(blk.d);
+        for (int j = 0; j < 16; j++) /* (d*scale)*(q-32) - 0 is exactly (d*scale)*(q-32) */
+            affine(y + 16 * j, q + 16 * j, 16, d * (float)blk.scales[j], 0.0f, 32);
+    }
 }
 
 #endif

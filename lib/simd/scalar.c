@@ -293,49 +293,9 @@ static void kq_affine(float *y, const uint8_t *q, size_t n, float d1, float m1, 
         y[i] = d1 * (float)((int)q[i] - offset) - m1;
 }
 
-static void dequant_q4_k(float *y, const void *blocks, size_t n)
-{
-    const unsigned char *p = blocks;
-    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q4_k), y += TDIFF__QK_K) {
-        tdiff__block_q4_k blk;
-        memcpy(&blk, p, sizeof blk);
-        uint8_t sc[8], mn[8], q[TDIFF__QK_K];
-        tdiff__kq_scale_min(blk.scales, sc, mn);
-        tdiff__kq_unpack45(blk.qs, NULL, q);
-        const float d = tdiff__f16_to_f32(blk.d), dmin = tdiff__f16_to_f32(blk.dmin);
-        for (int j = 0; j < 8; j++)
-            kq_affine(y + 32 * j, q + 32 * j, 32, d * (float)sc[j], dmin * (float)mn[j], 0);
-    }
-}
-
-static void dequant_q5_k(float *y, const void *blocks, size_t n)
-{
-    const unsigned char *p = blocks;
-    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q5_k), y += TDIFF__QK_K) {
-        tdiff__block_q5_k blk;
-        memcpy(&blk, p, sizeof blk);
-        uint8_t sc[8], mn[8], q[TDIFF__QK_K];
-        tdiff__kq_scale_min(blk.scales, sc, mn);
-        tdiff__kq_unpack45(blk.qs, blk.qh, q);
-        const float d = tdiff__f16_to_f32(blk.d), dmin = tdiff__f16_to_f32(blk.dmin);
-        for (int j = 0; j < 8; j++)
-            kq_affine(y + 32 * j, q + 32 * j, 32, d * (float)sc[j], dmin * (float)mn[j], 0);
-    }
-}
-
-static void dequant_q6_k(float *y, const void *blocks, size_t n)
-{
-    const unsigned char *p = blocks;
-    for (size_t b = 0; b < n / TDIFF__QK_K; b++, p += sizeof(tdiff__block_q6_k), y += TDIFF__QK_K) {
-        tdiff__block_q6_k blk;
-        memcpy(&blk, p, sizeof blk);
-        uint8_t q[TDIFF__QK_K];
-        tdiff__kq_unpack6(blk.ql, blk.qh, q);
-        const float d = tdiff__f16_to_f32(blk.d);
-        for (int j = 0; j < 16; j++) /* (d*scale)*(q-32) - 0 is exactly (d*scale)*(q-32) */
-            kq_affine(y + 16 * j, q + 16 * j, 16, d * (float)blk.scales[j], 0.0f, 32);
-    }
-}
+static void dequant_q4_k(float *y, const void *blocks, size_t n) { tdiff__kq_dequant_q45_k(y, blocks, n, 0, kq_affine); }
+static void dequant_q5_k(float *y, const void *blocks, size_t n) { tdiff__kq_dequant_q45_k(y, blocks, n, 1, kq_affine); }
+static void dequant_q6_k(float *y, const void *blocks, size_t n) { tdiff__kq_dequant_q6_k(y, blocks, n, kq_affine); }
 
 const tdiff__kernels tdiff__kernels_scalar = {
     .isa = TDIFF_ISA_SCALAR,
