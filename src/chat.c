@@ -85,25 +85,6 @@ static void forget(conversation *c, size_t keep)
         free((char *)c->m[--c->n].content);
 }
 
-typedef struct turn_progress {
-    tool_progress p;
-    int32_t mask;
-    size_t masks0;
-} turn_progress;
-
-static int on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas, size_t n, const float *conf)
-{
-    (void)conf;
-    turn_progress *tp = ud;
-    size_t masks = 0;
-    for (size_t i = 0; i < n; i++)
-        masks += canvas[i] == tp->mask;
-    if (tp->mask < 0) /* autoregressive: one token a step */
-        masks = tp->masks0 > step + 1 ? tp->masks0 - (step + 1) : 0;
-    progress_update(&tp->p, step + 1, n_steps, masks < tp->masks0 ? (double)(tp->masks0 - masks) : 0.0);
-    return 0;
-}
-
 /* One answer: ids of the conversation -> generated text appended as "assistant". */
 static int answer(conversation *c, const tdiff_tokenizer *tok, tdiff_sampler *s, int32_t mask, int32_t *ids,
                   int32_t *out, size_t cap, int verbose)
@@ -111,9 +92,9 @@ static int answer(conversation *c, const tdiff_tokenizer *tok, tdiff_sampler *s,
     long n = chat_ids(tok, c->m, c->n, ids, MAX_IDS);
     if (n < 0)
         return -1;
-    turn_progress tp = {.mask = mask, .masks0 = cap};
+    step_progress tp = {.mask = mask, .masks0 = cap};
     progress_begin(&tp.p, "step", 1);
-    tdiff_sampler_set_callback(s, tp.p.on ? on_step : NULL, &tp);
+    tdiff_sampler_set_callback(s, tp.p.on ? progress_on_step : NULL, &tp);
     size_t n_out = 0;
     tdiff_status st = tdiff_sampler_generate(s, ids, (size_t)n, out, cap, &n_out);
     progress_end(&tp.p);

@@ -55,27 +55,6 @@ static void json_string(const char *s, size_t n)
     putchar('"');
 }
 
-/* ---- progress ----------------------------------------------------------- */
-
-typedef struct step_progress {
-    tool_progress p;
-    int32_t mask;
-    size_t masks0; /* masked positions before the first step */
-} step_progress;
-
-static int on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas, size_t n, const float *conf)
-{
-    (void)conf;
-    step_progress *sp = ud;
-    size_t masks = 0;
-    for (size_t i = 0; i < n; i++)
-        masks += canvas[i] == sp->mask;
-    if (sp->mask < 0) /* autoregressive: one token a step */
-        masks = sp->masks0 > step + 1 ? sp->masks0 - (step + 1) : 0;
-    progress_update(&sp->p, step + 1, n_steps, masks < sp->masks0 ? (double)(sp->masks0 - masks) : 0.0);
-    return 0;
-}
-
 /* ---- --show / --trace: the incremental API, one step at a time ---------- */
 
 static tdiff_status watch(tdiff_sampler *s, const tdiff_tokenizer *tok, const int32_t *ids, size_t n_ids, int infill,
@@ -358,7 +337,7 @@ static int run(int argc, char **argv, int mode)
         sp.masks0 = compat == TDIFF_COMPAT_LLAMACPP && gen > n_ids ? (size_t)(gen - n_ids) : (size_t)gen;
     progress_begin(&sp.p, "step", !o.json && !show && !o.trace);
     if (sp.p.on)
-        tdiff_sampler_set_callback(s, on_step, &sp);
+        tdiff_sampler_set_callback(s, progress_on_step, &sp);
     size_t cap = mode == GEN_INFILL ? (size_t)n_ids : (size_t)gen, n_out = 0;
     out = malloc((cap ? cap : 1) * sizeof *out);
     tdiff_status st;

@@ -47,3 +47,16 @@ void progress_end(tool_progress *p)
         fflush(stderr);
     }
 }
+
+int progress_on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas, size_t n, const float *conf)
+{
+    (void)conf;
+    step_progress *sp = ud;
+    size_t masks = 0;
+    for (size_t i = 0; i < n; i++)
+        masks += canvas[i] == sp->mask;
+    if (sp->mask < 0) /* autoregressive: one token a step */
+        masks = sp->masks0 > step + 1 ? sp->masks0 - (step + 1) : 0;
+    progress_update(&sp->p, step + 1, n_steps, masks < sp->masks0 ? (double)(sp->masks0 - masks) : 0.0);
+    return 0;
+}

@@ -5,6 +5,7 @@
 #define TEXTDIFF_PROGRESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct tool_progress {
     int on;            /* stderr is a terminal and nothing else draws there */
@@ -20,5 +21,15 @@ void progress_begin(tool_progress *p, const char *unit, int want);
 void progress_update(tool_progress *p, size_t done, size_t planned, double tokens);
 /* Erases the line. */
 void progress_end(tool_progress *p);
+
+/* A generation's report: steps, and tokens decided = masked positions gone since
+ * the first step (one a step for an autoregressive model, mask < 0). */
+typedef struct step_progress {
+    tool_progress p;
+    int32_t mask;
+    size_t masks0; /* masked positions before the first step */
+} step_progress;
+/* A tdiff_step_fn: `ud` is a step_progress. */
+int progress_on_step(void *ud, size_t step, size_t n_steps, const int32_t *canvas, size_t n, const float *conf);
 
 #endif
