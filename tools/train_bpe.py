@@ -241,8 +241,10 @@ class Tokenizer:
             ids.extend(self.encode(doc.strip("\n")))
         return ids
 
-    def add_gguf_keys(self, w, gguf):
-        """The tokenizer.ggml.* keys llama.cpp's gpt2 vocabulary loader reads, on a tools/gguf.py Writer."""
+    def add_gguf_keys(self, w, gguf, mask=True, add_bos=False):
+        """The tokenizer.ggml.* keys llama.cpp's gpt2 vocabulary loader reads, on a tools/gguf.py Writer.
+        mask: write mask_token_id (diffusion models); add_bos: prompts start with <|endoftext|> (the
+        autoregressive model, trained with it at position 0)."""
         special = (self.eot, self.mask)
         w.add("tokenizer.ggml.model", "gpt2")
         w.add("tokenizer.ggml.pre", "gpt-2")
@@ -252,8 +254,9 @@ class Tokenizer:
         w.add_array("tokenizer.ggml.merges", self.merges, gguf.STRING)
         w.add("tokenizer.ggml.bos_token_id", self.eot, gguf.U32)
         w.add("tokenizer.ggml.eos_token_id", self.eot, gguf.U32)
-        w.add("tokenizer.ggml.mask_token_id", self.mask, gguf.U32)
-        w.add("tokenizer.ggml.add_bos_token", False, gguf.BOOL)
+        if mask:
+            w.add("tokenizer.ggml.mask_token_id", self.mask, gguf.U32)
+        w.add("tokenizer.ggml.add_bos_token", bool(add_bos), gguf.BOOL)
         w.add("tokenizer.ggml.add_eos_token", False, gguf.BOOL)
 
     def decode(self, ids):
