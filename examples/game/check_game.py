@@ -10,7 +10,7 @@
  4. frame times: every frame's sampler slice stayed within its budget plus one step
     (tdiff_sampler_step_for's contract) plus 5 ms, and 90% of the frames' work (sampler
     + drawing) stayed under the 60 Hz frame (16.7 ms) plus a slack for loaded CI
-    machines ($TDIFF_EMBED_SLACK_MS, default 50);
+    machines ($TDIFF_EMBED_SLACK_MS, default 50; not in sanitizer builds, $TDIFF_SANITIZE);
  5. the screenshot (OUTDIR/npc.bmp, kept as an artifact with OUTDIR/npc-frames.csv) is
     a 640x200 BMP with the dialogue text drawn in it.
 
@@ -62,11 +62,16 @@ def main():
         if os.path.exists(f):
             os.remove(f)
     env = dict(os.environ, SDL_AUDIODRIVER="dummy")
-    # LeakSanitizer (ASan stage): X11/SDL keep some allocations until exit; ours are checked.
-    env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
+    sanitized = os.environ.get("TDIFF_SANITIZE", "none") != "none"
+    if sanitized:
+        # ASan stage: LeakSanitizer reports allocations of the X11 client libraries that SDL
+        # dlopens and unloads at SDL_Quit; unloaded, they cannot be named in a suppression.
+        # Leak checks stay off for this process only (the library's are the C suites');
+        # ASan's memory errors and UBSan still stop it.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
     run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 800x600x24", game, model, "--frames", str(FRAMES),
                           "--budget-us", str(BUDGET_US), "--seed", str(SEED), "--screenshot", shot,
-                          "--frame-log", log], capture_output=True, text=True, timeout=50, env=env)
+                          "--frame-log", log], capture_output=True, text=True, timeout=200, env=env)
     print(run.stdout, end="")
     print(run.stderr, end="", file=sys.stderr)
     if run.returncode != 0:
@@ -75,7 +80,7 @@ def main():
     tokens = [int(t) for t in out.get("tokens", "").split()]
 
     ref = subprocess.run([textdiff, "infill", model, TEMPLATE, "--seed", str(SEED), "--steps", str(N_MASKS),
-                          "--json"], capture_output=True, text=True, timeout=50)
+                          "--json"], capture_output=True, text=True, timeout=200)
     import json
     want = json.loads(ref.stdout)
     bad = 0
@@ -103,7 +108,9 @@ def main():
         bad += fail(f"a sampler slice took {max(ai):.1f} ms > budget + one step + 5 ms = {limit:.1f} ms")
     slack = float(os.environ.get("TDIFF_EMBED_SLACK_MS", "50"))
     p90 = work[int(0.9 * (len(work) - 1))]
-    if p90 > FRAME_MS + slack:
+    if sanitized:  # a sanitized debug build steps ~100x slower: no 60 Hz promise to check
+        print(f"frame-time bound not checked under {os.environ['TDIFF_SANITIZE']}")
+    elif p90 > FRAME_MS + slack:
         bad += fail(f"90% of frames took up to {p90:.1f} ms > {FRAME_MS:.1f} + {slack:.0f} ms")
     print(f"frames: {ai_frames} with steps, sampler slice max {max(ai):.1f} ms (one step max {one_step:.1f} ms, "
           f"budget {BUDGET_US / 1000:.1f} ms), work p50 {work[len(work) // 2]:.1f} ms, p90 {p90:.1f} ms, "

@@ -66,11 +66,11 @@ job.on_tick = function()
   local hole = l:match('truth (.-) acknowledged')
   if hole and hole:find('_', 1, true) and hole:find('[^_ ]') then partial_seen = true end
 end
-local done = vim.wait(50000, function() return job.finished end, 1)
+local done = vim.wait(200000, function() return job.finished end, 1) -- meson's timeout comes first
 local beats_during = beats - beats0
 hb:stop()
 hb:close()
-expect(done, 'the infill finished within 50 s')
+expect(done, 'the infill finished')
 expect(job.error == nil, 'no error: ' .. tostring(job.error))
 say(string.format('infill: %d steps in %d ticks, busy %.1f ms, longest tick %.1f ms; heartbeat: %d beats during ' ..
                   'the infill, longest gap %.1f ms (%.1f before it)', job.steps, job.ticks, job.busy_ms,
