@@ -141,8 +141,8 @@ int main(int argc, char **argv)
            "tokenizer %.1f KiB; RSS +%ld KiB after load\n",
            path, (double)file_bytes / 1048576.0, kib(cm.live), kib(ct.live), rss_kib() - rss0);
     printf("isa %s, %d denoiser thread(s)\n\n", tdiff_isa_name(), threads);
-    printf("| canvas | masked | sampler heap after create | after begin (denoiser + workspace) | peak | "
-           "step wall median / max (ms) | step CPU median (ms) |\n|---|---|---|---|---|---|---|\n");
+    printf("| canvas | masked | sampler heap after create | after begin (denoiser + workspace) | peak | after result | "
+           "step wall median / max (ms) | step CPU median (ms) |\n|---|---|---|---|---|---|---|---|\n");
 
     static const char text[] = "It is a truth universally acknowledged, that a single man in possession of a good "
                                "fortune, must be in want of a wife. However little known the feelings or views of "
@@ -195,15 +195,24 @@ int main(int argc, char **argv)
             wall[n] = clock_ms(CLOCK_MONOTONIC) - w0;
             cpu[n++] = clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0;
         }
+        int32_t out[512];
+        size_t n_out = 0;
+        if (tdiff_sampler_result(s, out, 512, &n_out)) {
+            fprintf(stderr, "bench_embed: result: %s\n", tdiff_sampler_last_error(s));
+            return 1;
+        }
+        size_t after = cs.live;
         double wmax = 0;
         for (size_t i = 0; i < n; i++)
             wmax = wall[i] > wmax ? wall[i] : wmax;
         qsort(wall, n, sizeof *wall, cmp_double);
         qsort(cpu, n, sizeof *cpu, cmp_double);
-        printf("| %zu | %zu | %.1f KiB | %.1f KiB | %.1f KiB | %.2f / %.2f | %.2f |\n", len, masked, kib(created),
-               kib(begun), kib(cs.peak), wall[n / 2], wmax, cpu[n / 2]);
+        printf("| %zu | %zu | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.2f / %.2f | %.2f |\n", len, masked,
+               kib(created), kib(begun), kib(cs.peak), kib(after), wall[n / 2], wmax, cpu[n / 2]);
         tdiff_sampler_free(s);
     }
+    printf("\nRSS +%ld KiB over the process's start after the runs (the weights' pages the forwards touched "
+           "are file-backed and shared)\n", rss_kib() - rss0);
     tdiff_tokenizer_free(tok);
     tdiff_model_free(model);
     return 0;
