@@ -10,7 +10,8 @@
 --  4. the editor stays responsive: the refinement is spread over several timer ticks, a
 --     heartbeat timer keeps firing between them (longest gap bounded), an edit made in
 --     the middle of the infill lands and the holes follow it;
---  5. the buffer shows the refinement: some tick shows a hole partly filled.
+--  5. the buffer shows the refinement: some tick shows a hole partly filled;
+--  6. sampler parameters by name (strategy by its name), unknown ones refused cleanly.
 local failures = 0
 local function fail(msg) failures = failures + 1; io.stderr:write('FAIL: ' .. msg .. '\n') end
 local function expect(cond, msg) if not cond then fail(msg) end end
@@ -112,6 +113,18 @@ if ok and type(ref) == 'table' then
   expect(ref.text == filled, 'the buffer text equals the tool\'s text: ' .. vim.inspect(ref.text))
 end
 say('filled: ' .. filled:gsub('\n', ' / '))
+
+-- 6. parameters by name, strategy by its name; a bad one is refused before anything changes
+vim.api.nvim_buf_set_lines(0, 0, -1, true, { 'A [MASK] B' })
+local j2 = td.infill({ opts = { budget_ms = 1000, params = { strategy = 'threshold', temperature = 0.5 } } })
+expect(vim.wait(200000, function() return j2.finished end, 1) and j2.error == nil, 'strategy by name ran')
+local l2 = vim.api.nvim_buf_get_lines(0, 0, -1, true)[1]
+expect(l2:sub(1, 2) == 'A ' and l2:sub(-2) == ' B' and not l2:find('[MASK', 1, true), '[MASK] filled: ' .. l2)
+vim.api.nvim_buf_set_lines(0, 0, -1, true, { 'A [MASK] B' })
+expect(not pcall(td.infill, { opts = { params = { strategy = 'nonsense' } } }), 'an unknown strategy is refused')
+expect(not pcall(td.infill, { opts = { params = { no_such_param = 1 } } }), 'an unknown parameter is refused')
+expect(vim.api.nvim_buf_get_lines(0, 0, -1, true)[1] == 'A [MASK] B', 'a refused infill leaves the buffer as it was')
+expect(next(td.jobs) == nil, 'no job left running')
 
 if failures > 0 then
   io.stderr:write(failures .. ' check(s) failed\n')

@@ -32,7 +32,9 @@ const char *tdiff_sampler_last_error(const tdiff_sampler *s);
 tdiff_status tdiff_sampler_set_int(tdiff_sampler *s, int p, int64_t value);
 tdiff_status tdiff_sampler_set_float(tdiff_sampler *s, int p, double value);
 tdiff_status tdiff_sampler_param_from_name(const char *name, int *out);
-tdiff_status tdiff_sampler_param_is_int(int p);
+int tdiff_sampler_param_is_int(int p);
+tdiff_status tdiff_strategy_from_name(const char *name, int *out);
+tdiff_status tdiff_remasking_from_name(const char *name, int *out);
 tdiff_status tdiff_sampler_begin_infill(tdiff_sampler *s, const int32_t *canvas, size_t n);
 tdiff_status tdiff_sampler_step_for(tdiff_sampler *s, uint64_t budget_us, size_t *n_taken, int *done);
 tdiff_status tdiff_sampler_canvas(const tdiff_sampler *s, int32_t *tokens, float *confidence, uint8_t *masked,

@@ -28,7 +28,7 @@ local defaults = {
   interval_ms = 16,   -- timer period: one tick per interval (~60 a second)
   mask_len = 4,       -- tokens of a bare [MASK] hole
   mask_char = '_',    -- how a still-masked token is shown while refining
-  params = {},        -- other sampler parameters by name ("temperature", "strategy", "top_k", ...)
+  params = {},        -- other sampler parameters by name: { temperature = 0.8, strategy = 'threshold', ... }
 }
 M.options = vim.deepcopy(defaults)
 
@@ -246,8 +246,13 @@ local function set_param(lib, s, name, value)
   if lib.tdiff_sampler_param_from_name(name, p) ~= tdffi.OK then
     error("textdiff: unknown sampler parameter '" .. name .. "'", 0)
   end
-  if type(value) == 'string' then -- strategy / remasking names
-    error("textdiff: give '" .. name .. "' as its number (include/libtextdiff.h)", 0)
+  if type(value) == 'string' then -- strategy = 'llada', remasking = 'low_confidence', ...
+    local v = ffi.new('int[1]')
+    local parse = ({ strategy = lib.tdiff_strategy_from_name, remasking = lib.tdiff_remasking_from_name })[name]
+    if not parse or parse(value, v) ~= tdffi.OK then
+      error("textdiff: " .. name .. ": '" .. value .. "' is not a value it takes", 0)
+    end
+    value = v[0]
   end
   if lib.tdiff_sampler_param_is_int(p[0]) == 1 then
     check(lib, lib.tdiff_sampler_set_int(s, p[0], value), name, s)
