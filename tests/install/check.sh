@@ -48,6 +48,13 @@ for ex in generate infill_stream game_npc; do
     # shellcheck disable=SC2046
     cc -std=c11 -Wall -Wextra -Werror "$root/examples/$ex.c" $(pkg-config --cflags --libs libtextdiff) -o "$work/$ex"
 done
+# The SDL2 game example, as docs/embedding.md builds it (when SDL2 is installed; its
+# flags come from the system, outside the scratch prefix's sysroot).
+if PKG_CONFIG_SYSROOT_DIR= pkg-config --exists sdl2; then
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -Werror "$root/examples/game/npc_sdl.c" $(pkg-config --cflags --libs libtextdiff) \
+        $(PKG_CONFIG_SYSROOT_DIR= pkg-config --cflags --libs sdl2) -o "$work/npc_sdl"
+fi
 # shellcheck disable=SC2046
 c++ -std=c++11 -Wall -Wextra -Werror -I"$root/examples" "$root/examples/cpp_generate.cpp" $(pkg-config --cflags --libs libtextdiff) -o "$work/cpp_generate"
 # The experimental API (TDIFF_EXPERIMENTAL): the installed header compiles with the
