@@ -30,13 +30,13 @@ expect(#td.parse('no holes [MASKED] here', 4) == 1, '"[MASKED]" is text, not a h
 
 -- 2-5. an infill of lines 2-3
 local model, cli = os.getenv('TEXTDIFF_MODEL'), os.getenv('TEXTDIFF_CLI')
-local steps, seed = 9, 7
+local steps, seed = 6, 7
 td.setup({ model = model, steps = steps, seed = seed, budget_ms = 2, interval_ms = 5 })
 vim.cmd('runtime plugin/textdiff.lua')
 local lines = {
   'Header line stays.',
-  'It is a truth [MASK:6] acknowledged, that a [MASK:2] in possession',
-  'of a good fortune must be in want of a [MASK:1].',
+  'It is a truth [MASK:4] acknowledged, that a [MASK:1] man',
+  'must be in want of a [MASK:1].',
   'Footer [MASK:2] outside the range.',
 }
 vim.api.nvim_buf_set_lines(0, 0, -1, true, lines)
@@ -79,9 +79,10 @@ say(string.format('infill: %d steps in %d ticks, busy %.1f ms, longest tick %.1f
 expect(job.steps == steps, 'ran ' .. steps .. ' steps')
 expect(job.ticks >= 3, 'the refinement was spread over several ticks (' .. job.ticks .. ')')
 expect(beats_during >= job.ticks - 1, 'the heartbeat fired between the ticks')
--- The longest gap is one tick (budget + at most one step) plus the loop's latency (100 ms
--- of slack for 2 loaded cores); a blocking infill holds the loop for the whole refinement.
-expect(max_gap < job.max_tick_ms + 100, string.format('longest heartbeat gap %.1f ms < longest tick %.1f + 100 ms',
+-- The longest gap is one tick (budget + at most one step) plus the loop's latency (250 ms
+-- of slack: 83 ms were seen at load average 12 on 2 cores); a blocking infill holds the
+-- loop for the whole refinement, which the tick counts above catch on any machine.
+expect(max_gap < job.max_tick_ms + 250, string.format('longest heartbeat gap %.1f ms < longest tick %.1f + 250 ms',
                                                       max_gap, job.max_tick_ms))
 expect(job.max_tick_ms < job.busy_ms, 'no tick ran the whole refinement')
 expect(partial_seen, 'a tick showed a hole partly filled')
@@ -94,8 +95,7 @@ expect(now[2] == lines[1], 'line above the range unchanged')
 expect(now[5] == lines[4], 'line below the range unchanged (its hole untouched)')
 local filled = now[3] .. '\n' .. now[4]
 expect(not filled:find('[MASK', 1, true), 'no hole left in the range')
-local a, b, c = filled:match('^It is a truth (.*) acknowledged, that a (.*) in possession\nof a good fortune must ' ..
-                             'be in want of a (.*)%.$')
+local a = filled:match('^It is a truth (.*) acknowledged, that a (.*) man\nmust be in want of a (.*)%.$')
 expect(a ~= nil, 'the text around the holes is unchanged: ' .. filled)
 
 -- 3. the tokens of `textdiff infill` with the same text, seed and steps
