@@ -11,7 +11,8 @@
 --     heartbeat timer keeps firing between them (longest gap bounded), an edit made in
 --     the middle of the infill lands and the holes follow it;
 --  5. the buffer shows the refinement: some tick shows a hole partly filled;
---  6. sampler parameters by name (strategy by its name), unknown ones refused cleanly.
+--  6. sampler parameters by name (strategy by its name), unknown ones refused cleanly;
+--  7. after a charwise visual selection only the selected holes are filled.
 local failures = 0
 local function fail(msg) failures = failures + 1; io.stderr:write('FAIL: ' .. msg .. '\n') end
 local function expect(cond, msg) if not cond then fail(msg) end end
@@ -125,6 +126,18 @@ expect(not pcall(td.infill, { opts = { params = { strategy = 'nonsense' } } }), 
 expect(not pcall(td.infill, { opts = { params = { no_such_param = 1 } } }), 'an unknown parameter is refused')
 expect(vim.api.nvim_buf_get_lines(0, 0, -1, true)[1] == 'A [MASK] B', 'a refused infill leaves the buffer as it was')
 expect(next(td.jobs) == nil, 'no job left running')
+
+-- 7. a charwise visual selection: only the selected holes are filled
+local sel_line = 'keep [MASK:1] | the [MASK:2] end | keep [MASK:1]'
+vim.api.nvim_buf_set_lines(0, 0, -1, true, { sel_line })
+vim.cmd('normal! 0f|wvf|\27') -- select "the [MASK:2] end |"
+vim.cmd("'<,'>TextdiffInfill")
+local j3 = td.jobs[vim.api.nvim_get_current_buf()]
+expect(j3 ~= nil and #j3.spans == 1, 'the selection holds one hole')
+if j3 then expect(vim.wait(200000, function() return j3.finished end, 1) and j3.error == nil, 'selection infill ran') end
+local l3 = vim.api.nvim_buf_get_lines(0, 0, -1, true)[1]
+local mid = l3:match('^keep %[MASK:1%] | the (.*) end | keep %[MASK:1%]$')
+expect(mid ~= nil and not mid:find('[MASK', 1, true), 'only the selected hole was filled: ' .. l3)
 
 if failures > 0 then
   io.stderr:write(failures .. ' check(s) failed\n')

@@ -12,7 +12,7 @@
 -- fixed; only the holes change. One infill per buffer at a time.
 --
 --   require('textdiff').setup({ model = '/path/model.gguf', steps = 16, seed = 0 })
---   :TextdiffInfill          (whole buffer)   :'<,'>TextdiffInfill  (selected lines)
+--   :TextdiffInfill          (whole buffer)   :'<,'>TextdiffInfill  (the visual selection)
 --   :TextdiffCancel
 local tdffi = require('textdiff.ffi')
 local ffi = require('ffi')
@@ -262,7 +262,8 @@ local function set_param(lib, s, name, value)
 end
 
 -- Starts an infill of lines [line1, line2] (1-based, inclusive; default: the
--- whole buffer) of buffer buf (0 = current). args may override any option and
+-- whole buffer) of buffer buf (0 = current), or of the bytes from col1 of line1
+-- to col2 (exclusive, 0-based) of line2 when given. args may override any option and
 -- add on_tick(job) / on_done(job) callbacks. Returns the job: job.result (the
 -- final canvas ids), job.error, job.ticks, job.steps, job.max_tick_ms, job.busy_ms.
 function M.infill(args)
@@ -273,6 +274,9 @@ function M.infill(args)
   local line1 = args.line1 or 1
   local line2 = args.line2 or vim.api.nvim_buf_line_count(buf)
   local lines = vim.api.nvim_buf_get_lines(buf, line1 - 1, line2, true)
+  local col1 = args.col1 or 0 -- a charwise selection: bytes [col1 of line1, col2 of line2)
+  if args.col2 then lines[#lines] = lines[#lines]:sub(1, args.col2) end
+  if col1 > 0 then lines[1] = lines[1]:sub(col1 + 1) end
   local text = table.concat(lines, '\n')
   local pieces = M.parse(text, opts.mask_len)
 
@@ -293,7 +297,7 @@ function M.infill(args)
   local function pos_of(byte0)
     local row = #lines
     while row > 1 and starts[row] > byte0 do row = row - 1 end
-    return line1 - 1 + row - 1, byte0 - starts[row]
+    return line1 - 1 + row - 1, byte0 - starts[row] + (row == 1 and col1 or 0)
   end
   local h = 0
   for _, p in ipairs(pieces) do
