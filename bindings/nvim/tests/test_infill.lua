@@ -12,7 +12,9 @@
 --     the middle of the infill lands and the holes follow it;
 --  5. the buffer shows the refinement: some tick shows a hole partly filled;
 --  6. sampler parameters by name (strategy by its name), unknown ones refused cleanly;
---  7. after a charwise visual selection only the selected holes are filled.
+--  7. after a charwise visual selection only the selected holes are filled, and one undo
+--     takes the whole infill (all its ticks) back (headless, no key arrives between ticks:
+--     the undojoin that keeps a typing user's infill one step is not exercised here).
 local failures = 0
 local function fail(msg) failures = failures + 1; io.stderr:write('FAIL: ' .. msg .. '\n') end
 local function expect(cond, msg) if not cond then fail(msg) end end
@@ -130,6 +132,7 @@ expect(next(td.jobs) == nil, 'no job left running')
 -- 7. a charwise visual selection: only the selected holes are filled
 local sel_line = 'keep [MASK:1] | the [MASK:2] end | keep [MASK:1]'
 vim.api.nvim_buf_set_lines(0, 0, -1, true, { sel_line })
+vim.cmd('let &g:undolevels = &g:undolevels') -- close the undo block, as a typed key would
 vim.cmd('normal! 0f|wvf|\27') -- select "the [MASK:2] end |"
 vim.cmd("'<,'>TextdiffInfill")
 local j3 = td.jobs[vim.api.nvim_get_current_buf()]
@@ -138,6 +141,8 @@ if j3 then expect(vim.wait(200000, function() return j3.finished end, 1) and j3.
 local l3 = vim.api.nvim_buf_get_lines(0, 0, -1, true)[1]
 local mid = l3:match('^keep %[MASK:1%] | the (.*) end | keep %[MASK:1%]$')
 expect(mid ~= nil and not mid:find('[MASK', 1, true), 'only the selected hole was filled: ' .. l3)
+vim.cmd('undo')
+expect(vim.api.nvim_buf_get_lines(0, 0, -1, true)[1] == sel_line, 'one undo takes the whole infill back')
 
 if failures > 0 then
   io.stderr:write(failures .. ' check(s) failed\n')

@@ -182,8 +182,10 @@ local function render(job)
     if text ~= span.shown then
       local mark = vim.api.nvim_buf_get_extmark_by_id(buf, ns, span.mark, { details = true })
       local sr, sc, er, ec = mark[1], mark[2], mark[3].end_row, mark[3].end_col
-      if job.written then pcall(vim.cmd, 'undojoin') end
-      vim.api.nvim_buf_set_text(buf, sr, sc, er, ec, vim.split(text, '\n', { plain = true }))
+      vim.api.nvim_buf_call(buf, function() -- undojoin acts on the current buffer: make it buf
+        if job.written then pcall(vim.cmd, 'undojoin') end
+        vim.api.nvim_buf_set_text(buf, sr, sc, er, ec, vim.split(text, '\n', { plain = true }))
+      end)
       job.written = true
       span.shown = text
     end
