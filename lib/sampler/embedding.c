@@ -14,7 +14,9 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef TDIFF__HAVE_CBLAS
 #include <cblas.h>
+#endif
 
 #include "core/rng.h"
 #include "embedding.h"
@@ -49,9 +51,23 @@ size_t tdiff__embedding_x0hat(const tdiff_sampler *s, const float *logits, float
                 probs[j * V + v] = (float)row[v];
     }
     /* One product for all positions: E is read once per step, not once per position. */
-    if (temperature > 0.0)
+    if (temperature > 0.0) {
+#ifdef TDIFF__HAVE_CBLAS
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)na, (int)dim, (int)V, 1.0f, probs, (int)V, E,
                     (int)dim, 0.0f, x0, (int)dim);
+#else
+        /* -Dblas=none: x0[na, dim] = probs[na, V] E[V, dim], row by row of E
+         * (each is read once per position; zero probabilities skip the row). */
+        memset(x0, 0, na * dim * sizeof *x0);
+        for (size_t j = 0; j < na; j++)
+            for (size_t v = 0; v < V; v++) {
+                const float p = probs[j * V + v];
+                if (p != 0.0f)
+                    for (size_t d = 0; d < dim; d++)
+                        x0[j * dim + d] += p * E[v * dim + d];
+            }
+#endif
+    }
     return na;
 }
 
