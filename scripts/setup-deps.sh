@@ -18,7 +18,8 @@ demo=(build-essential meson ninja-build pkgconf libopenblas-dev libcmocka-dev)
 test=("${demo[@]}" g++ abigail-tools valgrind
       python3 python3-numpy python3-pytest python3-pip python3-setuptools python3-venv
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
-      clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev nginx-light neovim libsdl2-dev xvfb xauth)
+      clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev nginx-light neovim libsdl2-dev xvfb xauth
+      emscripten chromium python3-websocket)
 convert=(python3 python3-numpy)
 plot=(python3 python3-matplotlib)
 

@@ -8,7 +8,8 @@
 # install + pkg-config consumers (C and C++); the libabigail ABI gate; Python tests;
 # the whole project built with clang (-Werror) and its C suites run; a bounded
 # libFuzzer pass over every fuzz target (tests/fuzz/ci.sh); the C suites under
-# the thread sanitizer. The last three stages each run under a time bound.
+# the thread sanitizer; the WebAssembly page in headless Chromium (.ci/wasm.sh).
+# The last four stages each run under a time bound.
 # Every stage runs even when an earlier one failed; the exit status is non-zero
 # when any stage failed, and the last line counts them.
 set -uo pipefail
@@ -112,6 +113,10 @@ clang_build() {
       --no-suite script --no-suite bench --no-suite parity
 }
 
+# .ci/wasm.sh: the wasm build and examples/web in headless Chromium (meson suite
+# 'web', left out of the plain runs above). ~4 min on 2 loaded cores.
+wasm_page() { ./.ci/wasm.sh; }
+
 # tests/fuzz/ci.sh: every target built with clang's libFuzzer + ASan + UBSan,
 # its committed corpus replayed, then 30 s of mutation per target.
 fuzz_pass() { ./tests/fuzz/ci.sh 30; }
@@ -142,6 +147,7 @@ stage python python_tests
 stage clang bounded 1200 clang_build
 stage fuzz bounded 900 fuzz_pass
 stage tsan bounded 1200 tsan_suites
+stage wasm bounded 360 wasm_page
 
 echo
 if [ "$failed" -ne 0 ]; then echo "failed stages: ${failed_names[*]}"; fi
