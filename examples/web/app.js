@@ -117,7 +117,7 @@ function infill(text, steps, seed, budgetMs) {
       tdiff.result = JSON.parse(res);
       const gaps = tdiff.frames.map((f) => f.gap);
       const works = tdiff.frames.map((f) => f.work);
-      $('status').textContent = `done: ${c.steps} steps in ${((performance.now() - t0) / 1000).toFixed(2)} s, ` +
+      $('status').textContent = `done: ${c.step} steps in ${((performance.now() - t0) / 1000).toFixed(2)} s, ` +
         `${tdiff.frames.length} frames, longest frame gap ${Math.max(...gaps).toFixed(1)} ms, ` +
         `longest slice of work ${Math.max(...works).toFixed(1)} ms`;
       $('result').textContent = tdiff.result.text;

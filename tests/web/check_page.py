@@ -14,8 +14,8 @@ port, and over that protocol (python3-websocket, no npm) it:
      `textdiff infill --json` with the same seed and steps (--cli: the native
      tool, TDIFF_FORCE_ISA=scalar), and the page's frame times (see
      PAINT_SLACK_MS and MAX_GAP_MS below),
-  4. saves a screenshot (ARTIFACT_DIR/web-infill.png) and the frame times
-     (ARTIFACT_DIR/web-frames.json).
+  4. saves screenshots (ARTIFACT_DIR/web-infill-running.png during the
+     infill, web-infill.png after it) and the frame times (web-frames.json).
 Exits 0 when every check passes, 1 when one fails, 77 (meson's skip) when
 Chromium or python3-websocket is missing.
 """
@@ -53,6 +53,10 @@ MAX_FRAME_SHARE = 0.5
 MAX_GAP_MS = 6000
 LOAD_TIMEOUT_S = 60
 RUN_TIMEOUT_S = 120
+# More infills compared token for token with the native tool (text, steps,
+# seed): fewer steps than masked tokens (several commits a step), a leading
+# hole, another seed.
+EXTRA_CASES = [('[MASK:5] said Elizabeth, "I am [MASK:6] Mr. Darcy."', 4, 123)]
 
 try:
     import websocket  # Debian: python3-websocket
@@ -166,17 +170,17 @@ def cpu_seconds(root_pid):
     return total
 
 
-def native_infill(cli, text):
+def native_infill(cli, text, steps=STEPS, seed=SEED):
     """The same infill through the native tool, scalar kernels (the wasm build's)."""
     env = dict(os.environ, TDIFF_FORCE_ISA="scalar")
-    r = subprocess.run([cli, "infill", text, "--steps", str(STEPS), "--seed", str(SEED), "--json"],
+    r = subprocess.run([cli, "infill", text, "--steps", str(steps), "--seed", str(seed), "--json"],
                        capture_output=True, text=True, env=env, timeout=120)
     if r.returncode != 0:
         raise RuntimeError(f"textdiff infill failed ({r.returncode}): {r.stderr}")
     return json.loads(r.stdout)
 
 
-def check(cdp, cli, browser_pid):
+def check(cdp, cli, browser_pid, artifacts):
     failures = []
     tdiff = cdp.wait("window.tdiff && window.tdiff.state !== 'loading' && window.tdiff.state", LOAD_TIMEOUT_S,
                      "the module and the model")
@@ -186,6 +190,12 @@ def check(cdp, cli, browser_pid):
     started = cdp.eval(f"window.tdiffInfill({json.dumps(TEXT)}, {STEPS}, {SEED}, {BUDGET_MS})")
     if not started:
         raise RuntimeError(f"infill did not start: {cdp.eval('window.tdiff.error')}")
+    # a picture of the animation: the canvas part-filled, while the infill runs
+    cdp.wait("window.tdiff.state !== 'running' || window.tdiff.frames.length >= 3", RUN_TIMEOUT_S, "three frames")
+    if cdp.eval("window.tdiff.state") == "running":
+        shot = cdp.call("Page.captureScreenshot", format="png")
+        with open(os.path.join(artifacts, "web-infill-running.png"), "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
     state = cdp.wait("['done', 'error'].includes(window.tdiff.state) && window.tdiff.state", RUN_TIMEOUT_S,
                      "the infill")
     wall, cpu = time.monotonic() - t0, cpu_seconds(browser_pid) - cpu0
@@ -193,6 +203,10 @@ def check(cdp, cli, browser_pid):
         raise RuntimeError(f"infill failed in the page: {cdp.eval('window.tdiff.error')}")
     result = cdp.eval("window.tdiff.result")
     frames = cdp.eval("window.tdiff.frames")
+    shot = cdp.call("Page.captureScreenshot", format="png")
+    with open(os.path.join(artifacts, "web-infill.png"), "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
+    log(f"screenshots in {artifacts}")
     text = result["text"]
     log(f"page result: {text!r}")
 
@@ -246,6 +260,19 @@ def check(cdp, cli, browser_pid):
         failures.append(f"one frame did {max(works):.1f} of {sum(works):.1f} ms of work: the page froze")
     if max_gap > MAX_GAP_MS:
         failures.append(f"longest frame gap {max_gap:.1f} ms > {MAX_GAP_MS} ms: the page froze")
+    for text2, steps2, seed2 in EXTRA_CASES if cli else []:
+        if not cdp.eval(f"window.tdiffInfill({json.dumps(text2)}, {steps2}, {seed2}, {BUDGET_MS})"):
+            raise RuntimeError(f"infill did not start: {cdp.eval('window.tdiff.error')}")
+        if cdp.wait("['done', 'error'].includes(window.tdiff.state) && window.tdiff.state", RUN_TIMEOUT_S,
+                    "the second infill") != "done":
+            raise RuntimeError(f"infill failed in the page: {cdp.eval('window.tdiff.error')}")
+        got, want = cdp.eval("window.tdiff.result"), native_infill(cli, text2, steps2, seed2)
+        log(f"page result: {got['text']!r}")
+        if got["tokens"] != want["tokens"]:
+            failures.append(f"{text2!r}: tokens differ from the native tool's: wasm {got['tokens']} "
+                            f"native {want['tokens']}")
+        else:
+            log(f"tokens equal to the native tool's ({len(want['tokens'])} tokens, {steps2} steps, seed {seed2})")
     return failures, summary, frames
 
 
@@ -278,14 +305,9 @@ def main():
         cdp.call("Page.enable")
         cdp.call("Page.navigate", url=url)
         log(f"{exe} headless, page {url}")
-        failures, summary, frames = check(cdp, a.cli, proc.pid)
-        shot = cdp.call("Page.captureScreenshot", format="png")
-        png = os.path.join(a.artifacts, "web-infill.png")
-        with open(png, "wb") as f:
-            f.write(base64.b64decode(shot["data"]))
+        failures, summary, frames = check(cdp, a.cli, proc.pid, a.artifacts)
         with open(os.path.join(a.artifacts, "web-frames.json"), "w") as f:
             json.dump({"summary": summary, "frames": frames}, f, indent=1)
-        log(f"screenshot {png}")
     except Exception as e:  # any protocol or page failure fails the test
         log(f"FAIL: {e}")
         return 1
