@@ -14,6 +14,8 @@ Architectures (from config.json "architectures", or --arch):
   bert   BertForMaskedLM                                  -> `tdiff` MLM preset
   mdlm   MDLM (kuleshov-group/mdlm-owt, DiT backbone)     -> `tdiff` DiT preset
   sedd   SEDD's DDiT (same layout; --arch sedd)           -> DiT + tdiff.time.scale_by_sigma
+  bd3lm  BD3LM (kuleshov-group/bd3lm-owt-block_size{4,8,16}, DiT backbone) -> DiT +
+         tdiff.attention.block_length = config.json block_size (block-causal attention)
 Tokenizer, special tokens and chat template come from tokenizer.json /
 vocab.json + merges.txt / vocab.txt, tokenizer_config.json and config.json of the
 same directory (--tokenizer DIR for checkpoints that ship none, e.g. MDLM uses
@@ -48,7 +50,8 @@ TYPES = {'f32': gguf.GGML_F32, 'f16': gguf.GGML_F16, 'bf16': gguf.GGML_BF16, 'q8
 # llama.cpp's LlamaFileType numbers for general.file_type
 FILE_TYPES = {gguf.GGML_F32: 0, gguf.GGML_F16: 1, gguf.GGML_Q4_0: 2, gguf.GGML_Q8_0: 7, gguf.GGML_BF16: 32}
 QUANT_VERSION = 2  # GGML_QUANT_VERSION: the block layouts written here
-ARCHITECTURES = {'LLaDAModelLM': 'llada', 'DreamModel': 'dream', 'BertForMaskedLM': 'bert', 'MDLM': 'mdlm'}
+ARCHITECTURES = {'LLaDAModelLM': 'llada', 'DreamModel': 'dream', 'BertForMaskedLM': 'bert', 'MDLM': 'mdlm',
+                 'BD3LM': 'bd3lm'}
 BLOCK_MIB = 16  # float32 converted at once by default: the memory of one block (and its temporaries)
 
 
@@ -244,7 +247,12 @@ def convert_bert(ck, plan, tok):
 
 # ---------------------------------------------------------------- mdlm / sedd
 
-def convert_dit(ck, plan, tok, sedd):
+def convert_dit(ck, plan, tok, sedd, bd3=False):
+    """MDLM / SEDD / BD3-LM: one DiT layout. BD3-LM's backbone (models/hf/modeling_bd3lm.py) is
+    MDLM's DiT plus attention that is block-causal when sampling (a block sees itself and the
+    blocks before it, blocks of config.json block_size from position 0): the file says so with
+    tdiff.attention.block_length. Its extra state (rotary_emb.inv_freq, sampling_eps_min/max)
+    is not read."""
     cfg, w = ck.config, plan.w
     pre = 'backbone.' if any(k.startswith('backbone.') for k in ck.names()) else ''
 
@@ -272,6 +280,11 @@ def convert_dit(ck, plan, tok, sedd):
         w.add('tdiff.time.conditioning', False)
     if sedd and cfg.get('scale_by_sigma', True):
         w.add('tdiff.time.scale_by_sigma', True)
+    if bd3:
+        if cfg.get('adaln') is False or cfg.get('causal') or cfg.get('cross_attn') is False:
+            raise ValueError('BD3LM config: only adaln = true, causal = false, cross_attn = true (the released '
+                             'checkpoints) is supported')
+        w.add('tdiff.attention.block_length', int(cfg['block_size']), gguf.U32)
     w.add('general.file_type', FILE_TYPES[plan.ttype], gguf.U32)
     w.add('general.quantization_version', QUANT_VERSION, gguf.U32)
     tok.add_gguf_keys(w)
@@ -305,7 +318,7 @@ def detect_arch(ck):
     for a in ck.config.get('architectures') or []:
         if a in ARCHITECTURES:
             return ARCHITECTURES[a]
-    if ck.config.get('model_type') in ('llada', 'dream', 'Dream', 'bert', 'mdlm'):
+    if ck.config.get('model_type') in ('llada', 'dream', 'Dream', 'bert', 'mdlm', 'bd3lm'):
         return ck.config['model_type'].lower()
     raise ValueError('config.json architectures %r: not one of %s; pass --arch' %
                      (ck.config.get('architectures'), ', '.join(sorted(ARCHITECTURES))))
@@ -330,7 +343,7 @@ def load_tokenizer(arch, ck, a, n_vocab):
         tok.add['bos'] = True  # llama.cpp's LLaDA converter sets it, whatever the tokenizer says
     if a.mask_id is not None:
         tok.special['mask'] = a.mask_id
-    if 'mask' not in tok.special and arch in ('mdlm', 'sedd') and tok.types[-1] == hf_tokenizer.UNUSED:
+    if 'mask' not in tok.special and arch in ('mdlm', 'sedd', 'bd3lm') and tok.types[-1] == hf_tokenizer.UNUSED:
         # MDLM/SEDD append their mask as one extra embedding row after the tokenizer's vocabulary
         tok.special['mask'] = n_vocab - 1
         tok.tokens[-1], tok.types[-1] = '[MASK]', hf_tokenizer.CONTROL
@@ -382,10 +395,10 @@ def convert(model_dir, out, outtype='f16', arch=None, tokenizer=None, pre=None, 
         convert_llama_like(arch, ck, plan, tok)
     elif arch == 'bert':
         convert_bert(ck, plan, tok)
-    elif arch in ('mdlm', 'sedd'):
-        convert_dit(ck, plan, tok, arch == 'sedd')
+    elif arch in ('mdlm', 'sedd', 'bd3lm'):
+        convert_dit(ck, plan, tok, arch == 'sedd', arch == 'bd3lm')
     else:
-        raise ValueError('unknown architecture %r (llada, dream, bert, mdlm, sedd)' % arch)
+        raise ValueError('unknown architecture %r (llada, dream, bert, mdlm, sedd, bd3lm)' % arch)
     if not quiet and sys.stderr.isatty():
         plan.progress = Progress(plan.n_params, len(w.tensors))
     t0 = time.time()
@@ -416,7 +429,7 @@ def main(argv=None):
     ap.add_argument('-o', '--outfile', help='output file (default: MODEL_DIR/<name>-<TYPE>.gguf)')
     ap.add_argument('--outtype', '--type', default='f16', choices=sorted(TYPES) + ['auto'],
                     help='weight type of the matrices (default: f16)')
-    ap.add_argument('--arch', choices=['llada', 'dream', 'bert', 'mdlm', 'sedd'],
+    ap.add_argument('--arch', choices=['llada', 'dream', 'bert', 'mdlm', 'sedd', 'bd3lm'],
                     help='architecture (default: from config.json "architectures")')
     ap.add_argument('--tokenizer', help='directory with the tokenizer files (default: MODEL_DIR)')
     ap.add_argument('--pre', help='tokenizer.ggml.pre name when the split pattern is not recognised')

@@ -2,7 +2,7 @@
 """check_convert.py TEXTDIFF_EXE -- tools/convert_hf.py end to end, numpy only.
 
 For every synthetic checkpoint of synth.py (real layouts: sharded bf16 LLaDA and
-Dream with index files, MDLM, BERT; real-looking config and tokenizer files):
+Dream with index files, MDLM, BD3-LM, BERT; real-looking config and tokenizer files):
   1. the checkpoint is rebuilt and must be byte-identical to the one the goldens
      were made from (sha256 in data/goldens.json);
   2. `convert_hf.py DIR -o OUT --outtype f32` runs as a user would run it;
@@ -141,15 +141,19 @@ def tokenizer_keys(case, d, g):
     if case.startswith('llada') or case == 'dream-instruct':
         tc = json.load(open(os.path.join(d, 'tokenizer_config.json'), encoding='utf-8'))
         check(kv['tokenizer.chat_template'] == tc['chat_template'], '%s: chat template carried' % case)
-    if case == 'mdlm-owt':
+    if case in ('mdlm-owt', 'bd3lm-owt'):
         check(kv['tokenizer.ggml.mask_token_id'] == len(tokens) - 1 and tokens[-1] == '[MASK]',
               '%s: the appended row is the mask' % case)
+    if case == 'bd3lm-owt':
+        check(kv.get('tdiff.attention.block_length') == cfg['block_size'] and
+              kv['general.architecture'] == 'tdiff', '%s: block-causal DiT, block length %d from config.json' %
+              (case, cfg['block_size']))
 
 
 def logits(exe, model, case, tmp, tag):
     npy = os.path.join(tmp, '%s-%s.npy' % (case, tag))
     cmd = [exe, 'forward', model, '--tokens', ','.join(map(str, GOLD['cases'][case]['tokens'])), '-o', npy]
-    if case.startswith('mdlm'):
+    if case.startswith('mdlm') or case.startswith('bd3lm'):  # both files must ignore it (no time conditioning)
         cmd += ['--t', repr(GOLD['sigma'])]
     run(cmd)
     return np.load(npy).astype(np.float64)
@@ -240,7 +244,7 @@ def main():
             gold = GOLD['cases'][case]
             d = synth.write(case, os.path.join(tmp, case))
             check(synth.digest(d) == gold['sha256'], '%s: synthetic checkpoint identical to the goldens\'' % case)
-            extra = ['--tokenizer', os.path.join(d, 'gpt2-tokenizer')] if case == 'mdlm-owt' else []
+            extra = ['--tokenizer', os.path.join(d, 'gpt2-tokenizer')] if case in ('mdlm-owt', 'bd3lm-owt') else []
             ref = np.load(os.path.join(HERE, 'data', case + '.npy')).astype(np.float64)
             out = convert(d, os.path.join(tmp, case + '-f32.gguf'), 'f32', extra)
             g = gguf.read(out)

@@ -11,6 +11,10 @@ a float64 PyTorch forward pass written from the original projects' model code:
          logits shifted right by one as its generation_utils does
   MDLM   models/dit.py DIT: sigma_map TimestepEmbedder, adaLN modulate, fused qkv,
          rotary on q and k, weight-only LayerNorm, GELU(tanh) MLP, DDitFinalLayer
+  BD3-LM models/hf/modeling_bd3lm.py DITBackbone in sample mode without a KV cache:
+         MDLM's block, attention under the x0-x0 quarter of block_diff_mask (its
+         block-causal part: query block >= key block, blocks of block_size from 0),
+         SDPA's boolean-mask semantics, rotary applied to the packed qkv (v untouched)
   BERT   transformers BertForMaskedLM: post-LN encoder, erf GELU, prediction head
          tied to the word embeddings
 The chat prompts are rendered with jinja2 from the templates the checkpoints carry,
@@ -163,6 +167,63 @@ def mdlm(sd, cfg, tok, sigma):
     return F.linear(x, sd['output_layer.linear.weight'], sd['output_layer.linear.bias'])
 
 
+def block_diff_mask(q_idx, kv_idx, block_size, n):
+    """BD3-LM's training mask over [x_t; x_0] (2n positions): block-diagonal inside each
+    half, x_t blocks see earlier x_0 blocks, x_0 blocks see x_0 blocks up to their own."""
+    x0_q, x0_kv = q_idx >= n, kv_idx >= n
+    bq = torch.where(x0_q, (q_idx - n) // block_size, q_idx // block_size)
+    bkv = torch.where(x0_kv, (kv_idx - n) // block_size, kv_idx // block_size)
+    diagonal = (bq == bkv) & (x0_q == x0_kv)
+    offset_causal = (bq > bkv) & x0_kv & ~x0_q
+    causal = (bq >= bkv) & x0_kv & x0_q
+    return diagonal | offset_causal | causal
+
+
+def bd3lm(sd, cfg, tok):
+    """DITBackbone.forward(indices, sigma = 0, sample_mode = True), kv_cache None."""
+    sd = {k[len('backbone.'):]: v for k, v in sd.items() if k.startswith('backbone.')}
+    d, H, bs, n = cfg['hidden_dim'], cfg['n_heads'], cfg['block_size'], cfg['model_length']
+    T, hd = len(tok), cfg['hidden_dim'] // cfg['n_heads']
+    full = block_diff_mask(torch.arange(2 * n)[:, None], torch.arange(2 * n)[None, :], bs, n)
+    mask = full[n:n + T, n:n + T]  # sample mode: the x0 rows and columns of the first T positions
+    half = sd['sigma_map.mlp.0.weight'].shape[1] // 2
+    freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float64) / half)
+    sig = torch.zeros(1)  # time_conditioning false: sigma = zeros_like(sigma)
+    arg = sig[:, None] * freqs[None]
+    c = F.silu(F.linear(F.silu(F.linear(torch.cat([torch.cos(arg), torch.sin(arg)], -1)[0],
+                                        sd['sigma_map.mlp.0.weight'], sd['sigma_map.mlp.0.bias'])),
+                        sd['sigma_map.mlp.2.weight'], sd['sigma_map.mlp.2.bias']))
+    inv = 1.0 / (10000 ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    emb = torch.cat([torch.outer(torch.arange(T, dtype=torch.float64), inv)] * 2, -1)
+    cos = emb.cos()[:, None, None, :].repeat(1, 3, 1, 1)  # [T, three, 1, hd]
+    sin = emb.sin()[:, None, None, :].repeat(1, 3, 1, 1)
+    cos[:, 2], sin[:, 2] = 1.0, 0.0  # the rotation of v is the identity
+    x = sd['vocab_embed.embedding'][tok]
+
+    def ln(x, w):
+        return F.layer_norm(x, [d]) * w
+
+    for i in range(cfg['n_blocks']):
+        p = 'blocks.%d.' % i
+        sh1, sc1, g1, sh2, sc2, g2 = F.linear(c, sd[p + 'adaLN_modulation.weight'],
+                                              sd[p + 'adaLN_modulation.bias']).chunk(6)
+        h = ln(x, sd[p + 'norm1.weight']) * (1 + sc1) + sh1
+        qkv = F.linear(h, sd[p + 'attn_qkv.weight']).view(T, 3, H, hd)  # 'b s (three h d)'
+        qkv = qkv * cos + rotate_half(qkv) * sin
+        q, k, v = (qkv[:, j].transpose(0, 1) for j in range(3))  # [H, T, hd]
+        # F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1/sqrt(hd)) spelled out (torch 1.13
+        # has none): a boolean mask keeps the True entries, the others get -inf before the softmax
+        a = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+        att = torch.softmax(a.masked_fill(~mask, float('-inf')), dim=-1) @ v
+        x = x + g1 * F.linear(att.transpose(0, 1).reshape(T, d), sd[p + 'attn_out.weight'])
+        h = ln(x, sd[p + 'norm2.weight']) * (1 + sc2) + sh2
+        x = x + g2 * F.linear(F.gelu(F.linear(h, sd[p + 'mlp.0.weight'], sd[p + 'mlp.0.bias']), approximate='tanh'),
+                              sd[p + 'mlp.2.weight'], sd[p + 'mlp.2.bias'])
+    sh, sc = F.linear(c, sd['output_layer.adaLN_modulation.weight'], sd['output_layer.adaLN_modulation.bias']).chunk(2)
+    x = ln(x, sd['output_layer.norm_final.weight']) * (1 + sc) + sh
+    return F.linear(x, sd['output_layer.linear.weight'], sd['output_layer.linear.bias'])
+
+
 def bert(sd, cfg, tok):
     sd = {k.replace('.gamma', '.weight').replace('.beta', '.bias'): v for k, v in sd.items()}
     e, eps, d, H = 'bert.embeddings.', cfg['layer_norm_eps'], cfg['hidden_size'], cfg['num_attention_heads']
@@ -191,7 +252,7 @@ def bert(sd, cfg, tok):
 # the step's sigma (diffusion.py), so the converted file must ignore the --t the check passes
 FORWARD = {'llada-instruct': llada, 'llada-gqa': llada, 'dream-instruct': dream,
            'mdlm-owt': lambda sd, cfg, tok: mdlm(sd, cfg, tok, SIGMA if cfg['time_conditioning'] else 0.0),
-           'bert-mlm': bert}
+           'bd3lm-owt': bd3lm, 'bert-mlm': bert}
 
 # Conversations llama-diffusion-cli builds: [system,] user (its -p / --system)
 CHATS = [[('user', 'the cat sat on the mat')],

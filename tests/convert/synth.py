@@ -267,18 +267,8 @@ def write_gpt2_tokenizer(d):
     return d
 
 
-def write_mdlm(d, d_model=64, n_heads=4, n_blocks=2, cond=32, seed=3):
-    """MDLM: one model.safetensors (F32), `backbone.` DiT names, no tokenizer files; the
-    vocabulary is GPT-2's plus the mask row MDLM appends."""
-    os.makedirs(d, exist_ok=True)
-    n_vocab = len(byte_bpe()[0]) + 2  # GPT-2 tokens + <|endoftext|> + the mask row
-    _dump(os.path.join(d, 'config.json'), {
-        'architectures': ['MDLM'], 'auto_map': {'AutoConfig': 'config.MDLMConfig', 'AutoModelForMaskedLM':
-                                                'modeling_mdlm.MDLM'},
-        'backbone': 'dit', 'cond_dim': cond, 'dropout': 0.1, 'hidden_dim': d_model, 'model_length': 1024,
-        'model_type': 'mdlm', 'n_blocks': n_blocks, 'n_heads': n_heads, 'return_dict': False,
-        'time_conditioning': False, 'var_min': True, 'vocab_size': n_vocab})
-    r = Rand(seed)
+def dit_tensors(r, n_vocab, d_model, n_blocks, cond):
+    """The `backbone.` DiT tensors MDLM and BD3-LM share (models/dit.py, models/hf/modeling_bd3lm.py)."""
     b = 'backbone.'
     Q = 256  # DiT's TimestepEmbedder frequency_embedding_size
     t = [(b + 'vocab_embed.embedding', r.w(n_vocab, d_model)), (b + 'sigma_map.mlp.0.weight', r.w(cond, Q, s=0.1)),
@@ -296,6 +286,47 @@ def write_mdlm(d, d_model=64, n_heads=4, n_blocks=2, cond=32, seed=3):
     t += [(o + 'norm_final.weight', r.norm(d_model)), (o + 'linear.weight', r.w(n_vocab, d_model)),
           (o + 'linear.bias', r.w(n_vocab)), (o + 'adaLN_modulation.weight', r.w(2 * d_model, cond, s=0.3)),
           (o + 'adaLN_modulation.bias', r.w(2 * d_model))]
+    return t
+
+
+def write_mdlm(d, d_model=64, n_heads=4, n_blocks=2, cond=32, seed=3):
+    """MDLM: one model.safetensors (F32), `backbone.` DiT names, no tokenizer files; the
+    vocabulary is GPT-2's plus the mask row MDLM appends."""
+    os.makedirs(d, exist_ok=True)
+    n_vocab = len(byte_bpe()[0]) + 2  # GPT-2 tokens + <|endoftext|> + the mask row
+    _dump(os.path.join(d, 'config.json'), {
+        'architectures': ['MDLM'], 'auto_map': {'AutoConfig': 'config.MDLMConfig', 'AutoModelForMaskedLM':
+                                                'modeling_mdlm.MDLM'},
+        'backbone': 'dit', 'cond_dim': cond, 'dropout': 0.1, 'hidden_dim': d_model, 'model_length': 1024,
+        'model_type': 'mdlm', 'n_blocks': n_blocks, 'n_heads': n_heads, 'return_dict': False,
+        'time_conditioning': False, 'var_min': True, 'vocab_size': n_vocab})
+    t = dit_tensors(Rand(seed), n_vocab, d_model, n_blocks, cond)
+    t.sort(key=lambda x: x[0])
+    write_safetensors(os.path.join(d, 'model.safetensors'), t, 'F32')
+    return d
+
+
+# ---------------------------------------------------------------- BD3-LM (kuleshov-group/bd3lm-owt-block_size4) layout
+
+def write_bd3lm(d, d_model=64, n_heads=4, n_blocks=2, cond=32, block_size=4, seed=6):
+    """BD3-LM (models/hf/configuration_bd3lm.py, modeling_bd3lm.py): MDLM's `backbone.` DiT
+    names plus the model's persistent buffers (backbone.rotary_emb.inv_freq, the 0-d
+    sampling_eps_min / sampling_eps_max of var_min), BD3LMConfig's keys with block_size;
+    no tokenizer files (GPT-2's, the mask row appended, as MDLM)."""
+    os.makedirs(d, exist_ok=True)
+    n_vocab = len(byte_bpe()[0]) + 2  # GPT-2 tokens + <|endoftext|> + the mask row
+    _dump(os.path.join(d, 'config.json'), {
+        'adaln': True, 'architectures': ['BD3LM'], 'attn_backend': 'flex',
+        'auto_map': {'AutoConfig': 'configuration_bd3lm.BD3LMConfig',
+                     'AutoModelForMaskedLM': 'modeling_bd3lm.BD3LM'},
+        'block_size': block_size, 'causal': False, 'cond_dim': cond, 'cross_attn': True, 'dropout': 0.1,
+        'hidden_dim': d_model, 'model_length': 1024, 'model_type': 'bd3lm', 'n_blocks': n_blocks,
+        'n_heads': n_heads, 'return_dict': False, 'sampling_eps_max': 1.0, 'sampling_eps_min': 0.001,
+        'time_conditioning': False, 'torch_dtype': 'float32', 'var_min': True, 'vocab_size': n_vocab})
+    t = dit_tensors(Rand(seed), n_vocab, d_model, n_blocks, cond)
+    hd = d_model // n_heads
+    t += [('backbone.rotary_emb.inv_freq', (1.0 / 10000 ** (np.arange(0, hd, 2) / hd)).astype(np.float32)),
+          ('sampling_eps_max', np.array(1.0, np.float32)), ('sampling_eps_min', np.array(0.001, np.float32))]
     t.sort(key=lambda x: x[0])
     write_safetensors(os.path.join(d, 'model.safetensors'), t, 'F32')
     return d
@@ -348,20 +379,25 @@ CASES = {
     'llada-gqa': lambda d: write_llada(d, n_kv_heads=2, seed=5, n_shards=2),
     'dream-instruct': write_dream,
     'mdlm-owt': write_mdlm,
+    'bd3lm-owt': write_bd3lm,
     'bert-mlm': write_bert,
 }
 
 
 def write(case, d):
     CASES[case](d)
-    if case == 'mdlm-owt':
+    if case in ('mdlm-owt', 'bd3lm-owt'):
         write_gpt2_tokenizer(os.path.join(d, 'gpt2-tokenizer'))
     return d
 
 
+# the seed offset of each case's ids (the first five: their order when they were all the cases)
+TOKEN_SEEDS = {'bert-mlm': 0, 'dream-instruct': 1, 'llada-gqa': 2, 'llada-instruct': 3, 'mdlm-owt': 4, 'bd3lm-owt': 5}
+
+
 def tokens(case, n_vocab):
     """The ids the goldens feed the network: N_TOKENS ids below the first special token."""
-    rs = np.random.RandomState(100 + sorted(CASES).index(case))
+    rs = np.random.RandomState(100 + TOKEN_SEEDS[case])
     return rs.randint(0, min(n_vocab, 300), N_TOKENS).tolist()
 
 
