@@ -1526,9 +1526,16 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_SEDD_EULER = 11,  /* SEDD Euler (tau-leaping) steps (set transition + scheduler)  */
     TDIFF_STRATEGY_SEDD_ANALYTIC = 12, /* SEDD analytic (Tweedie) steps (set transition + scheduler)  */
     TDIFF_STRATEGY_EMBEDDING = 13,   /* Diffusion-LM: Gaussian DDPM/DDIM in embedding space (built-in model) */
-    TDIFF_STRATEGY_AR = 14           /* autoregressive: left to right, one token per step, stops at EOS;
+    TDIFF_STRATEGY_AR = 14,          /* autoregressive: left to right, one token per step, stops at EOS;
                                         temperature / top-k / top-p (0 = greedy). The only strategy of
                                         an autoregressive model (llama, qwen2), and its default there */
+    TDIFF_STRATEGY_BD3 = 15,         /* BD3-LM block diffusion: blocks of the file's block length (a
+                                        block-causal model; else BLOCK_LENGTH) one after the other,
+                                        STEPS ddpm steps per block (t = linspace(1, 0, STEPS)), nucleus
+                                        TOP_P, the output reused while unchanged; stops after the block
+                                        holding EOS. KV cache: exact on a block-causal model */
+    TDIFF_STRATEGY_BD3_FIRST_HITTING = 16 /* BD3-LM's first-hitting sampler: per block, one uniformly
+                                        chosen masked position per step (STEPS not read) */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */

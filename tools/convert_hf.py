@@ -347,6 +347,17 @@ def load_tokenizer(arch, ck, a, n_vocab):
         # MDLM/SEDD append their mask as one extra embedding row after the tokenizer's vocabulary
         tok.special['mask'] = n_vocab - 1
         tok.tokens[-1], tok.types[-1] = '[MASK]', hf_tokenizer.CONTROL
+    if arch == 'bd3lm':
+        # BD3-LM's sampler starts at GPT-2's <|endoftext|> (BOS) and its variable-length mode stops at it
+        # (EOS); a slow GPT-2 tokenizer (vocab.json + merges.txt) names them by text only, which gguf-py
+        # resolves through tokenizer.json alone: look the texts up in the vocabulary instead
+        tc = os.path.join(d, 'tokenizer_config.json')
+        tc = hf_tokenizer._json(tc) if os.path.isfile(tc) else {}
+        for typ in ('bos', 'eos'):
+            text = tc.get(typ + '_token')
+            text = text.get('content') if isinstance(text, dict) else text
+            if typ not in tok.special and isinstance(text, str) and text in tok.tokens:
+                tok.special[typ] = tok.tokens.index(text)
     if 'mask' not in tok.special:
         raise ValueError('no mask token: config.json has no mask_token_id and the tokenizer names none; '
                          'pass --mask-id N')

@@ -8,7 +8,7 @@
  *                        one-call generate/infill, the after-step hook
  *   strategy.c           the strategy table {id, name, begin, step, finish, caps}
  *   masked.c maskgit.c mask_predict.c mdlm.c d3pm.c sedd.c first_hitting.c
- *   embedding.c ar.c     the strategies, each an explicit state machine
+ *   embedding.c ar.c bd3.c the strategies, each an explicit state machine
  *   eval.c               THE evaluation seam: every network call of every strategy
  *   net.c                the network behind it: the built-in denoiser or callbacks
  *   kvcache.c            the KV-cache policy behind the network: which positions
@@ -324,7 +324,8 @@ tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st);
 extern const tdiff__strategy tdiff__strategy_llada, tdiff__strategy_dream, tdiff__strategy_threshold,
     tdiff__strategy_factor, tdiff__strategy_maskgit, tdiff__strategy_mask_predict, tdiff__strategy_mdlm,
     tdiff__strategy_mdlm_cache, tdiff__strategy_d3pm, tdiff__strategy_first_hitting, tdiff__strategy_sedd_euler,
-    tdiff__strategy_sedd_analytic, tdiff__strategy_embedding, tdiff__strategy_ar;
+    tdiff__strategy_sedd_analytic, tdiff__strategy_embedding, tdiff__strategy_ar, tdiff__strategy_bd3,
+    tdiff__strategy_bd3_first_hitting;
 
 /* ---- prediction pieces (predict.c) ---------------------------------------- */
 

@@ -13,7 +13,8 @@ static const tdiff__strategy *const table[] = {
     &tdiff__strategy_factor,       &tdiff__strategy_maskgit,      &tdiff__strategy_mask_predict,
     &tdiff__strategy_mdlm,         &tdiff__strategy_mdlm_cache,   &tdiff__strategy_d3pm,
     &tdiff__strategy_first_hitting, &tdiff__strategy_sedd_euler,  &tdiff__strategy_sedd_analytic,
-    &tdiff__strategy_embedding,    &tdiff__strategy_ar,
+    &tdiff__strategy_embedding,    &tdiff__strategy_ar,           &tdiff__strategy_bd3,
+    &tdiff__strategy_bd3_first_hitting,
 };
 #define N_STRATEGIES (sizeof table / sizeof table[0])
 
@@ -91,7 +92,8 @@ tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st)
     const int64_t cache = tdiff__sp_int(s, TDIFF_SAMPLER_CACHE);
     if (cache != TDIFF_CACHE_NONE && !(caps & TDIFF__CAP_CACHE))
         return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
-                           "the KV cache works with the block strategies llada, dream, threshold and factor, not %s",
+                           "the KV cache works with the block strategies llada, dream, threshold, factor, bd3 and "
+                           "bd3_first_hitting, not %s",
                            name);
     if (cache != TDIFF_CACHE_NONE && !s->net.model)
         return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,

@@ -145,6 +145,9 @@ def tokenizer_keys(case, d, g):
         check(kv['tokenizer.ggml.mask_token_id'] == len(tokens) - 1 and tokens[-1] == '[MASK]',
               '%s: the appended row is the mask' % case)
     if case == 'bd3lm-owt':
+        check(kv.get('tokenizer.ggml.eos_token_id') == len(tokens) - 2 and
+              kv.get('tokenizer.ggml.bos_token_id') == len(tokens) - 2,
+              '%s: BOS = EOS = <|endoftext|>, named by text in the slow tokenizer\'s config' % case)
         check(kv.get('tdiff.attention.block_length') == cfg['block_size'] and
               kv['general.architecture'] == 'tdiff', '%s: block-causal DiT, block length %d from config.json' %
               (case, cfg['block_size']))

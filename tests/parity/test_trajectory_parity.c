@@ -12,6 +12,9 @@
  * clear a 5e-3 margin, so tokens are exact on every SIMD variant; meson runs
  * this program once more under TDIFF_FORCE_ISA=scalar. Each case runs a second
  * time on two denoiser threads and must repeat the first run bit for bit.
+ *
+ * The goldens file is data/trajectories.txt, or the one named by the first
+ * argument (data/bd3_trajectories.txt: block diffusion, make_bd3_goldens.py).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -72,7 +75,8 @@ static const struct {
     {"KEEP_HISTORY", TDIFF_SAMPLER_KEEP_HISTORY}, {"CLAMP", TDIFF_SAMPLER_CLAMP},
     {"GAUSS_SCHEDULE", TDIFF_SAMPLER_GAUSS_SCHEDULE}, {"DDIM", TDIFF_SAMPLER_DDIM},
     {"TEMPERATURE", TDIFF_SAMPLER_TEMPERATURE}, {"THRESHOLD", TDIFF_SAMPLER_THRESHOLD},
-    {"EPS", TDIFF_SAMPLER_EPS},
+    {"EPS", TDIFF_SAMPLER_EPS},               {"TOP_P", TDIFF_SAMPLER_TOP_P},
+    {"CACHE", TDIFF_SAMPLER_CACHE},
 };
 
 static tdiff_sampler_param param_by_name(const char *name)
@@ -119,9 +123,11 @@ static double real_word(char **cur)
     return v;
 }
 
+static const char *goldens_file = "tests/parity/data/trajectories.txt"; /* or argv[1] */
+
 static FILE *open_goldens(char *path, size_t cap)
 {
-    return fopen(test_source_path(path, cap, "tests/parity/data/trajectories.txt"), "r");
+    return fopen(test_source_path(path, cap, goldens_file), "r");
 }
 
 /* Reads the block of case `name` from the goldens into *c. */
@@ -330,9 +336,11 @@ static void test_trajectory_matches_reference(void **state)
     test_free(c);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char path[1024];
+    if (argc > 1)
+        goldens_file = argv[1];
     FILE *f = open_goldens(path, sizeof path);
     if (!f) {
         fprintf(stderr, "cannot open %s\n", path);

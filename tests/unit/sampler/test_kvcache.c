@@ -12,7 +12,11 @@
  *     uncached run bit for bit;
  *   - combinations the cache cannot serve are refused with a message;
  *   - early stop ends a generation once everything before the first EOS is
- *     decided, with the output of the full run.
+ *     decided, with the output of the full run;
+ *   - block diffusion (bd3, bd3_first_hitting) on the converted BD3-LM layout
+ *     (tests/parity/data/bd3lm-f32.gguf, blocks of 4 from the file): every mode
+ *     gives the uncached tokens and computes about one block per forward; the
+ *     block length comes from the file; a block holding EOS ends the run.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -341,6 +345,116 @@ static void test_early_stop_keeps_the_output_and_saves_the_rest(void **state)
     }
 }
 
+/* ---- block diffusion (bd3) ------------------------------------------------------ */
+
+static const int bd3_strategies[] = {TDIFF_STRATEGY_BD3, TDIFF_STRATEGY_BD3_FIRST_HITTING};
+static const int32_t bd3_prompt[4] = {17, 300, 2, 99};
+
+static void test_bd3_cache_is_exact_and_computes_about_one_block_per_forward(void **state)
+{
+    (void)state;
+    test_alloc a = {0};
+    tdiff_host host;
+    test_host_init(&host, &a);
+    tdiff_model *m = load_source("tests/parity/data/bd3lm-f32.gguf", &host);
+    for (size_t i = 0; i < 2; i++) {
+        outcome plain, cached;
+        setup u = {.strategy = bd3_strategies[i]};
+        run(m, &host, &u, bd3_prompt, 4, 24, 4, &plain);
+        assert_int_equal(plain.rows, plain.forwards * 28);
+        for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+            u.cache = modes[k];
+            run(m, &host, &u, bd3_prompt, 4, 24, 4, &cached);
+            assert_same_tokens(&cached, &plain, &u);
+            assert_int_equal(cached.forwards, plain.forwards);
+            /* the first forward computes the prompt and the first block (8 rows); every later
+             * one its block (4) and, at a block's first step, the previous block's last
+             * commits (<= 4): 6 blocks of 4 */
+            print_message("%s, cache %d: %lld rows in %lld forwards (uncached %lld)\n",
+                          tdiff_strategy_name(u.strategy), u.cache, (long long)cached.rows,
+                          (long long)cached.forwards, (long long)plain.rows);
+            assert_true(cached.rows <= 8 + (cached.forwards - 1) * 4 + 5 * 4);
+            assert_true(cached.hits > 0);
+        }
+    }
+    tdiff_model_free(m);
+    assert_int_equal(a.live, 0);
+}
+
+static void test_bd3_takes_the_block_length_from_the_file(void **state)
+{
+    (void)state;
+    tdiff_model *m = load_source("tests/parity/data/bd3lm-f32.gguf", NULL);
+    outcome from_file, four;
+    setup u = {.strategy = TDIFF_STRATEGY_BD3, .block = 0};
+    run(m, NULL, &u, bd3_prompt, 4, 12, 4, &from_file);
+    u.block = 4;
+    run(m, NULL, &u, bd3_prompt, 4, 12, 4, &four);
+    assert_same_tokens(&four, &from_file, &u);
+    /* 3 blocks of at most 4 steps: the plan is per block, not STEPS in all */
+    assert_true(from_file.forwards > 4 && from_file.forwards <= 12);
+    tdiff_sampler *s;
+    assert_int_equal(tdiff_sampler_create(m, NULL, &s, NULL, 0), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_BD3), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 12), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_BLOCK_LENGTH, 8), TDIFF_OK);
+    int32_t out[CAP];
+    size_t n_out = 0;
+    assert_int_equal(tdiff_sampler_generate(s, bd3_prompt, 4, out, CAP, &n_out), TDIFF_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(tdiff_sampler_last_error(s), "blocks of 4"));
+    tdiff_sampler_free(s);
+    tdiff_model_free(m);
+}
+
+static void test_bd3_stops_after_the_block_that_holds_eos(void **state)
+{
+    (void)state;
+    tdiff_model *m = load_source("tests/parity/data/bd3lm-f32.gguf", NULL);
+    size_t V = 0;
+    assert_int_equal(tdiff_model_vocab_size(m, &V), TDIFF_OK);
+    const int32_t eos = (int32_t)V - 2; /* GPT-2's <|endoftext|>, the mask after it */
+    int32_t banned[CAP * 8];
+    size_t n_banned = 0;
+    for (int32_t v = 0; v < eos; v++) /* two tokens left: 7 and EOS */
+        if (v != 7)
+            banned[n_banned++] = v;
+    for (size_t i = 0; i < 2; i++)
+        for (int cut = 0; cut <= 1; cut++) {
+            tdiff_sampler *s;
+            assert_int_equal(tdiff_sampler_create(m, NULL, &s, NULL, 0), TDIFF_OK);
+            assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STRATEGY, bd3_strategies[i]), TDIFF_OK);
+            assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, 40), TDIFF_OK);
+            assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_STEPS, 4), TDIFF_OK);
+            assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, cut), TDIFF_OK);
+            assert_int_equal(tdiff_sampler_set_banned(s, banned, n_banned), TDIFF_OK);
+            int32_t out[CAP];
+            size_t n_out = 0;
+            assert_int_equal(tdiff_sampler_generate(s, bd3_prompt, 4, out, CAP, &n_out), TDIFF_OK);
+            int64_t forwards = 0;
+            tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_FORWARD_PASSES, &forwards);
+            size_t first = 0;
+            while (first < 40 && out[first] != eos)
+                first++;
+            print_message("%s cut %d: first EOS at %zu, %zu tokens out, %lld forwards (10 blocks)\n",
+                          tdiff_strategy_name(bd3_strategies[i]), cut, first, n_out, (long long)forwards);
+            assert_true(first < 36); /* drawn before the last block */
+            size_t block_end = (first / 4 + 1) * 4;
+            for (size_t j = 0; j < block_end && j < n_out; j++) /* the block's tokens are its own draws */
+                assert_true(out[j] == 7 || out[j] == eos);
+            if (cut) {
+                assert_int_equal(n_out, first);
+            } else {
+                assert_int_equal(n_out, 40);
+                for (size_t j = block_end; j < 40; j++)
+                    assert_int_equal(out[j], eos);
+            }
+            /* no forward ran after the block that holds EOS */
+            assert_true((size_t)forwards <= block_end);
+            tdiff_sampler_free(s);
+        }
+    tdiff_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +466,9 @@ int main(void)
         cmocka_unit_test(test_refreshing_every_step_is_the_uncached_run),
         cmocka_unit_test(test_combinations_the_cache_cannot_serve_are_refused),
         cmocka_unit_test(test_early_stop_keeps_the_output_and_saves_the_rest),
+        cmocka_unit_test(test_bd3_cache_is_exact_and_computes_about_one_block_per_forward),
+        cmocka_unit_test(test_bd3_takes_the_block_length_from_the_file),
+        cmocka_unit_test(test_bd3_stops_after_the_block_that_holds_eos),
     };
     const char *only = getenv("TDIFF_TEST_FILTER"); /* a cmocka pattern: run the matching tests only */
     if (only && *only)
