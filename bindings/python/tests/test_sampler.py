@@ -315,3 +315,25 @@ def test_autoregressive_model_generates_with_strategy_ar():
         with pytest.raises(TextdiffError) as e:
             s.generate([1, 2, 3])
         assert e.value.status == Status.UNSUPPORTED and 'use the ar strategy' in str(e.value)
+
+
+def test_block_diffusion_replays_the_reference_trajectory():
+    """bd3 (BD3-LM's semi-AR sampler) on the converted BD3-LM layout: the seeded run ends on the
+    canvas of make_bd3_goldens.py's reference (tests/parity/data/bd3_trajectories.txt), with the
+    block length from the file, and the same under the exact KV cache."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tests', 'parity', 'data')
+    with open(os.path.join(data, 'bd3_trajectories.txt')) as f:
+        lines = f.read().split('\n')
+    start = lines.index('case bd3_ddpm')
+    block = lines[start:lines.index('end', start)]
+    canvas = [int(t) for t in next(ln for ln in block if ln.startswith('canvas ')).split()[2:]]
+    ints = {ln.split()[1].lower(): int(ln.split()[2]) for ln in block if ln.startswith('int ')}
+    last = [int(t) for t in [ln for ln in block if ln.startswith('step ')][-1].split()[2:]]
+    n_prompt = len(canvas) - ints['gen_length']
+    assert textdiff.strategy_name(textdiff.Strategy.BD3) == 'bd3'
+    assert textdiff.strategy_name(textdiff.Strategy.BD3_FIRST_HITTING) == 'bd3_first_hitting'
+    with textdiff.Model(os.path.join(data, 'bd3lm-f32.gguf')) as m:
+        for cache in ('none', 'dual'):
+            s = m.sampler(strategy='bd3', gen_length=ints['gen_length'], steps=ints['steps'], seed=ints['seed'],
+                          cut_at_eos=0, cache=cache)
+            assert list(s.generate(canvas[:n_prompt])) == last[n_prompt:]

@@ -172,6 +172,8 @@ class Strategy(enum.IntEnum):
     SEDD_ANALYTIC = 12
     EMBEDDING = 13
     AR = 14
+    BD3 = 15
+    BD3_FIRST_HITTING = 16
 
 
 class Remasking(enum.IntEnum):
