@@ -218,8 +218,33 @@ def autoregressive():
           r.stderr)
 
 
+def block_diffusion():
+    """The converted BD3-LM layout (tests/parity/make_bd3_goldens.py): generate --strategy bd3 takes the block
+    length from the file and replays the reference trajectory's final canvas (data/bd3_trajectories.txt, case
+    bd3_ddpm), with and without the exact KV cache; another --block is refused with the file's."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity', 'data')
+    model = os.path.join(data, 'bd3lm-f32.gguf')
+    with open(os.path.join(data, 'bd3_trajectories.txt')) as f:
+        lines = f.read().split('\n')
+    start = lines.index('case bd3_ddpm')
+    block = lines[start:lines.index('end', start)]
+    canvas = next(ln for ln in block if ln.startswith('canvas ')).split()[2:]
+    ints = {ln.split()[1]: ln.split()[2] for ln in block if ln.startswith('int ')}
+    last = [int(t) for t in [ln for ln in block if ln.startswith('step ')][-1].split()[2:]]
+    n_prompt = len(canvas) - int(ints['GEN_LENGTH'])
+    for cache in ('none', 'dual'):
+        got = tokens(model, '--prompt-ids', ','.join(canvas[:n_prompt]), '-n', ints['GEN_LENGTH'], '--strategy',
+                     'bd3', '--steps', ints['STEPS'], '-s', ints['SEED'], '--cache', cache)
+        check(got == last[n_prompt:], 'generate --strategy bd3 --cache %s: the reference trajectory' % cache,
+              str(got))
+    r = run('generate', model, '-p', 'x', '-n', '8', '--strategy', 'bd3', '--block', '8')
+    check(r.returncode == 1 and 'blocks of 4' in r.stderr, 'bd3 refuses a block length other than the file\'s',
+          r.stderr)
+
+
 def main():
-    for part in (version, aliases, seeds, errors, help_defaults, progress, bundled_fallback, chat, autoregressive):
+    for part in (version, aliases, seeds, errors, help_defaults, progress, bundled_fallback, chat, autoregressive,
+                 block_diffusion):
         part()
     if failures:
         print('%d check(s) failed' % len(failures))
