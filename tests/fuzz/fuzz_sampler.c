@@ -46,7 +46,7 @@ typedef struct net {
     float pool[POOL];
     size_t n_pool;
     int32_t n_vocab;
-    int sigma_time;           /* MDLM and SEDD strategies: t is σ̄(t) >= 0 */
+    int sigma_time;           /* MDLM, SEDD and BD3 strategies: t is σ̄(t) >= 0 */
     long calls, fail_at_call; /* the fail_at_call-th call returns fail_status (0: never) */
     int fail_status;
 } net;
@@ -307,7 +307,8 @@ static int rig_up(rig *g, const plan *pl, net *w, long fail_at, int persistent, 
     int64_t strategy = 0;
     FUZZ_CHECK(tdiff_sampler_get_int(g->s, TDIFF_SAMPLER_STRATEGY, &strategy) == TDIFF_OK);
     w->sigma_time = strategy == TDIFF_STRATEGY_SEDD_EULER || strategy == TDIFF_STRATEGY_SEDD_ANALYTIC ||
-                    strategy == TDIFF_STRATEGY_MDLM || strategy == TDIFF_STRATEGY_MDLM_CACHE;
+                    strategy == TDIFF_STRATEGY_MDLM || strategy == TDIFF_STRATEGY_MDLM_CACHE ||
+                    strategy == TDIFF_STRATEGY_BD3 || strategy == TDIFF_STRATEGY_BD3_FIRST_HITTING;
     g->watch.n_vocab = pl->n_vocab;
     if (use_watch)
         FUZZ_CHECK(tdiff_sampler_set_callback(g->s, on_step, &g->watch) == TDIFF_OK);
