@@ -1526,9 +1526,12 @@ typedef enum tdiff_strategy {
     TDIFF_STRATEGY_SEDD_EULER = 11,  /* SEDD Euler (tau-leaping) steps (set transition + scheduler)  */
     TDIFF_STRATEGY_SEDD_ANALYTIC = 12, /* SEDD analytic (Tweedie) steps (set transition + scheduler)  */
     TDIFF_STRATEGY_EMBEDDING = 13,   /* Diffusion-LM: Gaussian DDPM/DDIM in embedding space (built-in model) */
-    TDIFF_STRATEGY_AR = 14           /* autoregressive: left to right, one token per step, stops at EOS;
+    TDIFF_STRATEGY_AR = 14,          /* autoregressive: left to right, one token per step, stops at EOS;
                                         temperature / top-k / top-p (0 = greedy). The only strategy of
                                         an autoregressive model (llama, qwen2), and its default there */
+    TDIFF_STRATEGY_SPINDLE = 15      /* DiffusionBERT: absorbing reverse steps under the spindle schedule's
+                                        per-token keep probabilities, x0-parameterised, no time input
+                                        (set a scheduler with token counts; docs/sampling.md)          */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */

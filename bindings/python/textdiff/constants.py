@@ -172,6 +172,7 @@ class Strategy(enum.IntEnum):
     SEDD_ANALYTIC = 12
     EMBEDDING = 13
     AR = 14
+    SPINDLE = 15
 
 
 class Remasking(enum.IntEnum):
