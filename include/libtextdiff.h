@@ -1534,8 +1534,11 @@ typedef enum tdiff_strategy {
                                         STEPS ddpm steps per block (t = linspace(1, 0, STEPS)), nucleus
                                         TOP_P, the output reused while unchanged; stops after the block
                                         holding EOS. KV cache: exact on a block-causal model */
-    TDIFF_STRATEGY_BD3_FIRST_HITTING = 16 /* BD3-LM's first-hitting sampler: per block, one uniformly
+    TDIFF_STRATEGY_BD3_FIRST_HITTING = 16, /* BD3-LM's first-hitting sampler: per block, one uniformly
                                         chosen masked position per step (STEPS not read) */
+    TDIFF_STRATEGY_SPINDLE = 17      /* DiffusionBERT: absorbing reverse steps under the spindle schedule's
+                                        per-token keep probabilities, x0-parameterised, no time input
+                                        (set a scheduler with token counts; docs/sampling.md)          */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */

@@ -170,13 +170,72 @@ static int64_t random_seed(void)
     return (int64_t)v;
 }
 
-/* D3PM and SEDD need a transition graph and a schedule beside the sampler. */
+/* Spindle: counts[v] = 1 + occurrences of v in the --spindle-corpus text (the 1 keeps
+ * unseen tokens at weight log 2 rather than 0, as a smoothed count), or all 1 without
+ * one, which makes every weight equal and the schedule the linear one. */
+static int spindle_setup(const gen_opts *o, const tdiff_model *model, tdiff_sampler *s, tdiff_scheduler **sched)
+{
+    size_t V = 0;
+    char err[512];
+    tdiff_model_vocab_size(model, &V);
+    float *counts = malloc(V * sizeof *counts);
+    int32_t *ids = NULL;
+    char *text = NULL;
+    tdiff_tokenizer *tok = NULL;
+    int rc = 1;
+    if (!counts) {
+        fprintf(stderr, "textdiff: out of memory\n");
+        return 1;
+    }
+    for (size_t v = 0; v < V; v++)
+        counts[v] = 1.0f;
+    if (o->spindle_corpus) {
+        size_t len = 0, n = 0;
+        if (!(text = tool_read_file(o->spindle_corpus, &len))) {
+            fprintf(stderr, "textdiff: cannot read %s\n", o->spindle_corpus);
+            goto out;
+        }
+        if (tdiff_tokenizer_create(model, NULL, &tok, err, sizeof err)) {
+            fprintf(stderr, "textdiff: --spindle-corpus needs the model's tokenizer: %s\n", err);
+            goto out;
+        }
+        tdiff_tokenizer_tokenize(tok, text, len, 0, NULL, 0, &n);
+        if (!(ids = malloc((n ? n : 1) * sizeof *ids)) || tdiff_tokenizer_tokenize(tok, text, len, 0, ids, n, &n)) {
+            fprintf(stderr, "textdiff: cannot tokenize %s\n", o->spindle_corpus);
+            goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+            counts[ids[i]] += 1.0f;
+    } else if (o->verbose) {
+        fprintf(stderr, "textdiff: spindle without --spindle-corpus: equal token weights (the linear schedule)\n");
+    }
+    if (tdiff_scheduler_create(TDIFF_SCHEDULE_SPINDLE, NULL, sched, err, sizeof err)) {
+        fprintf(stderr, "textdiff: cannot create the spindle schedule: %s\n", err);
+        goto out;
+    }
+    if (tdiff_scheduler_set_token_counts(*sched, counts, V) || tdiff_sampler_set_scheduler(s, *sched)) {
+        fprintf(stderr, "textdiff: cannot set up the spindle schedule: %s\n", tdiff_sampler_last_error(s));
+        goto out;
+    }
+    rc = 0;
+out:
+    tdiff_tokenizer_free(tok);
+    free(text);
+    free(ids);
+    free(counts);
+    return rc;
+}
+
+/* D3PM and SEDD need a transition graph and a schedule beside the sampler; spindle
+ * a scheduler with token counts. */
 int gen_graph_setup(const gen_opts *o, const tdiff_model *model, tdiff_sampler *s, int32_t mask,
                     tdiff_scheduler **sched, tdiff_transition **tr)
 {
     int64_t strategy = 0, steps = 0;
     tdiff_sampler_get_int(s, TDIFF_SAMPLER_STRATEGY, &strategy);
     tdiff_sampler_get_int(s, TDIFF_SAMPLER_STEPS, &steps);
+    if (strategy == TDIFF_STRATEGY_SPINDLE)
+        return spindle_setup(o, model, s, sched);
     if (strategy != TDIFF_STRATEGY_D3PM && strategy != TDIFF_STRATEGY_SEDD_EULER &&
         strategy != TDIFF_STRATEGY_SEDD_ANALYTIC)
         return 0;

@@ -19,7 +19,7 @@
 
 enum what {
     W_MODEL = 1, W_PROMPT, W_FILE, W_IDS, W_SYSTEM, W_CHAT, W_GRAPH, W_TRACE, W_SHOW_DELAY, W_SOFT_MASK,
-    W_JSON, W_NO_CUT, W_EOS_INF, W_NO_SUBS, W_SHOW, W_CLAMP, W_DDIM, W_VERBOSE, W_HELP, W_EARLY_STOP,
+    W_SPINDLE_CORPUS, W_JSON, W_NO_CUT, W_EOS_INF, W_NO_SUBS, W_SHOW, W_CLAMP, W_DDIM, W_VERBOSE, W_HELP, W_EARLY_STOP,
     W_SAMPLER /* a sampler setting: applied by gen_opts_apply */
 };
 
@@ -78,6 +78,9 @@ static const opt OPTS[] = {
      "stop once everything before the first EOS is decided (the output is the full run's; default off)", 0},
     {{"--graph"}, 1, W_GRAPH, ALL, "G",
      "d3pm/sedd: uniform|absorbing (default absorbing); d3pm steps the linear schedule, sedd log-linear", 0},
+    {{"--spindle-corpus"}, 1, W_SPINDLE_CORPUS, ALL, "FILE",
+     "spindle: token counts from this text (tokenized with the model); default: equal counts, i.e. the linear "
+     "schedule", 0},
     {{"--clamp"}, 0, W_CLAMP, ALL, NULL, "embedding: clamp x0-hat to the nearest token embedding (default off)", 0},
     {{"--ddim"}, 0, W_DDIM, ALL, NULL, "embedding: deterministic DDIM steps (default DDPM)", 0},
     {{"--eos-inf"}, 0, W_EOS_INF, ALL, NULL, "EOS predictions get confidence -inf (default off)", 0},
@@ -306,6 +309,7 @@ int gen_opts_parse(int argc, char **argv, int mode, gen_opts *o)
             o->graph = v;
             break;
         case W_TRACE: o->trace = v; break;
+        case W_SPINDLE_CORPUS: o->spindle_corpus = v; break;
         case W_SHOW_DELAY:
             errno = 0;
             o->show_delay = strtol(v, &end, 10);

@@ -24,6 +24,7 @@ typedef struct gen_opts {
     const char *system;       /* --system */
     const char *graph;        /* --graph, default "absorbing" */
     const char *trace;        /* --trace FILE */
+    const char *spindle_corpus; /* --spindle-corpus FILE: token counts of the spindle strategy */
     int chat, json, cut, eos_inf, subs, show, clamp, ddim, verbose, early_stop;
     long show_delay;          /* ms */
     long soft_mask;           /* 0 = off */
@@ -41,9 +42,9 @@ int gen_opts_apply(const gen_opts *o, tdiff_sampler *s);
 /* The -v line on stderr: load time, steps, passes, seconds, tokens/s, seed (cmd_generate.c). */
 void gen_summary(tdiff_sampler *s, double load_seconds, size_t n_tokens, int64_t seed);
 
-/* D3PM and SEDD need a transition graph and a schedule beside the sampler: creates
- * them (*sched, *tr; the caller frees them after the sampler) for those strategies,
- * nothing for the others. Prints the problem and returns nonzero on error (cmd_generate.c). */
+/* D3PM and SEDD need a transition graph and a schedule beside the sampler, spindle a
+ * scheduler with token counts: creates them (*sched, *tr; the caller frees them after
+ * the sampler) for those strategies, nothing for the others. Prints the problem and returns nonzero on error (cmd_generate.c). */
 int gen_graph_setup(const gen_opts *o, const tdiff_model *model, tdiff_sampler *s, int32_t mask,
                     tdiff_scheduler **sched, tdiff_transition **tr);
 

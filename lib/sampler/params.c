@@ -20,8 +20,7 @@ typedef struct param_info {
 /* Defaults follow the reference code of each strategy where they share a
  * parameter (docs/sampling.md lists them with their sources). */
 static const param_info params[] = {
-    {TDIFF_SAMPLER_STRATEGY, "strategy", 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_BD3_FIRST_HITTING,
-     TDIFF_STRATEGY_LLADA},
+    {TDIFF_SAMPLER_STRATEGY, "strategy", 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_SPINDLE, TDIFF_STRATEGY_LLADA},
     {TDIFF_SAMPLER_REMASKING, "remasking", 1, 0, TDIFF_REMASK_LOW_CONFIDENCE, TDIFF_REMASK_ORIGIN,
      TDIFF_REMASK_LOW_CONFIDENCE},
     {TDIFF_SAMPLER_COMPAT, "compat", 1, 0, TDIFF_COMPAT_NONE, TDIFF_COMPAT_LLAMACPP, TDIFF_COMPAT_NONE},

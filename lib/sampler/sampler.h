@@ -8,7 +8,7 @@
  *                        one-call generate/infill, the after-step hook
  *   strategy.c           the strategy table {id, name, begin, step, finish, caps}
  *   masked.c maskgit.c mask_predict.c mdlm.c d3pm.c sedd.c first_hitting.c
- *   embedding.c ar.c bd3.c the strategies, each an explicit state machine
+ *   embedding.c ar.c bd3.c spindle.c   the strategies, each an explicit state machine
  *   eval.c               THE evaluation seam: every network call of every strategy
  *   net.c                the network behind it: the built-in denoiser or callbacks
  *   kvcache.c            the KV-cache policy behind the network: which positions
@@ -325,7 +325,13 @@ extern const tdiff__strategy tdiff__strategy_llada, tdiff__strategy_dream, tdiff
     tdiff__strategy_factor, tdiff__strategy_maskgit, tdiff__strategy_mask_predict, tdiff__strategy_mdlm,
     tdiff__strategy_mdlm_cache, tdiff__strategy_d3pm, tdiff__strategy_first_hitting, tdiff__strategy_sedd_euler,
     tdiff__strategy_sedd_analytic, tdiff__strategy_embedding, tdiff__strategy_ar, tdiff__strategy_bd3,
-    tdiff__strategy_bd3_first_hitting;
+    tdiff__strategy_bd3_first_hitting, tdiff__strategy_spindle;
+
+/* DiffusionBERT's posterior of one masked position (spindle.c): post[0..V) =
+ * q(x_{t−1} | x_t = mask, p̃) for p0 = p̃(x_0 | x_t) (probabilities), the
+ * position's spindle keep probability k of time t−1 and the base one-step β_t:
+ * ∝ k·p0[v]·β_t for v ≠ mask_id, 1 − k·(1 − p0[mask_id]) for the mask; normalised. */
+void tdiff__spindle_posterior(const double *p0, size_t V, int32_t mask_id, double keep, double beta, double *post);
 
 /* ---- prediction pieces (predict.c) ---------------------------------------- */
 

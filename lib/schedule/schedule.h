@@ -34,6 +34,14 @@ double tdiff__sched_inverse(const tdiff_scheduler *s, double a);
  * ᾱ = 1), as tdiff_scheduler_eval computes them; t in [0, 1] (unchecked). */
 double tdiff__sched_sigma_bar(const tdiff_scheduler *s, double t);
 double tdiff__sched_elbo_weight(const tdiff_scheduler *s, double t);
+/* Spindle (DiffusionBERT), the one formula behind tdiff_scheduler_spindle_keep, in
+ * double: the number of weights (0 before tdiff_scheduler_set_token_counts); the
+ * mean weight of tokens[0..n) (n > 0, every token < that number: unchecked); one
+ * token's keep probability clip((1 − t) + λ·sin(πt)·(w_token − mean), 0, 0.999),
+ * exactly 1 at t = 0. */
+size_t tdiff__sched_spindle_n(const tdiff_scheduler *s);
+double tdiff__sched_spindle_mean(const tdiff_scheduler *s, const int32_t *tokens, size_t n);
+double tdiff__sched_spindle_keep1(const tdiff_scheduler *s, int32_t token, double mean, double t);
 
 /* The handle's environment (allocator, logging, SIMD table), for callers that take
  * scratch from it. */

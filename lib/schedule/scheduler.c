@@ -386,6 +386,28 @@ tdiff_status tdiff_scheduler_set_token_counts(tdiff_scheduler *s, const float *c
     return TDIFF_OK;
 }
 
+double tdiff__sched_spindle_mean(const tdiff_scheduler *s, const int32_t *tokens, size_t n)
+{
+    double mean = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mean += s->spindle_w[tokens[i]];
+    return mean / (double)n;
+}
+
+double tdiff__sched_spindle_keep1(const tdiff_scheduler *s, int32_t token, double mean, double t)
+{
+    if (t == 0.0) /* DiffusionBERT returns x_0 unchanged at t = 0 */
+        return 1.0;
+    double wave = s->spindle_lambda * sin(PI_D * (t < 0.5 ? t : 1.0 - t)); /* exact 0 at t = 1 */
+    double k = (1.0 - t) + wave * ((double)s->spindle_w[token] - mean);
+    return k < 0.0 ? 0.0 : k > 0.999 ? 0.999 : k; /* 0.999: the source's clip */
+}
+
+size_t tdiff__sched_spindle_n(const tdiff_scheduler *s)
+{
+    return s->spindle_w ? s->n_spindle : 0;
+}
+
 tdiff_status tdiff_scheduler_spindle_keep(tdiff_scheduler *s, const int32_t *tokens, size_t n, double t,
                                           float *keep)
 {
@@ -397,23 +419,12 @@ tdiff_status tdiff_scheduler_spindle_keep(tdiff_scheduler *s, const int32_t *tok
         return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "t = %g is outside [0, 1]", t);
     if (!s->spindle_w)
         return tdiff__fail(&s->env, TDIFF_E_STATE, "spindle needs tdiff_scheduler_set_token_counts first");
-    double mean = 0.0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (tokens[i] < 0 || (size_t)tokens[i] >= s->n_spindle)
             return tdiff__fail(&s->env, TDIFF_E_INVALID_ARGUMENT, "token %d at %zu is outside the count table",
                                (int)tokens[i], i);
-        mean += s->spindle_w[tokens[i]];
-    }
-    mean /= (double)n;
-    if (t == 0.0) { /* DiffusionBERT returns x_0 unchanged at t = 0 */
-        for (size_t i = 0; i < n; i++)
-            keep[i] = 1.0f;
-        return TDIFF_OK;
-    }
-    double wave = s->spindle_lambda * sin(PI_D * (t < 0.5 ? t : 1.0 - t)); /* exact 0 at t = 1 */
-    for (size_t i = 0; i < n; i++) {
-        double k = (1.0 - t) + wave * ((double)s->spindle_w[tokens[i]] - mean);
-        keep[i] = (float)(k < 0.0 ? 0.0 : k > 0.999 ? 0.999 : k); /* 0.999: the source's clip */
-    }
+    const double mean = tdiff__sched_spindle_mean(s, tokens, n);
+    for (size_t i = 0; i < n; i++)
+        keep[i] = (float)tdiff__sched_spindle_keep1(s, tokens[i], mean, t);
     return TDIFF_OK;
 }

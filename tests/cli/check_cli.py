@@ -74,7 +74,7 @@ def errors():
         (('generate', LLADA, '--bogus', '-p', 'x'), r"^textdiff: generate: unknown option '--bogus'"),
         (('generate', LLADA, 'the cat'), r"^textdiff: generate: unexpected argument 'the cat': the prompt goes after -p"),
         (('generate', LLADA, '-p', 'x', '--strategy', 'foo'),
-         r"^textdiff: unknown strategy 'foo' \(known: llada, dream, .*embedding, ar, bd3, bd3_first_hitting\)"),
+         r"^textdiff: unknown strategy 'foo' \(known: llada, dream, .*embedding, ar, bd3, bd3_first_hitting, spindle\)"),
         (('generate', LLADA, '-p', 'x', '--steps'), r'^textdiff: generate: option --steps needs a value'),
         (('infill', LLADA, 'the [MASK:2] cat', '-n', '4'), r'^textdiff: infill has no option -n'),
         (('infill', LLADA, 'the [MASK:2] cat', '-p', 'x'), r'^textdiff: infill has no option -p'),
@@ -242,9 +242,31 @@ def block_diffusion():
           r.stderr)
 
 
+def spindle():
+    """DiffusionBERT's reverse process on the random BERT-layout file of the parity suite: generate --strategy
+    spindle writes text and decides every position, repeats under its seed, and --spindle-corpus (token counts
+    from a text) changes the schedule and so the run."""
+    model = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity', 'data', 'bert-f32.gguf')
+    args = (model, '-p', '', '-n', '16', '--steps', '32', '--seed', '5', '--strategy', 'spindle')
+    r = run('generate', *args)
+    check(r.returncode == 0 and len(r.stdout.strip()) > 0, 'generate --strategy spindle on a BERT-layout file writes text',
+          r.stderr)
+    plain = tokens(*args)
+    check(isinstance(plain, list) and len(plain) == 16 and 319 not in plain and tokens(*args) == plain,
+          'spindle decides every position and repeats under its seed', str(plain))
+    with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
+        f.write('the cat sat on the mat. the dog sat on the log. ' * 20)
+    try:
+        corpus = tokens(*args, '--spindle-corpus', f.name)
+        check(isinstance(corpus, list) and len(corpus) == 16 and corpus != plain,
+              '--spindle-corpus counts change the spindle run', str(corpus))
+    finally:
+        os.unlink(f.name)
+
+
 def main():
     for part in (version, aliases, seeds, errors, help_defaults, progress, bundled_fallback, chat, autoregressive,
-                 block_diffusion):
+                 block_diffusion, spindle):
         part()
     if failures:
         print('%d check(s) failed' % len(failures))

@@ -337,3 +337,26 @@ def test_block_diffusion_replays_the_reference_trajectory():
             s = m.sampler(strategy='bd3', gen_length=ints['gen_length'], steps=ints['steps'], seed=ints['seed'],
                           cut_at_eos=0, cache=cache)
             assert list(s.generate(canvas[:n_prompt])) == last[n_prompt:]
+def test_spindle_strategy_equals_the_tool_on_a_bert_layout_file(tool, tmp_path):
+    """DiffusionBERT's reverse process (Strategy.SPINDLE) on the random BERT-layout parity file: a spindle
+    scheduler with the tool's counts (1 + occurrences in --spindle-corpus) gives the tool's tokens; without
+    the scheduler the strategy refuses to start."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tests', 'parity', 'data')
+    path = os.path.join(data, 'bert-f32.gguf')
+    corpus = tmp_path / 'corpus.txt'
+    corpus.write_text('the cat sat on the mat. ' * 10)
+    want = tool_json(tool, 'generate', path, '--json', '-p', '', '-n', '12', '--steps', '16', '--strategy',
+                     'spindle', '--spindle-corpus', str(corpus), '--seed', '9', '--no-cut')
+    with textdiff.Model(path) as m:
+        s = m.sampler(strategy=textdiff.Strategy.SPINDLE, steps=16, gen_length=12, seed=9, cut_at_eos=0)
+        assert textdiff.strategy_name(textdiff.Strategy.SPINDLE) == 'spindle'
+        with pytest.raises(TextdiffError) as e:
+            s.generate([])
+        assert e.value.status == Status.STATE
+        counts = np.ones(m.n_vocab, dtype=np.float32)
+        for t in m.tokenize(corpus.read_text(), add_special=False):
+            counts[t] += 1
+        with textdiff.Scheduler('spindle') as sched:
+            sched.set_token_counts(counts)
+            s.set_scheduler(sched)
+            assert list(s.generate([])) == want['tokens']

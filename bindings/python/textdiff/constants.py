@@ -174,6 +174,7 @@ class Strategy(enum.IntEnum):
     AR = 14
     BD3 = 15
     BD3_FIRST_HITTING = 16
+    SPINDLE = 17
 
 
 class Remasking(enum.IntEnum):

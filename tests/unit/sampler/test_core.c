@@ -560,6 +560,73 @@ static void test_creators_say_why_they_failed(void **state)
     tdiff_scheduler_free(sch);
 }
 
+/* ---- spindle (DiffusionBERT) ----------------------------------------------- */
+
+typedef struct time_probe {
+    long calls;
+    float max_abs_t;
+} time_probe;
+
+static int probe_logits(void *ud, const int32_t *tokens, size_t n, float t, const uint32_t *positions,
+                        size_t n_positions, float *logits)
+{
+    time_probe *p = ud;
+    p->calls++;
+    p->max_abs_t = fmaxf(p->max_abs_t, fabsf(t));
+    return syn_logits(NULL, tokens, n, t, positions, n_positions, logits);
+}
+
+static void test_spindle_needs_counts_decides_everything_and_never_tells_the_time(void **state)
+{
+    (void)state;
+    test_alloc a = {0};
+    tdiff_host host;
+    test_host_init(&host, &a);
+    time_probe tp = {0};
+    tdiff_denoise_callbacks cb = {sizeof cb, &tp, probe_logits, NULL};
+    tdiff_sampler *s = NULL;
+    assert_int_equal(tdiff_sampler_create_with_callback(&cb, SYN_V, SYN_MASK, SYN_EOS, &host, &s, NULL, 0), TDIFF_OK);
+    set(s, TDIFF_SAMPLER_STRATEGY, TDIFF_STRATEGY_SPINDLE);
+    set(s, TDIFF_SAMPLER_GEN_LENGTH, 12);
+    set(s, TDIFF_SAMPLER_STEPS, 200);
+    set(s, TDIFF_SAMPLER_CUT_AT_EOS, 0);
+    int32_t out[16];
+    size_t n = 0;
+    /* no scheduler, then a scheduler without counts, then too few counts */
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 3, out, 16, &n), TDIFF_E_STATE);
+    tdiff_scheduler *sc = NULL;
+    assert_int_equal(tdiff_scheduler_create(TDIFF_SCHEDULE_SPINDLE, &host, &sc, NULL, 0), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_set_scheduler(s, sc), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 3, out, 16, &n), TDIFF_E_STATE);
+    assert_non_null(strstr(tdiff_sampler_last_error(s), "counts"));
+    float counts[SYN_V];
+    for (int v = 0; v < SYN_V; v++)
+        counts[v] = (float)(v * v % 97);
+    assert_int_equal(tdiff_scheduler_set_token_counts(sc, counts, SYN_V - 1), TDIFF_OK);
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 3, out, 16, &n), TDIFF_E_INVALID_ARGUMENT);
+    assert_int_equal(tdiff_scheduler_set_token_counts(sc, counts, SYN_V), TDIFF_OK);
+    tp = (time_probe){0};
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 3, out, 16, &n), TDIFF_OK);
+    assert_int_equal(n, 12);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal(out[i], SYN_MASK);
+    assert_true(tp.max_abs_t == 0.0f); /* time-agnostic: t = 0 on every call */
+    /* 200 steps for 12 tokens: steps that unmask nothing reuse the rows */
+    int64_t passes = 0;
+    assert_int_equal(tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_FORWARD_PASSES, &passes), TDIFF_OK);
+    assert_true(passes == tp.calls && passes <= 12);
+    /* seeded: the same tokens again; another seed gives other tokens */
+    int32_t again[16];
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 3, again, 16, &n), TDIFF_OK);
+    assert_memory_equal(out, again, 12 * sizeof *out);
+    set(s, TDIFF_SAMPLER_SEED, 12345);
+    assert_int_equal(tdiff_sampler_generate(s, prompt, 3, again, 16, &n), TDIFF_OK);
+    assert_memory_not_equal(out, again, 12 * sizeof *out);
+    tdiff_sampler_free(s);
+    tdiff_scheduler_free(sc);
+    assert_int_equal(a.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_subs_off_lets_dream_predict_the_mask_and_is_refused_elsewhere),
         cmocka_unit_test(test_messages_name_parameters),
         cmocka_unit_test(test_creators_say_why_they_failed),
+        cmocka_unit_test(test_spindle_needs_counts_decides_everything_and_never_tells_the_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
