@@ -116,8 +116,19 @@ typedef struct att_job {
 static void apply_mask(const dn_mask *mask, float *s, size_t i, size_t n)
 {
     if (mask->attention == TDIFF_ATTENTION_SPANS) {
-        for (size_t c = 0; c < n; c++)
-            if (mask->span[c] != mask->span[i] && mask->span[c] != 0)
+        const uint32_t *g = mask->span, gi = g[i];
+        /* group 0: causal; span g: [0, c(i)] (+ [0, i) with span_earlier) and group g */
+        size_t see = i + 1;
+        if (gi != 0 && !mask->span_earlier) {
+            see = 0;
+            for (size_t c = i; c-- > 0;)
+                if (g[c] == 0) {
+                    see = c + 1;
+                    break;
+                }
+        }
+        for (size_t c = see; c < n; c++)
+            if (gi == 0 || g[c] != gi)
                 s[c] = -INFINITY;
         return;
     }

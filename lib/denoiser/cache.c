@@ -104,7 +104,7 @@ static void rekey(tdiff__kv_cache *c, const tdiff_denoiser *d, const tdiff__forw
     if (same && mask->attention == TDIFF_ATTENTION_BLOCK_CAUSAL)
         same = c->mask.block_len == mask->block_len && c->mask.block_start == mask->block_start;
     if (same && mask->attention == TDIFF_ATTENTION_SPANS)
-        same = !memcmp(c->span, mask->span, a->n * sizeof *c->span);
+        same = c->mask.span_earlier == mask->span_earlier && !memcmp(c->span, mask->span, a->n * sizeof *c->span);
     if (same && timed)
         same = c->t == a->t;
     if (!same)

@@ -320,6 +320,7 @@ static tdiff_status config_tdiff(tdiff_denoiser *d)
     c->shift_logits = key_bool(&k, "diffusion.shift_logits", false);
     bool causal = key_bool(&k, "tdiff.attention.causal", false);
     c->block_len = key_u32(&k, "tdiff.attention.block_length", false, 0);
+    c->span_earlier = key_bool(&k, "tdiff.attention.spans_see_earlier", false);
     c->attention = c->block_len ? TDIFF_ATTENTION_BLOCK_CAUSAL : causal ? TDIFF_ATTENTION_CAUSAL
                                                                        : TDIFF_ATTENTION_FULL;
     c->dit = key_enum(&k, "tdiff.time.type", time_names, 0) == 1;

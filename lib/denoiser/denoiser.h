@@ -57,9 +57,16 @@ typedef struct tdiff__forward_args {
      * denoiser's current setting (TDIFF_DENOISER_ATTENTION). */
     int attention;
     size_t block_len;           /* TDIFF_ATTENTION_BLOCK_CAUSAL: block length, 0 = the setting */
-    /* TDIFF_ATTENTION_SPANS: [n] group ids; position i sees j iff span[j] == span[i]
-     * or span[j] == 0 (group 0 is the shared context every span sees). */
+    /* TDIFF_ATTENTION_SPANS (planned diffusion, docs/model-format.md): [n] group
+     * ids. Group 0 is the causal stream (context, plan, tags, finished spans):
+     * a row of group 0 sees every j <= i. A row of span group g > 0 sees its own
+     * group in both directions and every j <= c(i), c(i) the last group-0
+     * position before i (the context and plan; earlier rounds' spans lie before
+     * it); with span_earlier also every j < i (the earlier spans of its round).
+     * span_earlier: 0 = the model's setting (`tdiff.attention.spans_see_earlier`),
+     * 1 = yes, -1 = no. */
     const uint32_t *span;
+    int span_earlier;
     /* TDIFF_ATTENTION_BLOCK_CAUSAL: where block 0 begins (has_block_start; else
      * the setting TDIFF_DENOISER_BLOCK_START). Positions before it form one block
      * of their own, which every later block sees. */

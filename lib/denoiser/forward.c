@@ -293,6 +293,7 @@ tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size
     p.mask.block_len = a->block_len ? a->block_len : d->block_len;
     p.mask.block_start = a->has_block_start ? a->block_start : d->block_start;
     p.mask.span = a->span;
+    p.mask.span_earlier = a->span_earlier ? a->span_earlier > 0 : c->span_earlier;
     if (p.cache)
         tdiff__kv_cache_plan(d, a, &p.mask, &p.rows);
     rows(d, (row_job){.op = OP_EMBED, .n = p.rows.m, .width = c->n_embd, .x = d->ws.x, .a = a, .rows = &p.rows});

@@ -49,6 +49,7 @@ typedef struct dn_config {
     bool shift_logits;
     int attention;           /* default tdiff_attention                       */
     size_t block_len;        /* default block length                          */
+    bool span_earlier;       /* SPANS: spans see earlier spans of their round */
     bool dit;                /* time conditioning (adaLN)                     */
     bool time_input;         /* dit: the network reads t (MDLM's time_conditioning;
                                 false: it is fed 0 whatever t is, as MDLM does) */
@@ -126,7 +127,8 @@ typedef struct dn_mask {
     size_t block_len;         /* BLOCK_CAUSAL: block length                           */
     size_t block_start;       /* BLOCK_CAUSAL: block 0 begins here; [0, block_start)
                                  is one block of its own (the prompt every block sees) */
-    const uint32_t *span;     /* SPANS: [n] group ids                                 */
+    const uint32_t *span;     /* SPANS: [n] group ids (denoiser.h has the rule)       */
+    bool span_earlier;        /* SPANS: a span row also sees every earlier position   */
 } dn_mask;
 
 /* The rows one forward call runs through the layers, and the keys they attend to.

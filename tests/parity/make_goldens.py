@@ -8,7 +8,8 @@ Run: /usr/bin/python3 tests/parity/make_goldens.py   (needs torch; CI needs only
 
 .gold layout (little-endian):
   8 bytes  magic "TDGOLD01", or "TDGOLD02" when the case sets a block start
-  u32 x 7  n, n_positions, n_vocab, attention (0 = model default), block_len, has_t, name_len
+  u32 x 7  n, n_positions, n_vocab, attention (0 = model default), block_len (attention 4: span_earlier,
+           0 = the model's setting, 1 = yes, 2 = no), has_t, name_len
   u32      block_start (TDGOLD02 only: where block-causal block 0 begins)
   f32 x 2  t, tolerance coefficient (max|d| <= tol * max(1, max|logit|))
   name_len bytes: the model file, relative to data/ or "fixture:<file>" for tests/fixtures
@@ -230,8 +231,9 @@ def safe_t(g, tokens, t):
 
 def write_gold(name, model_ref, g, tokens, positions=None, t=None, attention=0, block_len=0, span=None, tol=TOL_F32,
                block_start=None):
-    logits = reference.forward(g, tokens, positions, t, attention or None, block_len or None, span,
-                               block_start=block_start or 0).numpy()
+    spans = attention == reference.SPANS
+    logits = reference.forward(g, tokens, positions, t, attention or None, None if spans else block_len or None,
+                               span, block_start=block_start or 0, span_earlier=spans and block_len == 1).numpy()
     pos = list(range(len(tokens))) if positions is None else list(positions)
     nv = logits.shape[1]
     mref = model_ref.encode()
@@ -278,8 +280,16 @@ def main():
     # block-causal blocks counted from a prompt's end (TDIFF_DENOISER_BLOCK_START), as the sampler sets them
     cases.append(write_gold('llada-f32-block4-start7', 'llada-f32.gguf', g, toks20, attention=reference.BLOCK_CAUSAL,
                             block_len=4, block_start=7))
-    span = [0] * 6 + [1] * 5 + [2] * 5 + [3] * 4
+    # planned diffusion: context + plan (6, causal), two spans of 5, the stream after them (4)
+    span = [0] * 6 + [1] * 5 + [2] * 5 + [0] * 4
     cases.append(write_gold('llada-f32-spans', 'llada-f32.gguf', g, toks20, attention=reference.SPANS, span=span))
+    # two rounds (the second round's spans see the first round's through the stream), spans
+    # seeing their round's earlier spans (1) or not (2, explicit)
+    span2 = [0] * 4 + [1] * 3 + [2] * 3 + [0] * 2 + [3] * 4 + [4] * 2 + [0] * 2
+    cases.append(write_gold('llada-f32-spans-rounds', 'llada-f32.gguf', g, toks20, attention=reference.SPANS,
+                            span=span2, block_len=2))
+    cases.append(write_gold('llada-f32-spans-earlier', 'llada-f32.gguf', g, toks20, attention=reference.SPANS,
+                            span=span2, block_len=1, positions=[19, 5, 8, 13, 17, 0]))
 
     # longer than one attention tile (64 rows) and several row blocks; a single token.
     toks100 = rng.integers(0, V, 100).tolist()

@@ -155,7 +155,7 @@ def rope(c, x):
     return torch.cat([r, rest], -1)
 
 
-def visible(n, attention, block_len, span, block_start=0):
+def visible(n, attention, block_len, span, block_start=0, span_earlier=False):
     i = torch.arange(n)[:, None]
     j = torch.arange(n)[None, :]
     if attention == FULL:
@@ -167,8 +167,20 @@ def visible(n, attention, block_len, span, block_start=0):
         def block(p):
             return torch.where(p < block_start, 0, 1 + (p - block_start).clamp(min=0) // block_len)
         return block(j) <= block(i)
+    # planned diffusion (Israel et al. 2025): group 0 is the causal stream (context, plan,
+    # tags, finished spans); a span (group g > 0) sees its own group both ways and the
+    # stream up to its last group-0 position before it (everything there, earlier rounds'
+    # spans included), or with span_earlier everything before it.
     s = torch.as_tensor(span)
-    return (s[None, :] == s[:, None]) | (s[None, :] == 0)
+    idx = torch.arange(n)
+    last0 = torch.where(s == 0, idx, torch.full_like(idx, -1)).cummax(0).values  # last group-0 at or before
+    ctx = torch.cat([torch.tensor([-1]), last0[:-1]])                             # ... strictly before i
+    stream = (s == 0)[:, None]
+    mine = s[None, :] == s[:, None]
+    before = j <= ctx[:, None]
+    if span_earlier:
+        before = before | (j < i)
+    return (stream & (j <= i)) | (~stream & (mine | before))
 
 
 def attention_layer(c, x, W, il, mask):
@@ -214,7 +226,7 @@ def time_embedding(c, W, t):
 
 
 def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, span=None, mix=None, embd=None,
-            block_start=0):
+            block_start=0, span_earlier=False):
     c = config(g)
     cache = {}
 
@@ -228,7 +240,7 @@ def forward(g, tokens, positions=None, t=None, attention=None, block_len=None, s
     if attention is None:
         attention = BLOCK_CAUSAL if c['block'] else CAUSAL if c['causal'] else FULL
     block_len = block_len or c['block'] or 32
-    mask = visible(n, attention, block_len, span, block_start)
+    mask = visible(n, attention, block_len, span, block_start, span_earlier)
 
     x = W('token_embd.weight')[tokens]
     if mix is not None:

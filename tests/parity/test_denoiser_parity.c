@@ -114,7 +114,10 @@ static float *run_case(const gold *g, tdiff_model *m, int n_threads, const tdiff
     a.n_positions = g->n_pos;
     a.t = g->t;
     a.attention = (int)g->attention;
-    a.block_len = g->block_len;
+    /* for span masks the header's block_len field carries span_earlier (make_goldens.py) */
+    const bool spans = g->attention == TDIFF_ATTENTION_SPANS;
+    a.block_len = spans ? 0 : g->block_len;
+    a.span_earlier = !spans ? 0 : g->block_len == 1 ? 1 : g->block_len == 2 ? -1 : 0;
     a.span = g->span;
     a.has_block_start = g->has_block_start;
     a.block_start = g->block_start;
