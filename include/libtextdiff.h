@@ -1536,9 +1536,15 @@ typedef enum tdiff_strategy {
                                         holding EOS. KV cache: exact on a block-causal model */
     TDIFF_STRATEGY_BD3_FIRST_HITTING = 16, /* BD3-LM's first-hitting sampler: per block, one uniformly
                                         chosen masked position per step (STEPS not read) */
-    TDIFF_STRATEGY_SPINDLE = 17      /* DiffusionBERT: absorbing reverse steps under the spindle schedule's
+    TDIFF_STRATEGY_SPINDLE = 17,     /* DiffusionBERT: absorbing reverse steps under the spindle schedule's
                                         per-token keep probabilities, x0-parameterised, no time input
                                         (set a scheduler with token counts; docs/sampling.md)          */
+    TDIFF_STRATEGY_PLANNED = 18      /* planned diffusion (Israel et al. 2025): a plan decoded
+                                        autoregressively, its <promise> spans laid out as masks and
+                                        denoised in parallel (LLaDA's rule per span, steps scaled with
+                                        its length), repeated until EOS. Needs a planned model
+                                        (`tdiff.planned.*` keys, docs/model-format.md); malformed plans
+                                        fall back as docs/sampling.md says, never fail */
 } tdiff_strategy;
 
 /* Which positions a step commits (TDIFF_SAMPLER_REMASKING). */
@@ -1645,6 +1651,14 @@ typedef enum tdiff_sampler_param {
     TDIFF_SAMPLER_FACTOR = 34,        /* float (0, 100], default 1.0 (FACTOR strategy)             */
     TDIFF_SAMPLER_ALG_TEMP = 35,      /* float [0, 100], default 0: >0 samples positions (Dream)   */
     TDIFF_SAMPLER_EPS = 36,           /* float (0, 1), default 1e-3: final time of eps schedules   */
+    /* planned diffusion (TDIFF_STRATEGY_PLANNED) */
+    TDIFF_SAMPLER_PLANNED_STEPS_PER_TOKEN = 40, /* float (0, 16], default 0.5: a span of L tokens is
+                                         denoised in max(1, ceil(L x this)) steps                  */
+    TDIFF_SAMPLER_PLANNED_MAX_SPANS = 41, /* int [1, 256], default 16: plan entries kept per round  */
+    TDIFF_SAMPLER_PLANNED_MAX_SPAN_LENGTH = 42, /* int [1, 1<<20], default 64: longer lengths clamp */
+    TDIFF_SAMPLER_PLANNED_DEFAULT_SPAN_LENGTH = 43, /* int [1, 1<<20], default 16: an entry without
+                                         a length                                                   */
+    TDIFF_SAMPLER_PLANNED_LENGTH_SCALE = 44, /* float (0, 16], default 1: planned lengths times this */
     TDIFF_SAMPLER_STAT_FORWARD_PASSES = 100, /* int (ro): network calls of the last run            */
     TDIFF_SAMPLER_STAT_STEPS = 101,   /* int (ro): steps of the last run                           */
     TDIFF_SAMPLER_STAT_FORWARD_SECONDS = 102, /* float (ro): time inside the network               */

@@ -148,6 +148,7 @@ static tdiff_status forward_pass(tdiff__run *r, const tdiff__eval_req *q, const 
     c.span_hi = q->span_hi;
     c.fixed = r->fixed;
     c.block_start = r->region_start;
+    c.span = q->span;
     c.logits = out;
     r->s->stat_forward++;
     return tdiff__net_forward(r->s, &c);

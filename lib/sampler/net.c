@@ -56,6 +56,10 @@ static tdiff_status forward_builtin(tdiff_sampler *s, const tdiff__net_call *c)
     }
     a.has_block_start = true;
     a.block_start = c->block_start;
+    if (c->span) {
+        a.attention = TDIFF_ATTENTION_SPANS;
+        a.span = c->span;
+    }
     a.logits = c->logits;
     a.logits_cap = c->n_positions * s->n_vocab; /* the evaluation sized its rows for this */
     tdiff_status st = tdiff__kv_prepare(s, c, &a);

@@ -20,7 +20,7 @@ typedef struct param_info {
 /* Defaults follow the reference code of each strategy where they share a
  * parameter (docs/sampling.md lists them with their sources). */
 static const param_info params[] = {
-    {TDIFF_SAMPLER_STRATEGY, "strategy", 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_SPINDLE, TDIFF_STRATEGY_LLADA},
+    {TDIFF_SAMPLER_STRATEGY, "strategy", 1, 0, TDIFF_STRATEGY_LLADA, TDIFF_STRATEGY_PLANNED, TDIFF_STRATEGY_LLADA},
     {TDIFF_SAMPLER_REMASKING, "remasking", 1, 0, TDIFF_REMASK_LOW_CONFIDENCE, TDIFF_REMASK_ORIGIN,
      TDIFF_REMASK_LOW_CONFIDENCE},
     {TDIFF_SAMPLER_COMPAT, "compat", 1, 0, TDIFF_COMPAT_NONE, TDIFF_COMPAT_LLAMACPP, TDIFF_COMPAT_NONE},
@@ -49,6 +49,13 @@ static const param_info params[] = {
     {TDIFF_SAMPLER_FACTOR, "factor", 0, 0, 0x1p-30, 100, 1.0},
     {TDIFF_SAMPLER_ALG_TEMP, "alg_temp", 0, 0, 0, 100, 0},
     {TDIFF_SAMPLER_EPS, "eps", 0, 0, 0x1p-30, 0.5, 1e-3}, /* Dream's default; < 0.5 keeps t > s */
+    /* planned: two tokens per step by default (reason: the paper's speed-up comes from
+     * several tokens per forward); bounds keep a plan's scratch small */
+    {TDIFF_SAMPLER_PLANNED_STEPS_PER_TOKEN, "planned_steps_per_token", 0, 0, 0x1p-30, 16, 0.5},
+    {TDIFF_SAMPLER_PLANNED_MAX_SPANS, "planned_max_spans", 1, 0, 1, TDIFF__PLAN_MAX_SPANS, 16},
+    {TDIFF_SAMPLER_PLANNED_MAX_SPAN_LENGTH, "planned_max_span_length", 1, 0, 1, 1 << 20, 64},
+    {TDIFF_SAMPLER_PLANNED_DEFAULT_SPAN_LENGTH, "planned_default_span_length", 1, 0, 1, 1 << 20, 16},
+    {TDIFF_SAMPLER_PLANNED_LENGTH_SCALE, "planned_length_scale", 0, 0, 0x1p-30, 16, 1.0},
     {TDIFF_SAMPLER_STAT_FORWARD_PASSES, "stat_forward_passes", 1, 1, 0, INT64_MAX_D, 0},
     {TDIFF_SAMPLER_STAT_STEPS, "stat_steps", 1, 1, 0, INT64_MAX_D, 0},
     {TDIFF_SAMPLER_STAT_REUSED, "stat_reused", 1, 1, 0, INT64_MAX_D, 0},

@@ -82,6 +82,7 @@ typedef struct tdiff__net_call {
     const uint8_t *fixed;       /* [n] 1 = caller-fixed (prompt, infill context)    */
     size_t block_start;         /* the generated region's start: where a block-causal
                                    model's blocks begin (TDIFF_DENOISER_BLOCK_START) */
+    const uint32_t *span;       /* [n] span groups (planned; built-in network only), or NULL */
     float *logits;              /* out: [n_positions, V]                            */
 } tdiff__net_call;
 
@@ -139,7 +140,7 @@ void tdiff__kv_free(tdiff__net *net, const tdiff__env *env);
 /* ---- the handle ------------------------------------------------------------- */
 
 /* Parameter storage: every value lives as a double or an int64 in one table. */
-#define TDIFF__SAMPLER_N_PARAMS 33
+#define TDIFF__SAMPLER_N_PARAMS 38
 
 struct tdiff_sampler {
     tdiff__env env;
@@ -215,6 +216,7 @@ typedef struct tdiff__eval_req {
                                  pos < n_prefix); 0: the whole canvas */
     const float *embd;        /* embedding strategy: [n, d] input vectors ... */
     const uint8_t *embd_rows; /* ... used at these positions */
+    const uint32_t *span;     /* [n] span groups: TDIFF_ATTENTION_SPANS (planned), NULL: the model's mask */
 } tdiff__eval_req;
 
 /* The evaluation state of one generation. */
@@ -325,13 +327,51 @@ extern const tdiff__strategy tdiff__strategy_llada, tdiff__strategy_dream, tdiff
     tdiff__strategy_factor, tdiff__strategy_maskgit, tdiff__strategy_mask_predict, tdiff__strategy_mdlm,
     tdiff__strategy_mdlm_cache, tdiff__strategy_d3pm, tdiff__strategy_first_hitting, tdiff__strategy_sedd_euler,
     tdiff__strategy_sedd_analytic, tdiff__strategy_embedding, tdiff__strategy_ar, tdiff__strategy_bd3,
-    tdiff__strategy_bd3_first_hitting, tdiff__strategy_spindle;
+    tdiff__strategy_bd3_first_hitting, tdiff__strategy_spindle, tdiff__strategy_planned;
 
 /* DiffusionBERT's posterior of one masked position (spindle.c): post[0..V) =
  * q(x_{t−1} | x_t = mask, p̃) for p0 = p̃(x_0 | x_t) (probabilities), the
  * position's spindle keep probability k of time t−1 and the base one-step β_t:
  * ∝ k·p0[v]·β_t for v ≠ mask_id, 1 − k·(1 − p0[mask_id]) for the mask; normalised. */
 void tdiff__spindle_posterior(const double *p0, size_t V, int32_t mask_id, double keep, double beta, double *post);
+
+/* ---- planned diffusion's control tags (plan.c) ---------------------------- */
+
+/* Spans one round can hold, whatever the setting (reason: a plan is a short
+ * list; this bounds the strategy's state without an allocation per round). */
+#define TDIFF__PLAN_MAX_SPANS 256
+
+/* The tag token ids (`tdiff.planned.*`; -1 = none). */
+typedef struct tdiff__plan_tags {
+    int32_t promise_open, promise_close, async_open, async_close, sync;
+    int32_t digit[10];
+} tdiff__plan_tags;
+
+typedef struct tdiff__plan_limits {
+    size_t max_spans;    /* entries kept, <= TDIFF__PLAN_MAX_SPANS */
+    size_t max_len;      /* a longer length is this (>= 1) */
+    size_t default_len;  /* an entry without a length */
+    double scale;        /* lengths are multiplied by it (> 0) */
+} tdiff__plan_limits;
+
+/* What a plan said and which fallbacks it needed (docs/sampling.md). */
+enum {
+    TDIFF__PLAN_UNCLOSED = 1u << 0,  /* an entry without </promise> */
+    TDIFF__PLAN_NO_LENGTH = 1u << 1, /* an entry without digits: default length */
+    TDIFF__PLAN_ZERO = 1u << 2,      /* an entry of length 0: dropped */
+    TDIFF__PLAN_CLAMPED = 1u << 3,   /* a length above the maximum */
+    TDIFF__PLAN_TOO_MANY = 1u << 4,  /* entries beyond max_spans: dropped */
+    TDIFF__PLAN_STRAY = 1u << 5      /* a </promise> outside an entry: text */
+};
+typedef struct tdiff__plan {
+    size_t n;                           /* spans */
+    uint32_t len[TDIFF__PLAN_MAX_SPANS]; /* their lengths, each in [1, max_len] */
+    unsigned flags;
+} tdiff__plan;
+
+/* Reads the entries of tok[0..n) (any ids, any order). Never fails. */
+void tdiff__plan_parse(const tdiff__plan_tags *t, const tdiff__plan_limits *lim, const int32_t *tok, size_t n,
+                       tdiff__plan *p);
 
 /* ---- prediction pieces (predict.c) ---------------------------------------- */
 

@@ -14,7 +14,7 @@ static const tdiff__strategy *const table[] = {
     &tdiff__strategy_mdlm,         &tdiff__strategy_mdlm_cache,   &tdiff__strategy_d3pm,
     &tdiff__strategy_first_hitting, &tdiff__strategy_sedd_euler,  &tdiff__strategy_sedd_analytic,
     &tdiff__strategy_embedding,    &tdiff__strategy_ar,           &tdiff__strategy_bd3,
-    &tdiff__strategy_bd3_first_hitting, &tdiff__strategy_spindle,
+    &tdiff__strategy_bd3_first_hitting, &tdiff__strategy_spindle,      &tdiff__strategy_planned,
 };
 #define N_STRATEGIES (sizeof table / sizeof table[0])
 
