@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-40}
 "$root/tests/fuzz/run.sh" build || exit 1
 bad=0
-targets="gguf tokenizer infill sampler"
+targets="gguf tokenizer infill sampler plan"
 pkg-config --exists jansson libmicrohttpd 2>/dev/null && targets="$targets serve" # the server is built
 for t in $targets; do
   work=$(mktemp -d)

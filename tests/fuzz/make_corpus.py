@@ -9,9 +9,11 @@ of the modules that read files: tiny `tdiff` models the denoiser runs (a
 BERT-style MLM, a DiT, RMSNorm + SwiGLU + RoPE with GQA) with byte-level BPE
 tokenizers, and the llada one with soft-mask keys; corpus/serve: request bodies of every
 endpoint of `textdiff serve` (tests/serve/check_serve.py's good and malformed ones)
-behind fuzz_serve.c's endpoint/server byte. Run from the repository root:
+behind fuzz_serve.c's endpoint/server byte; corpus/plan: plans for fuzz_plan.c (tag
+parser). Run from the repository root:
     /usr/bin/python3 tests/fuzz/make_corpus.py          (every corpus)
     /usr/bin/python3 tests/fuzz/make_corpus.py serve    (corpus/serve only)
+    /usr/bin/python3 tests/fuzz/make_corpus.py plan     (corpus/plan only)
 """
 import os
 import struct
@@ -318,11 +320,28 @@ def main():
             save(name, f.read())
     tokenizer_seeds()
     sampler_seeds()
+    plan_seeds()
     serve_seeds()
 
 
+# ---- fuzz_plan.c: max_spans, max_len (u16), default_len, scale byte, then tokens
+# (b % 32: < 10 digit, 10 <promise>, 11 </promise>, 12 <async>, 13 </async>, 14 <sync/>; else text)
+
+def plan_seeds():
+    P, Q, A, Z, S, T = 10, 11, 12, 13, 14, 20
+    def seed(toks, spans=8, max_len=64, default=16, scale=31):
+        return bytes([spans, max_len & 255, max_len >> 8, default, scale]) + bytes(toks)
+    save('two-entries', seed([T, P, T, 1, 2, Q, P, T, 7, Q, A]), 'plan')
+    save('unclosed-no-length', seed([P, T, T, P, 3, S]), 'plan')
+    save('zero-and-oversized', seed([P, 0, Q, P, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, Q, P, 5, T, 6, Q]), 'plan')
+    save('too-many-scaled', seed([P, 4, Q] * 12, spans=3, scale=7), 'plan')
+    save('stray-tags', seed([Q, Z, A, S, T, 3, Q, P]), 'plan')
+
+
 if __name__ == '__main__':
-    if sys.argv[1:] == ['serve']:
+    if sys.argv[1:] == ['plan']:
+        plan_seeds()
+    elif sys.argv[1:] == ['serve']:
         serve_seeds()
     else:
         main()

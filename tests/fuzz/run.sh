@@ -2,7 +2,7 @@
 # run.sh -- builds the libFuzzer targets with clang (ASan + UBSan) and runs one.
 #   tests/fuzz/run.sh TARGET [SECONDS] [extra libFuzzer flags...]   (default 60 s)
 #   tests/fuzz/run.sh build                                         (build every target)
-# TARGET: gguf | tokenizer | infill | sampler | serve (fuzz_TARGET.c; serve only where
+# TARGET: gguf | tokenizer | infill | sampler | plan | serve (fuzz_TARGET.c; serve only where
 # jansson and libmicrohttpd are installed, as for the server itself). The library is built
 # in build-fuzz/ (tests off: only the library); new corpus entries go to
 # build-fuzz/corpus-TARGET (the committed seeds in corpus/TARGET stay untouched),
@@ -14,7 +14,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bd="$root/build-fuzz"
 CC=${CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-targets="gguf tokenizer infill sampler"
+targets="gguf tokenizer infill sampler plan"
 # the server's request parser: src/serve_json.c and what it links (jansson)
 serve_src="src/serve_json.c src/serve_work.c src/progress.c src/infill.c"
 if pkg-config --exists jansson libmicrohttpd 2>/dev/null; then
