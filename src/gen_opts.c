@@ -63,6 +63,16 @@ static const opt OPTS[] = {
     {{"--alg-temp", "--diffusion-alg-temp"}, 1, W_SAMPLER, ALL, "A", "sample positions by confidence (Dream)",
      TDIFF_SAMPLER_ALG_TEMP},
     {{"--eps", "--diffusion-eps"}, 1, W_SAMPLER, ALL, "E", "final time of the eps schedules", TDIFF_SAMPLER_EPS},
+    {{"--planned-steps-per-token"}, 1, W_SAMPLER, ALL, "R",
+     "planned: a span of L tokens gets max(1, ceil(L x R)) denoising steps", TDIFF_SAMPLER_PLANNED_STEPS_PER_TOKEN},
+    {{"--planned-max-spans"}, 1, W_SAMPLER, ALL, "N", "planned: plan entries kept per round",
+     TDIFF_SAMPLER_PLANNED_MAX_SPANS},
+    {{"--planned-max-span"}, 1, W_SAMPLER, ALL, "N", "planned: longer planned lengths are clamped to N",
+     TDIFF_SAMPLER_PLANNED_MAX_SPAN_LENGTH},
+    {{"--planned-default-span"}, 1, W_SAMPLER, ALL, "N", "planned: the length of an entry that gives none",
+     TDIFF_SAMPLER_PLANNED_DEFAULT_SPAN_LENGTH},
+    {{"--planned-length-scale"}, 1, W_SAMPLER, ALL, "X", "planned: planned lengths times X",
+     TDIFF_SAMPLER_PLANNED_LENGTH_SCALE},
     {{"-s", "--seed"}, 1, W_SAMPLER, ALL, "S", "random seed; -1 picks one and prints it", TDIFF_SAMPLER_SEED},
     {{"-t", "--threads"}, 1, W_SAMPLER, ALL, "N", "threads of the network", TDIFF_SAMPLER_N_THREADS},
     {{"--compat"}, 1, W_SAMPLER, ALL, "MODE", "llamacpp: llama-diffusion-cli's semantics (docs/sampling.md); none",
@@ -115,18 +125,28 @@ static const char *mode_name(int mode)
     return mode == GEN_INFILL ? "infill" : mode == GEN_CHAT ? "chat" : mode & GEN_EVAL ? "eval" : "generate";
 }
 
-/* "llada, dream, ..." of a name function over 1.. until it says "unknown". */
+/* Ids a name function is asked about (reason: enum numbers are gapped, e.g.
+ * reserved strategy ids; 64 is above every id the header defines). */
+#define NAME_IDS 64
+
+/* "llada, dream, ..." of a name function over the ids it knows. */
 static void list_names(FILE *f, const char *(*name)(int))
 {
-    for (int i = 1; strcmp(name(i), "unknown"); i++)
-        fprintf(f, "%s%s", i > 1 ? ", " : "", name(i));
+    for (int i = 1, first = 1; i < NAME_IDS; i++)
+        if (strcmp(name(i), "unknown")) {
+            fprintf(f, "%s%s", first ? "" : ", ", name(i));
+            first = 0;
+        }
 }
 
 static size_t names_into(char *buf, size_t cap, const char *(*name)(int))
 {
     size_t k = 0;
-    for (int i = 1; strcmp(name(i), "unknown") && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i > 1 ? ", " : "", name(i));
+    for (int i = 1, first = 1; i < NAME_IDS && k < cap; i++)
+        if (strcmp(name(i), "unknown")) {
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", first ? "" : ", ", name(i));
+            first = 0;
+        }
     return k < cap ? k : cap - 1;
 }
 

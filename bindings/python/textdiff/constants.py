@@ -175,6 +175,7 @@ class Strategy(enum.IntEnum):
     BD3 = 15
     BD3_FIRST_HITTING = 16
     SPINDLE = 17
+    PLANNED = 18
 
 
 class Remasking(enum.IntEnum):
@@ -224,6 +225,11 @@ class SamplerParam(enum.IntEnum):
     FACTOR = 34
     ALG_TEMP = 35
     EPS = 36
+    PLANNED_STEPS_PER_TOKEN = 40
+    PLANNED_MAX_SPANS = 41
+    PLANNED_MAX_SPAN_LENGTH = 42
+    PLANNED_DEFAULT_SPAN_LENGTH = 43
+    PLANNED_LENGTH_SCALE = 44
     STAT_FORWARD_PASSES = 100
     STAT_STEPS = 101
     STAT_FORWARD_SECONDS = 102
@@ -243,7 +249,8 @@ class GenState(enum.IntEnum):
 # Real-valued sampler parameters (set_float/get_float); every other one is an integer.
 SAMPLER_FLOAT_PARAMS = frozenset({SamplerParam.TEMPERATURE, SamplerParam.TOP_P, SamplerParam.CFG_SCALE,
                                   SamplerParam.THRESHOLD, SamplerParam.FACTOR, SamplerParam.ALG_TEMP,
-                                  SamplerParam.EPS, SamplerParam.STAT_FORWARD_SECONDS,
+                                  SamplerParam.EPS, SamplerParam.PLANNED_STEPS_PER_TOKEN,
+                                  SamplerParam.PLANNED_LENGTH_SCALE, SamplerParam.STAT_FORWARD_SECONDS,
                                   SamplerParam.STAT_TOTAL_SECONDS})
 SAMPLER_STATS = (SamplerParam.STAT_FORWARD_PASSES, SamplerParam.STAT_STEPS, SamplerParam.STAT_FORWARD_SECONDS,
                  SamplerParam.STAT_TOTAL_SECONDS, SamplerParam.STAT_REUSED, SamplerParam.STAT_ROWS_COMPUTED,
