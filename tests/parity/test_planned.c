@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "libtextdiff.h"
+#include "sampler/sampler.h"
 #include "support.h"
 
 #define MAX_CASES 16
@@ -110,6 +111,55 @@ static void test_model_without_tags_is_refused(void **state)
     tdiff_model_free(m);
 }
 
+/* The tag parser's rules, one row each (docs/sampling.md, "Parsing"): digits are ids 0..9. */
+enum { P = 10, Q = 11, A = 12, T = 20, END = -100 };
+typedef struct parse_row {
+    const char *rule;
+    int32_t tok[24];
+    size_t max_spans;
+    double scale;
+    size_t n;
+    uint32_t len[4];
+    unsigned flags;
+} parse_row;
+
+static void test_tag_parser_fallbacks(void **state)
+{
+    (void)state;
+    static const parse_row rows[] = {
+        {"two entries, lengths from digit runs", {T, P, T, 1, 2, Q, P, 7, Q, END}, 8, 1.0, 2, {12, 7}, 0},
+        {"the last digit run counts", {P, 3, T, 4, 5, Q, END}, 8, 1.0, 1, {45}, 0},
+        {"unclosed entry without length: default", {P, T, T, END}, 8, 1.0, 1, {16},
+         TDIFF__PLAN_UNCLOSED | TDIFF__PLAN_NO_LENGTH},
+        {"a new <promise> closes the open entry", {P, 2, P, 3, Q, END}, 8, 1.0, 2, {2, 3}, TDIFF__PLAN_UNCLOSED},
+        {"length 0 drops the entry", {P, 0, Q, P, 5, Q, END}, 8, 1.0, 1, {5}, TDIFF__PLAN_ZERO},
+        {"oversized and 10-digit lengths clamp", {P, 9, 9, 9, Q, P, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, Q, END}, 8, 1.0,
+         2, {64, 64}, TDIFF__PLAN_CLAMPED},
+        {"entries past max_spans are dropped", {P, 1, Q, P, 2, Q, P, 3, Q, END}, 2, 1.0, 2, {1, 2},
+         TDIFF__PLAN_TOO_MANY},
+        {"a stray </promise> is text", {Q, T, A, P, 4, Q, END}, 8, 1.0, 1, {4}, TDIFF__PLAN_STRAY},
+        {"lengths scale, round half up, at least 1", {P, 7, Q, P, 1, Q, END}, 8, 0.5, 2, {4, 1}, 0},
+        {"no entry: no span", {T, 3, A, 1, END}, 8, 1.0, 0, {0}, 0},
+    };
+    tdiff__plan_tags tags = {.promise_open = P, .promise_close = Q, .async_open = A, .async_close = 13, .sync = 14};
+    for (int d = 0; d < 10; d++)
+        tags.digit[d] = d;
+    static tdiff__plan plan;
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const parse_row *w = &rows[r];
+        size_t n = 0;
+        while (w->tok[n] != END)
+            n++;
+        tdiff__plan_limits lim = {.max_spans = w->max_spans, .max_len = 64, .default_len = 16, .scale = w->scale};
+        tdiff__plan_parse(&tags, &lim, w->tok, n, &plan);
+        if (plan.n != w->n || plan.flags != w->flags)
+            fail_msg("%s: %zu spans, flags %#x (want %zu, %#x)", w->rule, plan.n, plan.flags, w->n, w->flags);
+        for (size_t k = 0; k < w->n; k++)
+            if (plan.len[k] != w->len[k])
+                fail_msg("%s: span %zu has length %u (want %u)", w->rule, k, plan.len[k], w->len[k]);
+    }
+}
+
 int main(void)
 {
     char path[1024], line[8192];
@@ -118,7 +168,7 @@ int main(void)
         fprintf(stderr, "cannot open %s\n", path);
         return 1;
     }
-    static struct CMUnitTest tests[MAX_CASES + 1];
+    static struct CMUnitTest tests[MAX_CASES + 2];
     size_t n = 0;
     while (fgets(line, sizeof line, f) && n < MAX_CASES) {
         char *field[6] = {line};
@@ -146,5 +196,6 @@ int main(void)
         return 1;
     tests[n++] = (struct CMUnitTest){"model_without_tags_is_refused", test_model_without_tags_is_refused, NULL,
                                      NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"tag_parser_fallbacks", test_tag_parser_fallbacks, NULL, NULL, NULL};
     return _cmocka_run_group_tests("planned", tests, n, NULL, NULL);
 }
