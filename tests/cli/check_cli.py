@@ -74,7 +74,7 @@ def errors():
         (('generate', LLADA, '--bogus', '-p', 'x'), r"^textdiff: generate: unknown option '--bogus'"),
         (('generate', LLADA, 'the cat'), r"^textdiff: generate: unexpected argument 'the cat': the prompt goes after -p"),
         (('generate', LLADA, '-p', 'x', '--strategy', 'foo'),
-         r"^textdiff: unknown strategy 'foo' \(known: llada, dream, .*embedding, ar, bd3, bd3_first_hitting, spindle\)"),
+         r"^textdiff: unknown strategy 'foo' \(known: llada, dream, .*embedding, ar, bd3, bd3_first_hitting, spindle, planned\)"),
         (('generate', LLADA, '-p', 'x', '--steps'), r'^textdiff: generate: option --steps needs a value'),
         (('infill', LLADA, 'the [MASK:2] cat', '-n', '4'), r'^textdiff: infill has no option -n'),
         (('infill', LLADA, 'the [MASK:2] cat', '-p', 'x'), r'^textdiff: infill has no option -p'),
