@@ -1611,8 +1611,11 @@ typedef enum tdiff_cache_mode {
  * (soft masking outside llada/dream/threshold/factor/mdlm; CFG or a callback
  * network with the embedding strategy; remasking origin outside dream (and
  * llada under compat llamacpp); compat llamacpp outside llada/dream/threshold/
- * factor; subs 0 outside llada/dream; a KV cache or early stop outside
- * llada/dream/threshold/factor, or a cache over a callback network),
+ * factor; subs 0 outside llada/dream; a KV cache outside llada/dream/
+ * threshold/factor/planned, early stop outside llada/dream/threshold/factor,
+ * or a cache over a callback network; planned on a model without the
+ * tdiff.planned.* keys, with CFG, soft masking, a callback network, or a
+ * fixed position after the prompt),
  * TDIFF_E_STATE for a missing attachment (d3pm and sedd need a transition, sedd
  * a scheduler).
  */
@@ -1636,7 +1639,7 @@ typedef enum tdiff_sampler_param {
                                          SUBS rule); 0 = it may be, as in Dream's and LLaDA's reference
                                          code (a committed mask stays masked); llada and dream only   */
     TDIFF_SAMPLER_CACHE = 23,         /* int tdiff_cache_mode, default NONE (llada, dream, threshold,
-                                         factor; built-in denoiser)                                */
+                                         factor, planned (exact); built-in denoiser)               */
     TDIFF_SAMPLER_CACHE_REFRESH = 24, /* int [0, 1<<20], default 0: with a cache, recompute every
                                          position every N steps; 0 = only at a generation's start
                                          and (PREFIX, DUAL) at each block's start                  */

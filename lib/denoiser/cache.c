@@ -67,6 +67,33 @@ void tdiff__kv_cache_clear(tdiff__kv_cache *c)
 {
     memset(c->valid, 0, c->cap);
     c->keyed = false;
+    c->span_n = 0;
+}
+
+void tdiff__kv_cache_invalidate_spans(tdiff__kv_cache *c, const uint32_t *changed, size_t n, const uint32_t *span)
+{
+    if (!n || !c->keyed)
+        return;
+    if (c->mask.attention != TDIFF_ATTENTION_SPANS) { /* the call rekeys and empties it anyway */
+        tdiff__kv_cache_clear(c);
+        return;
+    }
+    /* Readers of input i among the stored entries: rows at or after i, and the
+     * stored rows of i's own span group (a span row sees no later position
+     * outside its group; a group-0 row none at all). */
+    size_t from = c->cap;
+    for (size_t k = 0; k < n && from > 0; k++) {
+        size_t i = changed[k], f = i;
+        if (span[i] != 0)
+            for (size_t j = 0; j < i && j < c->span_n; j++)
+                if (c->span[j] == span[i]) {
+                    f = j;
+                    break;
+                }
+        from = f < from ? f : from;
+    }
+    if (from < c->cap)
+        memset(c->valid + from, 0, c->cap - from);
 }
 
 void tdiff__kv_cache_invalidate(tdiff__kv_cache *c, const uint32_t *changed, size_t n)
@@ -104,7 +131,8 @@ static void rekey(tdiff__kv_cache *c, const tdiff_denoiser *d, const tdiff__forw
     if (same && mask->attention == TDIFF_ATTENTION_BLOCK_CAUSAL)
         same = c->mask.block_len == mask->block_len && c->mask.block_start == mask->block_start;
     if (same && mask->attention == TDIFF_ATTENTION_SPANS)
-        same = c->mask.span_earlier == mask->span_earlier && !memcmp(c->span, mask->span, a->n * sizeof *c->span);
+        same = c->mask.span_earlier == mask->span_earlier &&
+               !memcmp(c->span, mask->span, (a->n < c->span_n ? a->n : c->span_n) * sizeof *c->span);
     if (same && timed)
         same = c->t == a->t;
     if (!same)
@@ -112,8 +140,10 @@ static void rekey(tdiff__kv_cache *c, const tdiff_denoiser *d, const tdiff__forw
     c->keyed = true;
     c->mask = *mask;
     c->mask.span = NULL; /* the caller's array; the groups are copied below */
-    if (mask->attention == TDIFF_ATTENTION_SPANS)
+    if (mask->attention == TDIFF_ATTENTION_SPANS) {
         memcpy(c->span, mask->span, a->n * sizeof *c->span);
+        c->span_n = a->n > c->span_n ? a->n : c->span_n;
+    }
     c->t = a->t;
 }
 

@@ -128,6 +128,13 @@ void tdiff__kv_cache_clear(tdiff__kv_cache *c);
  * entries' attention pattern (causal: positions >= it; block-causal: its block
  * and later ones; full and spans: every entry). */
 void tdiff__kv_cache_invalidate(tdiff__kv_cache *c, const uint32_t *changed, size_t n);
+/* The same for a cache whose next call runs under TDIFF_ATTENTION_SPANS with
+ * groups span[] (covering every changed position): drops the entries at and
+ * after the first reader of each changed input -- the input itself for group 0,
+ * the first stored position of its group for a span (exact for any layout;
+ * planned decoding keeps the context, the plan and earlier rounds). A cache
+ * keyed under another mask is emptied. */
+void tdiff__kv_cache_invalidate_spans(tdiff__kv_cache *c, const uint32_t *changed, size_t n, const uint32_t *span);
 /* Rows the last call ran through the layers, and keys it read from the cache. */
 void tdiff__kv_cache_last(const tdiff__kv_cache *c, size_t *computed, size_t *reused);
 

@@ -158,6 +158,7 @@ struct tdiff__kv_cache {
     uint32_t *rows;           /* [cap] the rows of the call in progress (ascending)   */
     uint32_t *row_of;         /* [cap]                                                */
     uint32_t *span;           /* [cap] the span groups of the stored entries (SPANS)  */
+    size_t span_n;            /* SPANS: span[0, span_n) is known                      */
     /* what the stored entries were computed under; a call under another empties it */
     bool keyed;
     dn_mask mask;

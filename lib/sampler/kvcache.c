@@ -14,8 +14,9 @@
  * Every position is recomputed at a pass's first call, every cache_refresh
  * calls, and (prefix, dual) when the block moves.
  *
- * Causal and block-causal models (exact, every mode): each changed input drops
- * exactly the entries that see it (tdiff__kv_cache_invalidate); the denoiser
+ * Causal and block-causal models, and calls under a span mask (planned; exact,
+ * every mode): each changed input drops the entries from its first reader on
+ * (tdiff__kv_cache_invalidate, _invalidate_spans); the denoiser
  * then recomputes the dropped keys its rows can see, and nothing else.
  *
  * The rows the head reads and every key never stored are added by the denoiser
@@ -86,6 +87,13 @@ tdiff_status tdiff__kv_prepare(tdiff_sampler *s, const tdiff__net_call *c, struc
         return st;
     tdiff__kv_cache *kc = p->kv[pass];
     a->cache = kc;
+    if (c->span) { /* planned diffusion's span mask: exact as well */
+        if (c->first)
+            tdiff__kv_cache_clear(kc);
+        else
+            tdiff__kv_cache_invalidate_spans(kc, c->changed, c->n_changed, c->span);
+        return TDIFF_OK;
+    }
     if (exact_model(s)) {
         if (c->first)
             tdiff__kv_cache_clear(kc);

@@ -17,6 +17,10 @@
  *          (LLaDA's prediction: Gumbel arg-max at the temperature, ties to the
  *          lowest position); the round lasts max_k T_k steps.
  *
+ * KV cache (any --cache mode): exact, as on causal models -- each changed input
+ * drops the entries from its first reader on (kvcache.c), so the context, the
+ * plan and finished rounds are computed once per round.
+ *
  * Fallbacks (the plan is untrusted; docs/sampling.md): a plan without a usable
  * entry leaves the tag as text and decoding goes on autoregressively; spans
  * that do not fit the canvas are shortened, the last ones dropped. A prompt
@@ -258,5 +262,6 @@ static tdiff_status planned_step(tdiff__run *r, void *state, bool *stepped, bool
     return a->spans ? span_step(r, a, done) : plan_step(r, a, done);
 }
 
-const tdiff__strategy tdiff__strategy_planned = {TDIFF_STRATEGY_PLANNED, "planned", 0, sizeof(planned_state),
+const tdiff__strategy tdiff__strategy_planned = {TDIFF_STRATEGY_PLANNED, "planned", TDIFF__CAP_CACHE,
+                                                 sizeof(planned_state),
                                                  planned_begin, planned_step, planned_finish};

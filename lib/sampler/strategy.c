@@ -93,7 +93,7 @@ tdiff_status tdiff__strategy_check(tdiff_sampler *s, const tdiff__strategy *st)
     if (cache != TDIFF_CACHE_NONE && !(caps & TDIFF__CAP_CACHE))
         return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,
                            "the KV cache works with the block strategies llada, dream, threshold, factor, bd3 and "
-                           "bd3_first_hitting, not %s",
+                           "bd3_first_hitting, and with planned; not %s",
                            name);
     if (cache != TDIFF_CACHE_NONE && !s->net.model)
         return tdiff__fail(&s->env, TDIFF_E_UNSUPPORTED,

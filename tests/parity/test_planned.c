@@ -58,7 +58,9 @@ static void test_planned_matches_reference(void **state)
 {
     const planned_case *c = *state;
     tdiff_model *m = load("planned-llada-f32.gguf");
-    for (int threads = 1; threads <= 2; threads++) {
+    int64_t rows_plain = 0;
+    for (int run = 0; run < 3; run++) { /* 1 thread, 2 threads, 1 thread with the KV cache */
+        const int threads = run == 1 ? 2 : 1;
         tdiff_sampler *s = NULL;
         char err[256] = "";
         if (tdiff_sampler_create(m, NULL, &s, err, sizeof err) != TDIFF_OK)
@@ -67,6 +69,8 @@ static void test_planned_matches_reference(void **state)
         assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_GEN_LENGTH, c->gen), TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_CUT_AT_EOS, 0), TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_N_THREADS, threads), TDIFF_OK);
+        if (run == 2)
+            assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_CACHE, TDIFF_CACHE_PREFIX), TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_float(s, TDIFF_SAMPLER_PLANNED_STEPS_PER_TOKEN, c->per_token), TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_PLANNED_MAX_SPANS, c->max_spans), TDIFF_OK);
         assert_int_equal(tdiff_sampler_set_int(s, TDIFF_SAMPLER_PLANNED_MAX_SPAN_LENGTH, c->max_len), TDIFF_OK);
@@ -85,9 +89,18 @@ static void test_planned_matches_reference(void **state)
         int64_t fw = 0;
         assert_int_equal(tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_FORWARD_PASSES, &fw), TDIFF_OK);
         assert_int_equal(fw, c->forwards);
+        int64_t rows = 0;
+        assert_int_equal(tdiff_sampler_get_int(s, TDIFF_SAMPLER_STAT_ROWS_COMPUTED, &rows), TDIFF_OK);
+        if (run == 0)
+            rows_plain = rows;
+        if (run == 2) { /* exact: the same tokens from fewer rows */
+            print_message("%-24s rows through the network: %lld without the cache, %lld with it\n", c->name,
+                          (long long)rows_plain, (long long)rows);
+            assert_true(rows < rows_plain);
+        }
         tdiff_sampler_free(s);
     }
-    print_message("%-24s %zu tokens, %ld forward passes match the reference (1 and 2 threads)\n", c->name,
+    print_message("%-24s %zu tokens, %ld forward passes match the reference (1, 2 threads, KV cache)\n", c->name,
                   c->n_expect, c->forwards);
     tdiff_model_free(m);
 }
