@@ -1612,7 +1612,7 @@ typedef enum tdiff_cache_mode {
  * network with the embedding strategy; remasking origin outside dream (and
  * llada under compat llamacpp); compat llamacpp outside llada/dream/threshold/
  * factor; subs 0 outside llada/dream; a KV cache outside llada/dream/
- * threshold/factor/planned, early stop outside llada/dream/threshold/factor,
+ * threshold/factor/bd3/bd3_first_hitting/planned, early stop outside llada/dream/threshold/factor,
  * or a cache over a callback network; planned on a model without the
  * tdiff.planned.* keys, with CFG, soft masking, a callback network, or a
  * fixed position after the prompt),
