@@ -360,3 +360,27 @@ def test_spindle_strategy_equals_the_tool_on_a_bert_layout_file(tool, tmp_path):
             sched.set_token_counts(counts)
             s.set_scheduler(sched)
             assert list(s.generate([])) == want['tokens']
+
+
+def test_planned_strategy_replays_the_reference():
+    """Planned diffusion (Strategy.PLANNED) on the random planned file: every case of
+    make_planned_goldens.py (tests/parity/data/planned_cases.txt) gives the reference's tokens with the
+    PLANNED_* parameters set by name, with and without the KV cache; a file without tag ids refuses."""
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'tests', 'parity', 'data')
+    assert textdiff.strategy_name(textdiff.Strategy.PLANNED) == 'planned'
+    with open(os.path.join(data, 'planned_cases.txt')) as f:
+        cases = [ln.split('|') for ln in f.read().splitlines() if ln.strip()]
+    with textdiff.Model(os.path.join(data, 'planned-llada-f32.gguf')) as m:
+        for name, knobs, prompt, expect, forwards, _ in cases:
+            gen, per_token, spans, max_len, default, scale = knobs.split()
+            for cache in ('none', 'prefix'):
+                s = m.sampler(strategy='planned', gen_length=int(gen), cut_at_eos=0, cache=cache,
+                              planned_steps_per_token=float(per_token), planned_max_spans=int(spans),
+                              planned_max_span_length=int(max_len), planned_default_span_length=int(default),
+                              planned_length_scale=float(scale))
+                assert list(s.generate([int(t) for t in prompt.split()])) == [int(t) for t in expect.split()], name
+                assert s.get('stat_forward_passes') == int(forwards)
+    with textdiff.Model(os.path.join(data, 'llada-f32.gguf')) as m:
+        with pytest.raises(TextdiffError) as e:
+            m.sampler(strategy='planned').generate([1, 2, 3])
+        assert e.value.status == Status.UNSUPPORTED and 'tdiff.planned.' in str(e.value)
