@@ -840,6 +840,47 @@ TDIFF_API tdiff_status tdiff_denoiser_forward_mix(tdiff_denoiser *d, const int32
                                                   float t, const uint32_t *positions, size_t n_positions,
                                                   float *logits, size_t logits_cap);
 
+#ifdef TDIFF_EXPERIMENTAL
+/*
+ * Batched forward (experimental): several sequences of any lengths in ONE pass,
+ * packed one after another, so every weight matrix is read once for all of them
+ * (a server steps its concurrent requests together; docs/server.md). Attention
+ * never crosses from one sequence to another: each follows the handle's
+ * attention setting (ATTENTION, BLOCK_LENGTH, BLOCK_START) on its own positions
+ * 0..n[b]-1. Logits: rows for sequence 0's positions, then sequence 1's, and so
+ * on ([sum over b of n_positions[b] (n[b] where positions[b] is NULL), n_vocab],
+ * row-major). Each sequence's rows are bit-identical to tdiff_denoiser_forward on
+ * that sequence alone, whatever the other sequences, their order or the thread
+ * count (every matrix product defines each element exactly, independent of the
+ * number of rows).
+ *
+ * positions NULL: all positions of every sequence; else positions[b] NULL means
+ * all of sequence b, and n_positions (required then) gives the count of the
+ * others. The lengths n[0..n_seq) must add up to at most the rows reserved with
+ * tdiff_denoiser_reserve_batch (max_len until then).
+ *
+ * Returns TDIFF_OK; TDIFF_E_INVALID_ARGUMENT (NULL arrays, n_seq 0, a sequence
+ * breaking a rule of tdiff_denoiser_forward, more rows than reserved; the
+ * message names the sequence); TDIFF_E_UNSUPPORTED (a time-conditioned (DiT)
+ * model: use tdiff_denoiser_forward_t per sequence); TDIFF_E_BUFFER_TOO_SMALL
+ * (logits_cap below the rows above times TDIFF_DENOISER_N_VOCAB);
+ * TDIFF_E_OVERFLOW (the rows' count overflows). Allocates nothing; thread
+ * safety as every call on the handle.
+ */
+TDIFF_API tdiff_status tdiff_denoiser_forward_batch(tdiff_denoiser *d, size_t n_seq, const int32_t *const *tokens,
+                                                    const size_t *n, const uint32_t *const *positions,
+                                                    const size_t *n_positions, float *logits, size_t logits_cap);
+/*
+ * Grows the handle's activation buffers so that one tdiff_denoiser_forward_batch
+ * call may carry max_rows tokens in all (values below max_len mean max_len).
+ * Memory: about max_rows x (4 n_embd + 2 n_kv_embd + 2 n_ff) floats. The old
+ * buffers are kept when the new ones cannot be allocated. Returns TDIFF_OK;
+ * TDIFF_E_INVALID_ARGUMENT (NULL, max_rows 0 or above 2^20); TDIFF_E_OVERFLOW;
+ * TDIFF_E_OUT_OF_MEMORY.
+ */
+TDIFF_API tdiff_status tdiff_denoiser_reserve_batch(tdiff_denoiser *d, size_t max_rows);
+#endif /* TDIFF_EXPERIMENTAL */
+
 /*
  * Soft masking (Hersche et al. 2025, "Soft-Masked Diffusion Language
  * Models"; docs/algorithms.md §5, docs/softmask.md). A still-masked position

@@ -75,27 +75,33 @@ static size_t floats_for(size_t bytes)
 static tdiff_status alloc_workspace(tdiff_denoiser *d)
 {
     const dn_config *c = &d->cfg;
-    size_t L = d->max_len, T = tdiff__pool_size(d->pool), dkv = c->n_head_kv * c->head_dim;
+    /* L: longest sequence (positions, attention scratch); R: rows of the
+     * activations (= L, or a packed batch's total after reserve_batch) */
+    size_t L = d->max_len, R = d->max_rows, T = tdiff__pool_size(d->pool), dkv = c->n_head_kv * c->head_dim;
     size_t half = c->rope_style == TDIFF__ROPE_NONE ? 0 : c->rope_dim / 2;
     const gemm_need g = gemm_needs(d);
-    const size_t gemm_shared = floats_for(tdiff__gemm_shared_bytes(d->env.k, L, g.k_max, g.any_float, g.any_block));
+    const size_t gemm_shared = floats_for(tdiff__gemm_shared_bytes(d->env.k, R, g.k_max, g.any_float, g.any_block));
     const size_t gemm_thread = floats_for(g.thread_bytes);
     const size_t att_k = c->head_dim > L ? c->head_dim : L; /* Q tiles have hd inputs, P tiles L */
     const size_t att_pack = floats_for(tdiff__gemm_shared_bytes(d->env.k, DN_ATT_TILE, att_k, true, false));
+    const size_t seq_floats = (sizeof(tdiff__batch_seq) + sizeof(float) - 1) / sizeof(float);
     size_t total = 0, per_thread;
     /* one entry per piece carved below, in the same order (each is rounded up) */
     bool ok = tdiff__mul_size(DN_ATT_TILE, L, &per_thread);
     const size_t pieces[][2] = {
-        {L, c->n_embd}, {L, c->n_embd}, {L, c->n_embd}, {L, c->n_embd}, /* x, xn, q, att */
-        {L, dkv}, {L, dkv},                                             /* k, v */
-        {L, c->n_ff}, {L, c->n_ff},                                     /* ff_a, ff_b */
+        {R, c->n_embd}, {R, c->n_embd}, {R, c->n_embd}, {R, c->n_embd}, /* x, xn, q, att */
+        {R, dkv}, {R, dkv},                                             /* k, v */
+        {R, c->n_ff}, {R, c->n_ff},                                     /* ff_a, ff_b */
         {T, per_thread},                                                /* scores */
         {1, gemm_shared}, {T, gemm_thread}, {T, att_pack},              /* gemm scratch */
         {L, half}, {L, half},                                           /* rope cos, sin */
         {1, c->n_freq + 2 * c->n_cond}, {6, c->n_embd},                 /* cond, mod */
-        {1, L},                                                         /* rows (uint32 = float size) */
+        {1, R},                                                         /* rows (uint32 = float size) */
         {L, c->n_embd}, {1, c->n_embd},                                 /* mix, mix_tmp */
         {1, L}, {1, L},                                                 /* ids0 (int32), mix_rows (bytes) */
+        {1, R}, {1, R},                                                 /* ptok (int32), ppos (uint32) */
+        {2, R + 1}, {2, R + 1},                                         /* seg, seg_tile (size_t <= 2 floats) */
+        {R, seq_floats},                                                /* seqs (public batch call) */
     };
     for (size_t i = 0; ok && i < sizeof pieces / sizeof pieces[0]; i++)
         ok = ws_add(&total, pieces[i][0], pieces[i][1]);
@@ -111,14 +117,14 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     if (!d->ws_block)
         return tdiff__fail(&d->env, TDIFF_E_OUT_OF_MEMORY, "out of memory for a %zu-byte workspace", total);
     float *cur = (float *)(((uintptr_t)d->ws_block + 63) & ~(uintptr_t)63);
-    d->ws.x = ws_take(&cur, L, c->n_embd);
-    d->ws.xn = ws_take(&cur, L, c->n_embd);
-    d->ws.q = ws_take(&cur, L, c->n_embd);
-    d->ws.att = ws_take(&cur, L, c->n_embd);
-    d->ws.k = ws_take(&cur, L, dkv);
-    d->ws.v = ws_take(&cur, L, dkv);
-    d->ws.ff_a = ws_take(&cur, L, c->n_ff);
-    d->ws.ff_b = ws_take(&cur, L, c->n_ff);
+    d->ws.x = ws_take(&cur, R, c->n_embd);
+    d->ws.xn = ws_take(&cur, R, c->n_embd);
+    d->ws.q = ws_take(&cur, R, c->n_embd);
+    d->ws.att = ws_take(&cur, R, c->n_embd);
+    d->ws.k = ws_take(&cur, R, dkv);
+    d->ws.v = ws_take(&cur, R, dkv);
+    d->ws.ff_a = ws_take(&cur, R, c->n_ff);
+    d->ws.ff_b = ws_take(&cur, R, c->n_ff);
     d->ws.scores = ws_take(&cur, T, per_thread);
     d->ws.gemm.shared_bytes = gemm_shared * sizeof(float);
     d->ws.gemm.shared = ws_take(&cur, 1, gemm_shared);
@@ -130,11 +136,16 @@ static tdiff_status alloc_workspace(tdiff_denoiser *d)
     d->ws.rope_sin = ws_take(&cur, L, half);
     d->ws.cond = ws_take(&cur, 1, c->n_freq + 2 * c->n_cond);
     d->ws.mod = ws_take(&cur, 6, c->n_embd);
-    d->ws.rows = (uint32_t *)ws_take(&cur, 1, L);
+    d->ws.rows = (uint32_t *)ws_take(&cur, 1, R);
     d->ws.mix = ws_take(&cur, L, c->n_embd);
     d->ws.mix_tmp = ws_take(&cur, 1, c->n_embd);
     d->ws.ids0 = (int32_t *)ws_take(&cur, 1, L);
     d->ws.mix_rows = (uint8_t *)ws_take(&cur, 1, L);
+    d->ws.ptok = (int32_t *)ws_take(&cur, 1, R);
+    d->ws.ppos = (uint32_t *)ws_take(&cur, 1, R);
+    d->ws.seg = (size_t *)(void *)ws_take(&cur, 2, R + 1);
+    d->ws.seg_tile = (size_t *)(void *)ws_take(&cur, 2, R + 1);
+    d->ws.seqs = (tdiff__batch_seq *)(void *)ws_take(&cur, R, seq_floats);
     memset(d->ws.ids0, 0, L * sizeof *d->ws.ids0);  /* token 0: always a valid id */
     return TDIFF_OK;
 }
@@ -181,6 +192,7 @@ tdiff_status tdiff_denoiser_create(const tdiff_model *model, size_t max_len, int
     d->env = env;
     d->model = model;
     d->max_len = max_len;
+    d->max_rows = max_len;
     if ((st = tdiff__dn_configure(d)) != TDIFF_OK)
         goto fail;
     if (max_len > d->cfg.n_ctx) {
@@ -312,6 +324,127 @@ tdiff_status tdiff_denoiser_forward_t(tdiff_denoiser *d, const int32_t *tokens, 
     if (!isfinite(t))
         return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward: t is not finite");
     return tdiff__denoiser_forward(d, tokens, n, positions, n_positions, t, logits, logits_cap);
+}
+
+/* ---- packed batches ---- */
+
+tdiff_status tdiff_denoiser_reserve_batch(tdiff_denoiser *d, size_t max_rows)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (max_rows == 0 || max_rows > DN_MAX_LEN)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "reserve_batch: max_rows %zu is outside 1..%u",
+                           max_rows, DN_MAX_LEN);
+    if (max_rows < d->max_len)
+        max_rows = d->max_len;  /* one whole sequence always fits */
+    if (max_rows == d->max_rows)
+        return TDIFF_OK;
+    /* a new workspace; the old one stays until the new one exists */
+    dn_work old_ws = d->ws;
+    void *old_block = d->ws_block;
+    size_t old_rows = d->max_rows;
+    d->max_rows = max_rows;
+    tdiff_status st = alloc_workspace(d);
+    if (st != TDIFF_OK) {
+        d->ws = old_ws;
+        d->ws_block = old_block;
+        d->max_rows = old_rows;
+        return st;
+    }
+    tdiff__free(&d->env, old_block);
+    tdiff__dn_rope_init(d);
+    return TDIFF_OK;
+}
+
+/* Checks one sequence of a batch and counts its head rows into *heads. */
+static tdiff_status check_seq(tdiff_denoiser *d, const tdiff__batch_seq *q, size_t b, size_t *heads)
+{
+    const dn_config *c = &d->cfg;
+    if (!q->tokens)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_batch: NULL tokens of sequence %zu", b);
+    if (q->n == 0 || q->n > d->max_len)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_batch: sequence %zu has n = %zu, outside 1..%zu",
+                           b, q->n, d->max_len);
+    for (size_t i = 0; i < q->n; i++)
+        if (q->tokens[i] < 0 || (size_t)q->tokens[i] >= c->n_vocab)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward_batch: token %d at %zu of sequence %zu is outside 0..%zu", q->tokens[i], i, b,
+                               c->n_vocab - 1);
+    if (q->positions) {
+        if (q->n_positions == 0)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward_batch: sequence %zu has positions but n_positions 0", b);
+        for (size_t r = 0; r < q->n_positions; r++)
+            if (q->positions[r] >= q->n)
+                return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                                   "forward_batch: position %u (entry %zu) of sequence %zu is >= n = %zu",
+                                   q->positions[r], r, b, q->n);
+    }
+    if (!tdiff__add_size(*heads, q->positions ? q->n_positions : q->n, heads))
+        return tdiff__fail(&d->env, TDIFF_E_OVERFLOW, "forward_batch: the logits rows overflow");
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff__denoiser_forward_batch(tdiff_denoiser *d, const tdiff__batch_seq *seqs, size_t n_seq,
+                                           float *logits, size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (!seqs || !logits || n_seq == 0)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_batch: %s",
+                           n_seq == 0 ? "no sequences" : "NULL sequences or logits");
+    if (d->cfg.dit)
+        return tdiff__fail(&d->env, TDIFF_E_UNSUPPORTED,
+                           "forward_batch: time-conditioned (DiT) models are not batched; call forward_t per sequence");
+    if (d->attention < TDIFF_ATTENTION_FULL || d->attention > TDIFF_ATTENTION_BLOCK_CAUSAL)
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_batch: attention %d is not usable here",
+                           d->attention);
+    size_t rows = 0, heads = 0;
+    for (size_t b = 0; b < n_seq; b++) {
+        tdiff_status st = check_seq(d, &seqs[b], b, &heads);
+        if (st != TDIFF_OK)
+            return st;
+        if (seqs[b].n > d->max_rows - rows)
+            return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                               "forward_batch: the sequences need more than the %zu rows reserved "
+                               "(tdiff_denoiser_reserve_batch)", d->max_rows);
+        rows += seqs[b].n;
+    }
+    size_t need;
+    if (!tdiff__mul_size(heads, d->cfg.n_vocab, &need) || logits_cap < need)
+        return tdiff__fail(&d->env, TDIFF_E_BUFFER_TOO_SMALL,
+                           "forward_batch: logits need %zu x %zu floats, capacity %zu", heads, d->cfg.n_vocab,
+                           logits_cap);
+    /* pack: tokens one sequence after another, each row's own position */
+    size_t r = 0;
+    for (size_t b = 0; b < n_seq; b++) {
+        d->ws.seg[b] = r;
+        for (size_t i = 0; i < seqs[b].n; i++, r++) {
+            d->ws.ptok[r] = seqs[b].tokens[i];
+            d->ws.ppos[r] = (uint32_t)i;
+        }
+    }
+    d->ws.seg[n_seq] = r;
+    return tdiff__dn_run_batch(d, seqs, n_seq, logits);
+}
+
+tdiff_status tdiff_denoiser_forward_batch(tdiff_denoiser *d, size_t n_seq, const int32_t *const *tokens,
+                                          const size_t *n, const uint32_t *const *positions,
+                                          const size_t *n_positions, float *logits, size_t logits_cap)
+{
+    if (!d)
+        return TDIFF_E_INVALID_ARGUMENT;
+    if (!tokens || !n || (positions && !n_positions))
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT, "forward_batch: NULL %s",
+                           !tokens ? "tokens" : !n ? "n" : "n_positions");
+    if (n_seq > d->max_rows)  /* each sequence has at least one row */
+        return tdiff__fail(&d->env, TDIFF_E_INVALID_ARGUMENT,
+                           "forward_batch: %zu sequences need more than the %zu rows reserved", n_seq, d->max_rows);
+    tdiff__batch_seq *seqs = d->ws.seqs;
+    for (size_t b = 0; b < n_seq; b++)
+        seqs[b] = (tdiff__batch_seq){tokens[b], n[b], positions ? positions[b] : NULL,
+                                     positions && positions[b] ? n_positions[b] : 0};
+    return tdiff__denoiser_forward_batch(d, n_seq ? seqs : NULL, n_seq, logits, logits_cap);
 }
 
 static const tdiff__name param_names[] = {

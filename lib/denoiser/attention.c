@@ -106,9 +106,9 @@ size_t tdiff__dn_mask_first_reader(const dn_mask *mask, size_t i)
 typedef struct att_job {
     tdiff_denoiser *d;
     const dn_rows *rows;
-    const float *k, *v;    /* [n, dkv], row = position */
+    const float *k, *v;    /* [n, dkv], row = position (packed: row = row)       */
     const dn_mask *mask;
-    size_t n_tiles;
+    size_t n_tiles;        /* tiles of all sequences together                      */
 } att_job;
 
 /* Sets the scores of keys position i may not see (among the first n) to -inf.
@@ -136,14 +136,47 @@ static void apply_mask(const dn_mask *mask, float *s, size_t i, size_t n)
         s[c] = -INFINITY;
 }
 
+/* The sequence of a packed call that holds global tile `tile` (binary search
+ * over seg_tile: first tile of each sequence, ascending). */
+static size_t seg_of_tile(const size_t *seg_tile, size_t n_seg, size_t tile)
+{
+    size_t lo = 0, hi = n_seg;  /* seg_tile[lo] <= tile < seg_tile[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (seg_tile[mid] <= tile)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void att_task(void *ctx, size_t task, size_t thread)
 {
     const att_job *j = ctx;
     tdiff_denoiser *d = j->d;
     const dn_config *c = &d->cfg;
+    size_t hd = c->head_dim, dm = c->n_embd, dkv = c->n_head_kv * hd;
+    size_t h = task / j->n_tiles, tile = task % j->n_tiles;
+    /* One sequence's view: its rows, its query/output rows and its keys. A packed
+     * sequence is computed exactly as it would be alone (rows 0..n-1, keys of its own). */
     const dn_rows *rows = j->rows;
-    size_t hd = c->head_dim, dm = c->n_embd, dkv = c->n_head_kv * hd, m = rows->m;
-    size_t h = task / j->n_tiles, r0 = (task % j->n_tiles) * DN_ATT_TILE;
+    dn_rows one;
+    const float *kb = j->k, *vb = j->v;
+    const float *qb = d->ws.q;
+    float *ob = d->ws.att;
+    if (rows->n_seg) {
+        size_t sg = seg_of_tile(d->ws.seg_tile, rows->n_seg, tile);
+        size_t off = rows->seg[sg], len = rows->seg[sg + 1] - off;
+        one = (dn_rows){.m = len, .n = len};
+        rows = &one;
+        tile -= d->ws.seg_tile[sg];
+        kb += off * dkv;
+        vb += off * dkv;
+        qb += off * dm;
+        ob += off * dm;
+    }
+    size_t m = rows->m, r0 = tile * DN_ATT_TILE;
     size_t tr = m - r0 < DN_ATT_TILE ? m - r0 : DN_ATT_TILE;
     /* Keys [0, nc) are the only ones the tile's rows can see under causal and
      * block-causal masks (positions ascend): the rest is skipped, not just masked. */
@@ -155,17 +188,17 @@ static void att_task(void *ctx, size_t task, size_t thread)
     const tdiff__kernels *k = d->env.k;
     tdiff__gemm_ws ws = {(uint8_t *)d->ws.att_pack + thread * d->ws.att_pack_bytes, d->ws.att_pack_bytes, NULL, 0};
     /* S [tr, nc] = Q_h K_g^T over the visible keys: K's rows are the weights */
-    const tdiff__gemm_w keys = {TDIFF__GGML_F32, j->k + g * hd, nc, hd, dkv * sizeof(float), 0};
+    const tdiff__gemm_w keys = {TDIFF__GGML_F32, kb + g * hd, nc, hd, dkv * sizeof(float), 0};
     const tdiff__gemm_op qk = {s, nc, &keys, NULL};
-    tdiff__gemm(k, NULL, d->ws.q + r0 * dm + h * hd, dm, tr, &qk, 1, &ws);
+    tdiff__gemm(k, NULL, qb + r0 * dm + h * hd, dm, tr, &qk, 1, &ws);
     for (size_t r = 0; r < tr; r++) {
         k->scale(s + r * nc, scale, nc);
         apply_mask(j->mask, s + r * nc, tdiff__dn_row_pos(rows, r0 + r), nc);
         k->softmax(s + r * nc, nc);
     }
     /* O_h [tr, hd] = P V_g: V seen transposed (element (c, key) at key * dkv + c) */
-    const tdiff__gemm_w vals = {TDIFF__GGML_F32, j->v + g * hd, hd, nc, sizeof(float), dkv};
-    const tdiff__gemm_op pv = {d->ws.att + r0 * dm + h * hd, dm, &vals, NULL};
+    const tdiff__gemm_w vals = {TDIFF__GGML_F32, vb + g * hd, hd, nc, sizeof(float), dkv};
+    const tdiff__gemm_op pv = {ob + r0 * dm + h * hd, dm, &vals, NULL};
     tdiff__gemm(k, NULL, s, nc, tr, &pv, 1, &ws);
 }
 
@@ -173,5 +206,14 @@ void tdiff__dn_attention(tdiff_denoiser *d, const dn_rows *rows, const float *k,
                          const dn_mask *mask)
 {
     att_job j = {d, rows, k, v, mask, (rows->m + DN_ATT_TILE - 1) / DN_ATT_TILE};
+    if (rows->n_seg) { /* each sequence's tiles start at its own first row */
+        size_t t = 0;
+        for (size_t sg = 0; sg < rows->n_seg; sg++) {
+            d->ws.seg_tile[sg] = t;
+            t += (rows->seg[sg + 1] - rows->seg[sg] + DN_ATT_TILE - 1) / DN_ATT_TILE;
+        }
+        d->ws.seg_tile[rows->n_seg] = t;
+        j.n_tiles = t;
+    }
     tdiff__pool_for(d->pool, d->cfg.n_head * j.n_tiles, att_task, &j);
 }

@@ -110,6 +110,33 @@ tdiff_status tdiff__denoiser_forward(tdiff_denoiser *d, const int32_t *tokens, s
                                      float *logits, size_t logits_cap);
 
 /*
+ * One sequence of a batched forward call (tdiff__denoiser_forward_batch).
+ */
+typedef struct tdiff__batch_seq {
+    const int32_t *tokens;      /* [n] token ids, each < n_vocab                           */
+    size_t n;                   /* 1..max_len                                              */
+    const uint32_t *positions;  /* logits wanted (each < n); NULL = all n in order        */
+    size_t n_positions;
+} tdiff__batch_seq;
+
+/*
+ * Runs n_seq sequences of any lengths through the network as one packed batch:
+ * every linear layer (and the output head) is one product over the rows of all
+ * sequences, so each weight is read once per call; attention stays inside each
+ * sequence. Logits: the rows of sequence 0's positions, then sequence 1's, ...
+ * ([sum of n_positions, n_vocab]). Each sequence's logits are bit-identical to
+ * tdiff__denoiser_forward on it alone (the products define every element
+ * exactly, whatever the row count: simd/gemm.h). Attention follows the handle's
+ * settings (TDIFF_DENOISER_ATTENTION, block length and start) in each sequence.
+ * The sequences' lengths must add up to at most the rows reserved
+ * (tdiff_denoiser_reserve_batch; max_len by default). TDIFF_E_INVALID_ARGUMENT
+ * (as the single forward, per sequence; n_seq 0; too many rows),
+ * TDIFF_E_UNSUPPORTED (a time-conditioned (DiT) model), TDIFF_E_BUFFER_TOO_SMALL.
+ */
+tdiff_status tdiff__denoiser_forward_batch(tdiff_denoiser *d, const tdiff__batch_seq *seqs, size_t n_seq,
+                                           float *logits, size_t logits_cap);
+
+/*
  * The KV cache: what lets a forward call recompute only some positions of a
  * canvas (the sampler's prefix / dual / delayed caches, exact caching of causal
  * and block-causal models, autoregressive decoding). A cache belongs to the

@@ -63,10 +63,11 @@ static void embed_row(const row_job *j, size_t r)
     size_t dm = d->cfg.n_embd, p = tdiff__dn_row_pos(j->rows, r);
     float *x = d->ws.x + r * dm, *tmp = d->ws.xn + r * dm;  /* xn is free during embedding */
     const tdiff__forward_args *a = j->a;
+    size_t ti = j->rows->n_seg ? r : p;  /* packed: tokens are by row */
     if (a->embd && (!a->embd_rows || a->embd_rows[p]))
         memcpy(x, a->embd + p * dm, dm * sizeof *x);
     else
-        (void)tdiff__tensor_row_to_f32(k, w->tok_embd, (size_t)a->tokens[p], x);  /* id checked by caller */
+        (void)tdiff__tensor_row_to_f32(k, w->tok_embd, (size_t)a->tokens[ti], x);  /* id checked by caller */
     if (w->pos_embd) {
         (void)tdiff__tensor_row_to_f32(k, w->pos_embd, p, tmp);
         k->add(x, tmp, dm);
@@ -285,40 +286,86 @@ static void scale_by_sigma(const tdiff_denoiser *d, const tdiff__forward_args *a
     }
 }
 
+/* Embedding, time conditioning and every layer over the pass's rows. */
+static void run_layers(tdiff_denoiser *d, const dn_pass *p)
+{
+    const dn_config *c = &d->cfg;
+    rows(d, (row_job){.op = OP_EMBED, .n = p->rows.m, .width = c->n_embd, .x = d->ws.x, .a = p->a, .rows = &p->rows});
+    if (c->dit)
+        time_condition(d, c->time_input ? p->a->t : 0.0f);
+    for (size_t il = 0; il < c->n_layer; il++) {
+        if (c->post_norm)
+            layer_post_norm(d, il, p);
+        else
+            layer_pre_norm(d, il, p);
+    }
+}
+
+/* The hidden row that predicts position q of a sequence whose rows start at off:
+ * a shifted model reads row q's prediction from hidden state q - 1 (row 0 from itself). */
+static uint32_t head_row(const tdiff_denoiser *d, const dn_rows *rows, size_t off, uint32_t q)
+{
+    uint32_t h = d->cfg.shift_logits && q > 0 ? q - 1 : q;
+    return (uint32_t)off + (rows->row_of ? rows->row_of[h] : h);
+}
+
+static dn_mask call_mask(const tdiff_denoiser *d, const tdiff__forward_args *a)
+{
+    dn_mask m = {0};
+    m.attention = a->attention ? a->attention : d->attention;
+    m.block_len = a->block_len ? a->block_len : d->block_len;
+    m.block_start = a->has_block_start ? a->block_start : d->block_start;
+    m.span = a->span;
+    m.span_earlier = a->span_earlier ? a->span_earlier > 0 : d->cfg.span_earlier;
+    return m;
+}
+
 tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows)
 {
     const dn_config *c = &d->cfg;
-    dn_pass p = {.a = a, .rows = {.m = a->n, .n = a->n}, .cache = a->cache};
-    p.mask.attention = a->attention ? a->attention : d->attention;
-    p.mask.block_len = a->block_len ? a->block_len : d->block_len;
-    p.mask.block_start = a->has_block_start ? a->block_start : d->block_start;
-    p.mask.span = a->span;
-    p.mask.span_earlier = a->span_earlier ? a->span_earlier > 0 : c->span_earlier;
+    dn_pass p = {.a = a, .rows = {.m = a->n, .n = a->n}, .mask = call_mask(d, a), .cache = a->cache};
     if (p.cache)
         tdiff__kv_cache_plan(d, a, &p.mask, &p.rows);
-    rows(d, (row_job){.op = OP_EMBED, .n = p.rows.m, .width = c->n_embd, .x = d->ws.x, .a = a, .rows = &p.rows});
-    if (c->dit)
-        time_condition(d, c->time_input ? a->t : 0.0f);
-    for (size_t il = 0; il < c->n_layer; il++) {
-        if (c->post_norm)
-            layer_post_norm(d, il, &p);
-        else
-            layer_pre_norm(d, il, &p);
-    }
+    run_layers(d, &p);
     if (p.cache)
         tdiff__kv_cache_commit(p.cache, &p.rows);
-    /* Head rows in batches of max_len (the gather buffers' height); a shifted
-     * model reads row p's prediction from hidden state p - 1 (row 0 from itself). */
-    for (size_t r0 = 0; r0 < n_rows; r0 += d->max_len) {
-        size_t nb = n_rows - r0 < d->max_len ? n_rows - r0 : d->max_len;
-        for (size_t r = 0; r < nb; r++) {
-            uint32_t q = a->positions ? a->positions[r0 + r] : (uint32_t)(r0 + r);
-            uint32_t h = c->shift_logits && q > 0 ? q - 1 : q;
-            d->ws.rows[r] = p.rows.row_of ? p.rows.row_of[h] : h;
-        }
+    /* Head rows in batches of max_rows (the gather buffers' height). */
+    for (size_t r0 = 0; r0 < n_rows; r0 += d->max_rows) {
+        size_t nb = n_rows - r0 < d->max_rows ? n_rows - r0 : d->max_rows;
+        for (size_t r = 0; r < nb; r++)
+            d->ws.rows[r] = head_row(d, &p.rows, 0, a->positions ? a->positions[r0 + r] : (uint32_t)(r0 + r));
         head_batch(d, nb, a->logits + r0 * c->n_vocab);
     }
     if (c->scale_by_sigma)
         scale_by_sigma(d, a, n_rows);
+    return TDIFF_OK;
+}
+
+tdiff_status tdiff__dn_run_batch(tdiff_denoiser *d, const tdiff__batch_seq *seqs, size_t n_seq, float *logits)
+{
+    const dn_config *c = &d->cfg;
+    tdiff__forward_args a = {0};
+    a.tokens = d->ws.ptok;
+    a.n = d->ws.seg[n_seq];
+    dn_pass p = {.a = &a,
+                 .rows = {.m = a.n, .pos = d->ws.ppos, .n = a.n, .n_seg = n_seq, .seg = d->ws.seg},
+                 .mask = call_mask(d, &a)};
+    run_layers(d, &p);
+    /* One head product over every sequence's rows (in batches of max_rows). */
+    size_t nb = 0, done = 0;
+    for (size_t b = 0; b < n_seq; b++) {
+        const tdiff__batch_seq *q = &seqs[b];
+        size_t np = q->positions ? q->n_positions : q->n;
+        for (size_t r = 0; r < np; r++) {
+            d->ws.rows[nb++] = head_row(d, &p.rows, d->ws.seg[b], q->positions ? q->positions[r] : (uint32_t)r);
+            if (nb == d->max_rows) {
+                head_batch(d, nb, logits + done * c->n_vocab);
+                done += nb;
+                nb = 0;
+            }
+        }
+    }
+    if (nb)
+        head_batch(d, nb, logits + done * c->n_vocab);
     return TDIFF_OK;
 }

@@ -115,6 +115,12 @@ typedef struct dn_work {
     float *mix_tmp;  /* [d]            one dequantised embedding row             */
     int32_t *ids0;   /* [max_len]      zero token ids when the caller gives none */
     uint8_t *mix_rows; /* [max_len]    1 where the mixture replaces the token    */
+    /* Packed batches (tdiff__denoiser_forward_batch): */
+    int32_t *ptok;   /* [max_rows]     the sequences' tokens, one after another   */
+    uint32_t *ppos;  /* [max_rows]     each row's position in its own sequence    */
+    size_t *seg;     /* [max_rows + 1] first row of each sequence, then the total */
+    size_t *seg_tile;/* [max_rows + 1] first attention tile of each sequence      */
+    tdiff__batch_seq *seqs; /* [max_rows] the public batch call's sequences      */
 } dn_work;
 
 /* Rows of the attention score tile a task handles (reason: 64 x max_len floats of
@@ -133,13 +139,18 @@ typedef struct dn_mask {
 
 /* The rows one forward call runs through the layers, and the keys they attend to.
  * Without a cache every position is a row (pos, row_of NULL); with one, only the
- * rows the call must compute (cache.c), the other keys read from the cache. */
+ * rows the call must compute (cache.c), the other keys read from the cache.
+ * A packed batch (several sequences, no cache) is rows of one sequence after
+ * another: pos is each row's position in its own sequence, and n_seg / seg say
+ * where each sequence starts; attention never crosses from one to another. */
 typedef struct dn_rows {
     size_t m;                 /* rows computed (activations are [m, width])           */
     const uint32_t *pos;      /* [m] canvas position of each row, ascending; NULL = 0..m-1 */
     const uint32_t *row_of;   /* [n] row holding each position's hidden state (valid for
                                  the computed ones); NULL = identity                  */
-    size_t n;                 /* keys: positions [0, n)                               */
+    size_t n;                 /* keys: positions [0, n)  (packed: unused)             */
+    size_t n_seg;             /* packed: sequences; 0 = one sequence, the fields above */
+    const size_t *seg;        /* packed: [n_seg + 1] first row of each, then m         */
 } dn_rows;
 
 static inline size_t tdiff__dn_row_pos(const dn_rows *r, size_t row)
@@ -172,6 +183,8 @@ struct tdiff_denoiser {
     dn_config cfg;
     dn_weights w;
     size_t max_len;
+    size_t max_rows;         /* rows of the activation buffers: max_len, or more
+                                after tdiff_denoiser_reserve_batch               */
     tdiff__pool *pool;
     dn_work ws;
     void *ws_block;          /* the one workspace allocation   */
@@ -211,7 +224,9 @@ void tdiff__dn_matmul_multi(tdiff_denoiser *d, const tdiff__dn_product *p, size_
 size_t tdiff__dn_matmul_thread_bytes(const tdiff_denoiser *d, const dn_mat *w);
 
 /* attention.c: att[m, d] of the rows from q[m, d] and the keys and values of
- * positions [0, rows->n) in k, v ([n, dkv], row = position; RoPE applied). */
+ * positions [0, rows->n) in k, v ([n, dkv], row = position; RoPE applied).
+ * Packed rows: each sequence's rows attend to that sequence's keys only (k, v
+ * then hold [m, dkv] by row), exactly as the sequence would alone. */
 void tdiff__dn_attention(tdiff_denoiser *d, const dn_rows *rows, const float *k, const float *v,
                          const dn_mask *mask);
 /* One past the last key query position i may see: causal i + 1, block-causal the
@@ -238,5 +253,8 @@ void tdiff__kv_cache_commit(tdiff__kv_cache *c, const dn_rows *rows);
 
 /* forward.c */
 tdiff_status tdiff__dn_run(tdiff_denoiser *d, const tdiff__forward_args *a, size_t n_rows);
+/* A packed batch (arguments checked by api.c; ws.ptok, ppos, seg filled): logits
+ * rows of sequence 0's positions, then sequence 1's, ... */
+tdiff_status tdiff__dn_run_batch(tdiff_denoiser *d, const tdiff__batch_seq *seqs, size_t n_seq, float *logits);
 
 #endif

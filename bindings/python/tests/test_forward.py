@@ -102,3 +102,18 @@ def test_a_model_and_its_tokenizer_serve_several_threads(model):
         t.join()
     for (wi, wl), (gi, gl) in zip(want, got):
         assert wi == gi and np.array_equal(wl, gl)
+
+
+def test_forward_batch_equals_each_sequence_alone(model):
+    """Experimental packed batch: each sequence's rows are bit-identical to its own forward."""
+    seqs = [TOKENS, TOKENS[:5], [7], TOKENS[3:] + TOKENS[:4]]
+    pos = [None, [4, 0, 4], None, [1, 19, 2]]
+    with model.denoiser(len(TOKENS) + 4, n_threads=2) as d:
+        with pytest.raises(TextdiffError) as e:
+            d.forward_batch(seqs, positions=pos)
+        assert e.value.status == Status.INVALID_ARGUMENT and 'reserve' in str(e.value)
+        d.reserve_batch(sum(len(s) for s in seqs))
+        got = d.forward_batch(seqs, positions=pos)
+        assert len(got) == 4
+        for s, p, g in zip(seqs, pos, got):
+            assert np.array_equal(g, d.forward(s, positions=p))

@@ -164,6 +164,10 @@ PROTOTYPES = {
                                         c_size_t]),
     'tdiff_denoiser_forward_mix': (S, [handle, i32_p, c_size_t, size_p, i32_p, f32_p, c_float, u32_p, c_size_t,
                                        f32_p, c_size_t]),
+    # experimental (TDIFF_EXPERIMENTAL): the packed batch
+    'tdiff_denoiser_forward_batch': (S, [handle, c_size_t, POINTER(i32_p), size_p, POINTER(u32_p), size_p, f32_p,
+                                         c_size_t]),
+    'tdiff_denoiser_reserve_batch': (S, [handle, c_size_t]),
     # soft masking
     'tdiff_softmask_create': (S, [handle, c_size_t, host, handle_out, char_buf, c_size_t]),
     'tdiff_softmask_free': (None, [handle]),

@@ -131,6 +131,34 @@ class Denoiser(Handle):
         check(st, 'tdiff_denoiser_forward_mix', self.last_error)
         return out
 
+    def reserve_batch(self, max_rows):
+        """Experimental: lets one forward_batch carry max_rows tokens in all (max_len until then)."""
+        check(C.tdiff_denoiser_reserve_batch(self.handle, int(max_rows)), 'tdiff_denoiser_reserve_batch',
+              self.last_error)
+
+    def forward_batch(self, sequences, positions=None):
+        """Experimental: several token sequences (of any lengths) in one packed forward.
+        positions: None, or one entry per sequence (None = all its positions). Returns a list of
+        logits arrays [rows_b, n_vocab], each bit-identical to forward() on that sequence alone."""
+        ids = [ids_array(t) for t in sequences]
+        if positions is None:
+            positions = [None] * len(ids)
+        if len(positions) != len(ids):
+            raise ValueError('positions needs one entry per sequence')
+        pos = [self._positions(p, a.size) for p, a in zip(positions, ids)]
+        n = len(ids)
+        tok_p = (_ffi.i32_p * n)(*[ptr(a, ctypes.c_int32) for a in ids])
+        lens = (ctypes.c_size_t * n)(*[a.size for a in ids])
+        pos_p = (_ffi.u32_p * n)(*[ptr(p, ctypes.c_uint32) if p is not None else None for p, _ in pos])
+        counts = (ctypes.c_size_t * n)(*[r if p is not None else 0 for p, r in pos])
+        total = sum(r for _, r in pos)
+        out = np.empty((total, self.n_vocab), dtype=np.float32)
+        st = C.tdiff_denoiser_forward_batch(self.handle, n, tok_p, lens, pos_p, counts, ptr(out, ctypes.c_float),
+                                            out.size)
+        check(st, 'tdiff_denoiser_forward_batch', self.last_error)
+        rows = np.cumsum([0] + [r for _, r in pos])
+        return [out[rows[b]:rows[b + 1]] for b in range(n)]
+
     def forward(self, tokens, positions=None, t=None):
         """Logits [rows, n_vocab] float32: one row per entry of `positions` (default: every
         position in order). t: the time-conditioning value (required by DiT models; when
