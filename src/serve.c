@@ -49,6 +49,9 @@ static int usage(FILE *f, int code)
             "  --timeout S          seconds a request may take from arrival to its answer (default 300)\n"
             "  --api-key K          require 'Authorization: Bearer K' (or $TEXTDIFF_API_KEY); /health stays open\n"
             "  --threads N          threads of each worker's network (default 1)\n"
+            "  --batch              step the running generations together: one batched forward per step\n"
+            "                       across them (identical results; docs/server.md)\n"
+            "  --batch-rows N       tokens one batched forward may carry (default 4096)\n"
             "  --max-body BYTES     largest request body (default 1048576)\n"
             "  --max-tokens N       largest gen_length / max_tokens of a request (default 4096)\n"
             "  --max-steps N        largest steps of a request (default 4096)\n"
@@ -72,7 +75,8 @@ static int num(const char *opt, const char *v, double lo, double hi, double *out
 static int parse_opts(int argc, char **argv, srv_opts *o)
 {
     *o = (srv_opts){.host = "127.0.0.1", .port = 8080, .parallel = 1, .max_queue = 16, .timeout_s = 300,
-                    .max_body = 1 << 20, .threads = 1, .max_tokens = 4096, .max_steps = 4096, .grace_s = 10};
+                    .max_body = 1 << 20, .threads = 1, .max_tokens = 4096, .max_steps = 4096, .grace_s = 10,
+                    .batch_rows = 4096};
     o->api_key = getenv("TEXTDIFF_API_KEY");
     if (o->api_key && !*o->api_key)
         o->api_key = NULL;
@@ -108,6 +112,12 @@ static int parse_opts(int argc, char **argv, srv_opts *o)
             if (num(a, argv[++i], 1, 256, &x))
                 return 2;
             o->threads = (int)x;
+        } else if (!strcmp(a, "--batch")) {
+            o->batch = 1;
+        } else if (!strcmp(a, "--batch-rows") && has) {
+            if (num(a, argv[++i], 1, 1 << 20, &x))
+                return 2;
+            o->batch_rows = (int)x;
         } else if (!strcmp(a, "--max-body") && has) {
             if (num(a, argv[++i], 64, 1 << 30, &x))
                 return 2;
@@ -633,6 +643,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "textdiff: serve: --host '%s': %s\n", s->o.host, gai_strerror(gai));
         goto done;
     }
+    if (s->o.batch && srv_batch_start(s, err, sizeof err)) {
+        fprintf(stderr, "textdiff: serve: %s\n", err);
+        goto done;
+    }
     if (srv_workers_start(s, err, sizeof err)) {
         fprintf(stderr, "textdiff: serve: %s\n", err);
         goto done;
@@ -649,9 +663,10 @@ int cmd_serve(int argc, char **argv)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? (int)di->port : s->o.port;
-    fprintf(stderr, "textdiff: serving %s on http://%s%s%s:%d/ (%d worker%s, queue %d%s)\n", s->model_name,
+    fprintf(stderr, "textdiff: serving %s on http://%s%s%s:%d/ (%d worker%s, queue %d%s%s)\n", s->model_name,
             ai->ai_family == AF_INET6 ? "[" : "", s->o.host, ai->ai_family == AF_INET6 ? "]" : "", bound,
-            s->o.parallel, s->o.parallel == 1 ? "" : "s", s->o.max_queue, s->o.api_key ? ", API key required" : "");
+            s->o.parallel, s->o.parallel == 1 ? "" : "s", s->o.max_queue, s->batch ? ", batched" : "",
+            s->o.api_key ? ", API key required" : "");
     fflush(stderr);
     unsigned char sig = 0;
     struct pollfd pfd = {.fd = signal_pipe[0], .events = POLLIN};
@@ -665,6 +680,7 @@ done:
     if (d)
         MHD_stop_daemon(d);
     srv_workers_stop(s);
+    srv_batch_stop(s);
     if (ai)
         freeaddrinfo(ai);
     tdiff_tokenizer_free(s->tok);

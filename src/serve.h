@@ -5,9 +5,8 @@
  * own sampler and scoring denoiser over the one shared model) and the metrics;
  * serve_json.c turns request bodies into jobs and results into JSON (jansson).
  *
- * What it deliberately is not: a batching scheduler. Concurrent requests run in
- * parallel workers, each its own forward pass; one batched [B, L] forward needs
- * a batched denoiser the library does not have yet (docs/server.md).
+ * serve_batch.c (--batch) steps the running generations together: one batched
+ * forward per refinement step across them (docs/server.md).
  */
 #ifndef TEXTDIFF_SERVE_H
 #define TEXTDIFF_SERVE_H
@@ -95,6 +94,8 @@ typedef struct srv_opts {
     size_t max_tokens;      /* gen_length limit per request */
     size_t max_steps;       /* steps limit per request */
     double grace_s;         /* SIGTERM: how long running requests may finish */
+    int batch;              /* 1: running generations share one batched forward per step */
+    int batch_rows;         /* tokens one batched forward may carry */
 } srv_opts;
 
 /* Endpoints, for the metrics (requests by endpoint and status). */
@@ -121,6 +122,8 @@ typedef struct srv_worker {
     pthread_t thread;
     int index;
     tdiff_sampler *sampler;
+    tdiff_sampler *bsampler; /* --batch: the same over the batcher's callback network */
+    tdiff_sampler *active;   /* the one the current job runs on (set under the server's mutex) */
     srv_setting defaults[SRV_MAX_SETTINGS]; /* the sampler's parameters as created (an autoregressive */
     size_t n_defaults;                      /* model's default strategy is ar, not the table's llada) */
     tdiff_denoiser *score_d; /* built at the first /score, grown as windows need */
@@ -147,6 +150,7 @@ typedef struct srv {
     double avg_job_s;       /* for Retry-After */
     srv_metrics m;
     srv_worker *workers;
+    struct srv_batch *batch; /* NULL: no batching */
 } srv;
 
 /* serve_work.c */
@@ -164,6 +168,19 @@ void srv_job_free(srv_job *j); /* a job no other thread holds */
 void srv_count(srv *s, int endpoint, int status);
 /* The Prometheus text (malloc'd). */
 char *srv_metrics_text(srv *s, size_t *len);
+
+/* serve_batch.c */
+typedef struct srv_batch srv_batch;
+/* Starts the batcher (s->batch; left NULL with a note on stderr when the model
+ * cannot be batched). 0, or -1 with err. */
+int srv_batch_start(srv *s, char *err, size_t cap);
+void srv_batch_stop(srv *s); /* after the workers have stopped */
+/* A sampler whose network is the batcher, for worker w. 0, or -1 with err. */
+int srv_batch_sampler(srv *s, srv_worker *w, tdiff_sampler **out, char *err, size_t cap);
+/* A worker enters / leaves a batched generation (the batcher waits for members only). */
+void srv_batch_join(srv_batch *b);
+void srv_batch_leave(srv_batch *b);
+void srv_batch_stats(srv_batch *b, unsigned long long *forwards, unsigned long long *rows, unsigned long long *seqs);
 
 /* serve_json.c */
 /* A request body into a job; NULL with *status (400/413) and a message in err. */

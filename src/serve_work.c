@@ -94,8 +94,8 @@ void srv_cancel_locked(srv *s, srv_job *j)
     if (j->state == JOB_DONE)
         return;
     j->cancelled = 1;
-    if (j->worker && j->kind != JOB_SCORE)
-        tdiff_sampler_interrupt(j->worker->sampler);
+    if (j->worker && j->kind != JOB_SCORE && j->worker->active)
+        tdiff_sampler_interrupt(j->worker->active);
 }
 
 int srv_submit(srv *s, srv_job *j)
@@ -212,6 +212,14 @@ char *srv_metrics_text(srv *s, size_t *len)
     r |= counter(&b, "textdiff_queue_depth", "requests waiting for a worker", "gauge", (double)queued);
     r |= counter(&b, "textdiff_running", "requests on a worker", "gauge", (double)running);
     r |= counter(&b, "textdiff_workers", "worker threads (--parallel)", "gauge", (double)s->o.parallel);
+    if (s->batch) {
+        unsigned long long bf = 0, br = 0, bs = 0;
+        srv_batch_stats(s->batch, &bf, &br, &bs);
+        r |= counter(&b, "textdiff_batch_forwards_total", "batched forward passes (--batch)", "counter", (double)bf);
+        r |= counter(&b, "textdiff_batch_sequences_total", "canvases carried by batched forwards", "counter",
+                     (double)bs);
+        r |= counter(&b, "textdiff_batch_rows_total", "tokens carried by batched forwards", "counter", (double)br);
+    }
     r |= histogram(&b, "textdiff_request_duration_seconds", "generation and score requests, arrival to result",
                    m.latency, m.latency_sum, m.latency_count);
     r |= histogram(&b, "textdiff_queue_wait_seconds", "arrival to the start on a worker", m.qwait, m.qwait_sum,
@@ -272,16 +280,33 @@ static void snapshot(srv_worker *w)
     }
 }
 
-/* Every parameter back to the sampler's default: a worker's sampler serves requests one after another. */
-static void reset_params(srv_worker *w)
+/* Every parameter back to the (built-in) sampler's default: a worker's samplers
+ * serve requests one after another, and the batched one takes the same defaults. */
+static void reset_params(srv_worker *w, tdiff_sampler *sp)
 {
     for (size_t k = 0; k < w->n_defaults; k++) {
         const srv_setting *d = &w->defaults[k];
         if (d->is_int)
-            tdiff_sampler_set_int(w->sampler, d->p, d->i);
+            tdiff_sampler_set_int(sp, d->p, d->i);
         else
-            tdiff_sampler_set_float(w->sampler, d->p, d->f);
+            tdiff_sampler_set_float(sp, d->p, d->f);
     }
+}
+
+/* Whether a job can run on the batched sampler: everything but what needs the
+ * library's denoiser behind the sampler (a KV cache, the embedding strategy). */
+static int batchable(const srv_job *j)
+{
+    if (j->kind == JOB_SCORE)
+        return 0;
+    for (size_t k = 0; k < j->n_set; k++) {
+        const srv_setting *st = &j->set[k];
+        if (st->p == TDIFF_SAMPLER_CACHE && st->i != TDIFF_CACHE_NONE)
+            return 0;
+        if (st->p == TDIFF_SAMPLER_STRATEGY && st->i == TDIFF_STRATEGY_EMBEDDING)
+            return 0;
+    }
+    return 1;
 }
 
 static int status_of(tdiff_status st)
@@ -445,13 +470,15 @@ static json_t *completion_result(srv *s, srv_job *j, tdiff_sampler *sp, const in
 
 static void run_generation(srv *s, srv_worker *w, srv_job *j)
 {
-    tdiff_sampler *sp = w->sampler;
+    tdiff_sampler *sp = w->active;
+    srv_batch *batch = sp == w->bsampler ? s->batch : NULL;
+    int member = 0;
     tdiff_scheduler *sched = NULL;
     tdiff_transition *tr = NULL;
     int32_t *canvas = NULL, *prev = NULL, *scratch = NULL, *out = NULL;
     uint8_t *masked = NULL;
     char err[512] = "";
-    reset_params(w);
+    reset_params(w, sp);
     tdiff_sampler_set_int(sp, TDIFF_SAMPLER_N_THREADS, s->o.threads);
     tdiff_status st = TDIFF_OK;
     for (size_t k = 0; k < j->n_set && !st; k++)
@@ -464,6 +491,10 @@ static void run_generation(srv *s, srv_worker *w, srv_job *j)
     if ((st = graph_setup(s, j, sp, &sched, &tr, err, sizeof err)) != TDIFF_OK) {
         fail(j, status_of(st), srv_error("invalid_request_error", "%s", err));
         goto done;
+    }
+    if (batch) { /* from here to the end of the generation, the batcher waits for this worker's steps */
+        srv_batch_join(batch);
+        member = 1;
     }
     st = j->kind == JOB_INFILL ? tdiff_sampler_begin_infill(sp, j->ids, j->n_ids)
                                : tdiff_sampler_begin(sp, j->ids, j->n_ids);
@@ -535,6 +566,8 @@ static void run_generation(srv *s, srv_worker *w, srv_job *j)
     }
     fail(j, 200, completion_result(s, j, sp, out, n_out, j->kind == JOB_INFILL ? n : n - from));
 done:
+    if (member)
+        srv_batch_leave(batch);
     tdiff_sampler_set_transition(sp, NULL);
     tdiff_sampler_set_scheduler(sp, NULL);
     tdiff_transition_free(tr);
@@ -623,6 +656,7 @@ static void *worker_main(void *arg)
         s->n_running++;
         j->state = JOB_RUNNING;
         j->worker = w;
+        w->active = s->batch && batchable(j) ? w->bsampler : w->sampler;
         double t0 = tool_seconds();
         observe(s->m.qwait, &s->m.qwait_sum, &s->m.qwait_count, t0 - j->t_arrive);
         int skip = j->cancelled || t0 > j->deadline;
@@ -648,6 +682,7 @@ static void *worker_main(void *arg)
             s->avg_job_s = s->avg_job_s > 0 ? 0.8 * s->avg_job_s + 0.2 * (t1 - t0) : t1 - t0;
         }
         j->worker = NULL;
+        w->active = NULL;
         j->state = JOB_DONE;
         s->n_running--;
         pthread_cond_broadcast(&j->cond);
@@ -674,9 +709,15 @@ int srv_workers_start(srv *s, char *err, size_t cap)
         if (tdiff_sampler_create(s->model, NULL, &w->sampler, err, cap))
             return -1;
         snapshot(w);
-        if (pthread_create(&w->thread, NULL, worker_main, w)) {
+        if (s->batch && srv_batch_sampler(s, w, &w->bsampler, err, cap)) {
             tdiff_sampler_free(w->sampler);
             w->sampler = NULL;
+            return -1;
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w)) {
+            tdiff_sampler_free(w->sampler);
+            tdiff_sampler_free(w->bsampler);
+            w->sampler = w->bsampler = NULL;
             snprintf(err, cap, "cannot start worker thread %d", i);
             return -1;
         }
@@ -697,6 +738,7 @@ void srv_workers_stop(srv *s)
         if (w->sampler)
             pthread_join(w->thread, NULL);
         tdiff_sampler_free(w->sampler);
+        tdiff_sampler_free(w->bsampler);
         tdiff_denoiser_free(w->score_d);
     }
     free(s->workers);

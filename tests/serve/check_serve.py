@@ -349,6 +349,90 @@ def concurrent(s):
     check(out == alone, '6 concurrent requests on 2 workers answer as each alone', (out, alone))
 
 
+BATCH_REQS = [
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 1, 'temperature': 1.0}),
+    ('/v1/completions', {'prompt': 'a dog ran', 'max_tokens': 24, 'steps': 16, 'seed': 2, 'temperature': 0.8,
+                         'remasking': 'entropy', 'strategy': 'dream'}),
+    ('/v1/completions', {'prompt': 'the', 'max_tokens': 16, 'steps': 16, 'seed': 3, 'temperature': 0.7,
+                         'block_length': 8}),
+    ('/v1/completions', {'prompt': 'she said', 'max_tokens': 16, 'steps': 16, 'seed': 4, 'strategy': 'threshold'}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 5, 'temperature': 1.0,
+                         'strategy': 'maskgit'}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 6, 'strategy': 'mdlm'}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 7, 'temperature': 0.9,
+                         'cfg_scale': 1.5}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 8, 'cache': 'dual'}),
+    ('/infill', {'text': 'the [MASK:6] sat on the [MASK:5].', 'steps': 12, 'seed': 9, 'temperature': 0.6}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 10, 'temperature': 1.0,
+                         'stream': True}),
+]
+
+
+def batching(plain):
+    """--batch: concurrent requests (different strategies, lengths, seeds; one with a KV cache, which runs
+    unbatched) answer exactly as the unbatched server answers each alone, and they did share forwards."""
+    def tokens(srv, path, req):
+        if req.get('stream'):
+            st, _, ev = sse(srv, path, req)
+            fin = [e for e in ev if isinstance(e, dict) and e.get('object') == 'text_completion']
+            return fin[-1]['choices'][0]['tokens'] if st == 200 and fin else (st, ev[-3:])
+        st, r, _ = srv.post(path, req)
+        return r['choices'][0]['tokens'] if st == 200 else (st, r)
+
+    alone = [tokens(plain, p, r) for p, r in BATCH_REQS]
+    s = Server('--parallel', '4', '--max-queue', '16', '--batch')
+    try:
+        for rnd in range(2):
+            out = [None] * len(BATCH_REQS)
+
+            def go(k):
+                out[k] = tokens(s, *BATCH_REQS[k])
+
+            threads = [threading.Thread(target=go, args=(k,)) for k in range(len(BATCH_REQS))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            bad = [(k, out[k], alone[k]) for k in range(len(out)) if out[k] != alone[k]]
+            check(not bad, 'batch: %d concurrent requests on 4 batched workers answer as each alone unbatched (%d)'
+                  % (len(out), rnd + 1), bad)
+        # a client leaving mid-stream in a batch: the others finish, nothing is left running
+        out = [None] * 3
+
+        def go2(k):
+            out[k] = tokens(s, *BATCH_REQS[k])
+
+        threads = [threading.Thread(target=go2, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        c = socket.create_connection(('127.0.0.1', s.port))
+        body = json.dumps(dict(BATCH_REQS[9][1], steps=64, max_tokens=64)).encode()
+        c.sendall(b'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: %d\r\n\r\n' % len(body) + body)
+        c.recv(256)
+        c.close()
+        for t in threads:
+            t.join()
+        check(out == alone[:3], 'batch: requests beside a client that leaves mid-stream answer as alone', out)
+        health = None
+        for _ in range(100):
+            st, health, _ = s.get('/health')
+            if health.get('running') == 0:
+                break
+            time.sleep(0.05)
+        check(health.get('running') == 0 and health.get('queued') == 0, 'batch: nothing left running', health)
+        st, m, _ = s.request('GET', '/metrics')
+        text = m if isinstance(m, str) else m.decode() if isinstance(m, bytes) else str(m)
+        fw = re.search(r'textdiff_batch_forwards_total (\d+)', text)
+        sq = re.search(r'textdiff_batch_sequences_total (\d+)', text)
+        check(fw and sq and int(sq.group(1)) > int(fw.group(1)) > 0,
+              'batch: /metrics shows forwards that carried several requests',
+              (fw and fw.group(0), sq and sq.group(0)))
+    finally:
+        rc, log = s.stop()
+    check(rc == 0 and 'stopped' in log and 'batched' in log, 'batch: SIGTERM: exit 0', log[-2000:])
+
+
 def overload_and_key():
     s = Server('--parallel', '1', '--max-queue', '0', '--api-key', 's3cret')
     key = {'Authorization': 'Bearer s3cret'}
@@ -473,6 +557,7 @@ def main():
         bad_requests(s)
         fuzz(s)
         concurrent(s)
+        batching(s)
         st, h, _ = s.get('/health')
         check(st == 200 and h['running'] == 0 and h['queued'] == 0, 'nothing left running', h)
     finally:

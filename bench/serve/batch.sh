@@ -1,0 +1,54 @@
+#!/bin/bash
+# batch.sh -- `textdiff serve` with and without --batch under wrk (docs/server.md, "Batching, measured").
+#
+#   bench/serve/batch.sh [MODEL] [SECONDS] [CLIENTS...]      (defaults: the bundled model, 20, 1 4 8 16)
+#
+# Starts three servers on loopback, all over the same model:
+#   one     --parallel 1 --threads 2            one request at a time (the baseline)
+#   workers --parallel 8 --threads 1            concurrent requests, each its own forward
+#   batch   --parallel 16 --threads 2 --batch   concurrent requests, one batched forward per step
+# and drives each in turn with wrk (bench/serve/completions.lua; WRK_TOKENS / WRK_STEPS /
+# WRK_PROMPT / WRK_TEMPERATURE pass through) for SECONDS per client count, interleaved per
+# client count so that the three see the same machine load. Prints one line per run, the load
+# average before each client count and the batch server's /metrics batch counters at the end.
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+EXE=${TEXTDIFF:-$ROOT/build/src/textdiff}
+MODEL=${1:-$ROOT/models/austen-llada.gguf}
+SECS=${2:-20}
+CLIENTS=${*:3}
+CLIENTS=${CLIENTS:-1 4 8 16}
+LUA=$ROOT/bench/serve/completions.lua
+TMP=$(mktemp -d)
+PIDS=""
+cleanup() { for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+
+start() { # name, then serve options (in this shell, so cleanup knows the pid)
+    local name=$1
+    shift
+    "$EXE" serve "$MODEL" --port 0 --max-queue 64 --timeout 600 "$@" >/dev/null 2>"$TMP/$name.log" &
+    PIDS="$PIDS $!"
+}
+port_of() { # name: waits for the server's first line and prints its port
+    for _ in $(seq 600); do
+        port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/$1.log")
+        [ -n "$port" ] && { echo "$port"; return; }
+        sleep 0.1
+    done
+    echo "server $1 did not start" >&2; cat "$TMP/$1.log" >&2; exit 1
+}
+start one --parallel 1 --threads 2
+start workers --parallel 8 --threads 1
+start batch --parallel 16 --threads 2 --batch
+P_ONE=$(port_of one); P_WORKERS=$(port_of workers); P_BATCH=$(port_of batch)
+echo "model $(basename "$MODEL"), $SECS s per run, tokens ${WRK_TOKENS:-32}, steps ${WRK_STEPS:-32}, $(nproc) CPUs"
+for c in $CLIENTS; do
+    echo "clients $c: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    for srv in one:$P_ONE workers:$P_WORKERS batch:$P_BATCH; do
+        name=${srv%%:*}; port=${srv#*:}
+        printf '  %-8s c=%-3s ' "$name" "$c"
+        wrk -t1 -c"$c" -d"${SECS}s" --timeout 300s -s "$LUA" "http://127.0.0.1:$port/v1/completions" | tail -n 1
+    done
+done
+curl -s "http://127.0.0.1:$P_BATCH/metrics" | grep '^textdiff_batch' || true
