@@ -15,6 +15,7 @@
 # on a shared machine, where wall-clock throughput depends on the share of the cores the other jobs
 # leave) and the batch server's /metrics batch counters at the end.
 set -eu
+case "${1:-}" in -h|--help) echo "usage: bench/serve/batch.sh [MODEL] [SECONDS] [CLIENTS...] (see the comment at the top)"; exit 0 ;; esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 EXE=${TEXTDIFF:-$ROOT/build/src/textdiff}
 MODEL=${1:-$ROOT/models/austen-llada.gguf}
