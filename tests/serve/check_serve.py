@@ -361,10 +361,14 @@ BATCH_REQS = [
     ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 6, 'strategy': 'mdlm'}),
     ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 7, 'temperature': 0.9,
                          'cfg_scale': 1.5}),
-    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 8, 'cache': 'dual'}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 8, 'cache': 2}),  # dual
     ('/infill', {'text': 'the [MASK:6] sat on the [MASK:5].', 'steps': 12, 'seed': 9, 'temperature': 0.6}),
     ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 16, 'seed': 10, 'temperature': 1.0,
                          'stream': True}),
+    ('/v1/completions', {'prompt': 'the cat', 'max_tokens': 16, 'steps': 4, 'seed': 11, 'strategy': 'bd3',
+                         'block_length': 8, 'temperature': 1.0}),
+    ('/v1/completions', {'prompt': 'a dog', 'max_tokens': 16, 'seed': 12, 'strategy': 'bd3_first_hitting',
+                         'block_length': 8}),
 ]
 
 
@@ -380,6 +384,7 @@ def batching(plain):
         return r['choices'][0]['tokens'] if st == 200 else (st, r)
 
     alone = [tokens(plain, p, r) for p, r in BATCH_REQS]
+    check(all(isinstance(a, list) for a in alone), 'batch: every reference request answers unbatched', alone)
     s = Server('--parallel', '4', '--max-queue', '16', '--batch')
     try:
         for rnd in range(2):
