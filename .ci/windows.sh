@@ -6,7 +6,8 @@
 #   1. checks the DLL's export table: exactly the header's TDIFF_API functions, all
 #      tdiff_*, and that it needs only KERNEL32 and msvcrt (.ci/dll_exports.py);
 #   2. runs the C unit suites under Wine (meson test; the cross file's exe_wrapper);
-#   3. runs textdiff.exe generate on the bundled model and checks its tokens equal
+#   3. checks textdiff.exe picks the native build's SIMD variant (cpuid + xgetbv under
+#      mingw), runs textdiff.exe generate on the bundled model and checks its tokens equal
 #      the native build's ($NATIVE_TEXTDIFF, default build/src/textdiff, when
 #      present) for the same seed, greedy and sampled;
 #   4. builds examples/generate.c against the DLL with TDIFF_DLL_IMPORT (the
@@ -123,7 +124,13 @@ meson test -C "$build" --no-rebuild --print-errorlogs --num-processes "$jobs" --
     fail "unit tests failed under Wine"
 echo "windows.sh: unit suites under Wine in $(( $(date +%s) - t0 )) s"
 
-# ---- 3. the CLI: the same tokens as the native build ----
+# ---- 3. the CLI: the same SIMD variant (cpuid under mingw) and tokens as the native build ----
+isa=$(wine "$build/src/textdiff.exe" version | tr -d '\r' | sed -n 's/^simd: //p')
+echo "windows.sh: textdiff.exe runs the $isa kernels"
+if [ -x "$native" ]; then
+    want=$("$native" version | sed -n 's/^simd: //p')
+    [ "$isa" = "$want" ] || fail "textdiff.exe chose simd '$isa', the native build '$want'"
+fi
 tokens() { # program args... -> the "tokens" array of --json
     "$@" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["tokens"])'
 }
