@@ -52,8 +52,16 @@
 extern "C" {
 #endif
 
+/* Exported functions. Windows: the library's own build defines TDIFF_BUILDING_DLL
+ * (dllexport: the DLL exports exactly these); a program linking libtextdiff.dll may
+ * define TDIFF_DLL_IMPORT for dllimport (one indirection less; without it the import
+ * library's thunks are used), and one linking the static library defines neither. */
 #if defined(_WIN32) && defined(TDIFF_BUILDING_DLL)
 #  define TDIFF_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(TDIFF_DLL_IMPORT)
+#  define TDIFF_API __declspec(dllimport)
+#elif defined(_WIN32)
+#  define TDIFF_API
 #elif defined(__GNUC__) && __GNUC__ >= 4
 #  define TDIFF_API __attribute__((visibility("default")))
 #else

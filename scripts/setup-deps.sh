@@ -8,7 +8,8 @@
 #            libmicrohttpd and jansson (textdiff serve; -Dserver=auto builds it when present),
 #            nginx-light (tests/serve/check_balancer.py: replicas behind a balancer),
 #            the aarch64 cross compiler and qemu, Python with numpy/pytest/pip/venv,
-#            clang with its sanitizer and libFuzzer runtimes (stages clang, fuzz)
+#            clang with its sanitizer and libFuzzer runtimes (stages clang, fuzz),
+#            mingw-w64 and Wine (stage windows-wine: .ci/windows.sh)
 #   convert  tools/convert_hf.py (numpy)
 #   plot     tools/plot_trace.py (matplotlib)
 # Any other word is taken as a package name.
@@ -19,7 +20,8 @@ test=("${demo[@]}" g++ abigail-tools valgrind
       python3 python3-numpy python3-pytest python3-pip python3-setuptools python3-venv
       gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
       clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev nginx-light neovim libsdl2-dev xvfb xauth
-      emscripten chromium python3-websocket)
+      emscripten chromium python3-websocket
+      mingw-w64 wine wine64)
 convert=(python3 python3-numpy)
 plot=(python3 python3-matplotlib)
 

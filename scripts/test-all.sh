@@ -8,8 +8,9 @@
 # install + pkg-config consumers (C and C++); the libabigail ABI gate; Python tests;
 # the whole project built with clang (-Werror) and its C suites run; a bounded
 # libFuzzer pass over every fuzz target (tests/fuzz/ci.sh); the C suites under
-# the thread sanitizer; the WebAssembly page in headless Chromium (.ci/wasm.sh).
-# The last four stages each run under a time bound.
+# the thread sanitizer; the WebAssembly page in headless Chromium (.ci/wasm.sh);
+# the Windows build (mingw-w64) with its unit suites and the CLI under Wine
+# (.ci/windows.sh). The last five stages each run under a time bound.
 # Every stage runs even when an earlier one failed; the exit status is non-zero
 # when any stage failed, and the last line counts them.
 set -uo pipefail
@@ -88,6 +89,9 @@ valgrind_suites() {
 }
 
 neon() { ./.ci/neon.sh; }
+# libtextdiff.dll + textdiff.exe cross-built with mingw-w64 (-Dblas=none), the DLL's
+# export table, the unit suites and the CLI under Wine (tokens equal to build/'s).
+windows() { ./.ci/windows.sh; }
 install_consumers() { ./tests/install/check.sh build; }
 abi_gate() { ./lib/abi/check.sh build; }
 python_tests() {
@@ -106,9 +110,12 @@ bounded() {
 }
 
 # The whole project (library, tool, tests, examples, benchmarks) with clang,
-# warnings as errors, and its C suites (the scripts and parity ran above).
+# warnings as errors, and its C suites (the scripts and parity ran above). Built
+# with -Dblas=none: no OpenBLAS at all (the library makes no cblas call; the
+# build-and-test stage links it), so the configuration without it is built and
+# its C suites run here at no extra cost.
 clang_build() {
-  CC=clang CXX=clang++ configure build-clang -Dwerror=true && meson compile -C build-clang -j "$jobs" && \
+  CC=clang CXX=clang++ configure build-clang -Dwerror=true -Dblas=none && meson compile -C build-clang -j "$jobs" && \
     meson test -C build-clang --no-rebuild --print-errorlogs --num-processes "$jobs" \
       --no-suite script --no-suite bench --no-suite parity
 }
@@ -147,7 +154,8 @@ stage python python_tests
 stage clang bounded 1200 clang_build
 stage fuzz bounded 900 fuzz_pass
 stage tsan bounded 1200 tsan_suites
-stage wasm bounded 360 wasm_page
+stage wasm bounded 600 wasm_page
+stage windows-wine bounded 600 windows
 
 echo
 if [ "$failed" -ne 0 ]; then echo "failed stages: ${failed_names[*]}"; fi

@@ -59,6 +59,28 @@ typedef struct conversation {
     size_t n, cap;
 } conversation;
 
+/* getline(3), which Windows lacks: one line of f into *line (grown as needed),
+ * its length, or -1 at end of input or when memory runs out. */
+static long read_line(char **line, size_t *cap, FILE *f)
+{
+    size_t len = 0;
+    for (;;) {
+        if (*cap - len < 2) {
+            size_t grown = *cap ? 2 * *cap : 256;
+            char *p = realloc(*line, grown);
+            if (!p)
+                return -1;
+            *line = p;
+            *cap = grown;
+        }
+        if (!fgets(*line + len, (int)(*cap - len), f))
+            return len ? (long)len : -1;
+        len += strlen(*line + len);
+        if ((*line)[len - 1] == '\n')
+            return (long)len;
+    }
+}
+
 static int add(conversation *c, const char *role, const char *content, size_t len)
 {
     if (c->n == c->cap) {
@@ -192,7 +214,7 @@ int cmd_chat(int argc, char **argv)
         } else {
             if (tty)
                 fputs("> ", stderr);
-            ssize_t got = getline(&line, &line_cap, stdin);
+            long got = read_line(&line, &line_cap, stdin);
             if (got < 0)
                 break;
             while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))

@@ -11,9 +11,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
+#include <sys/ioctl.h>
 #include <unistd.h>
+#endif
 
 #include "view.h"
 
@@ -149,11 +154,35 @@ static void putz(frame *fr, const char *s, int visible)
     put(fr, s, strlen(s), visible);
 }
 
+/* The terminal's width in columns (80 when it cannot be asked). */
+static size_t terminal_width(FILE *f)
+{
+#ifdef _WIN32
+    CONSOLE_SCREEN_BUFFER_INFO info;
+    HANDLE h = GetStdHandle(f == stderr ? STD_ERROR_HANDLE : STD_OUTPUT_HANDLE);
+    if (GetConsoleScreenBufferInfo(h, &info) && info.srWindow.Right > info.srWindow.Left)
+        return (size_t)(info.srWindow.Right - info.srWindow.Left + 1);
+    return 80;
+#else
+    struct winsize ws;
+    return ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+#endif
+}
+
+static void pause_ms(long ms)
+{
+#ifdef _WIN32
+    Sleep((DWORD)ms);
+#else
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+#endif
+}
+
 static void show_step(tool_view *v, size_t step, size_t n_steps, const int32_t *canvas, size_t n)
 {
-    struct winsize ws;
     frame fr = {0};
-    fr.width = ioctl(fileno(v->show), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+    fr.width = terminal_width(v->show);
     fr.lines = 1;
     /* back to the top of the previous frame, clear below it */
     putz(&fr, "\r", 0);
@@ -196,10 +225,8 @@ static void show_step(tool_view *v, size_t step, size_t n_steps, const int32_t *
         v->lines_drawn = fr.lines;
     }
     free(fr.buf);
-    if (v->delay_ms > 0) {
-        struct timespec ts = {v->delay_ms / 1000, (v->delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    if (v->delay_ms > 0)
+        pause_ms(v->delay_ms);
 }
 
 /* ---- the callback ------------------------------------------------------------- */

@@ -40,18 +40,21 @@ void tdiff__free(const tdiff__env *env, void *ptr);
 /* Duplicates n bytes and appends a NUL. */
 char *tdiff__strndup(const tdiff__env *env, const char *s, size_t n);
 
+/* Format checking of the library's printf-style functions. mingw-w64: the C99
+ * printf of __USE_MINGW_ANSI_STDIO (meson.build defines it for Windows; %zu and
+ * friends), which gcc calls gnu_printf there ("printf" would mean msvcrt's). */
+#if defined(__MINGW32__)
+#define TDIFF__PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
+#define TDIFF__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TDIFF__PRINTF(f, a)
+#endif
+
 /* Records a formatted message as the handle's last error, logs it at ERROR level
  * and returns `status` so callers can write `return tdiff__fail(env, ...)`. */
-tdiff_status tdiff__fail(tdiff__env *env, tdiff_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-void tdiff__log(const tdiff__env *env, tdiff_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+tdiff_status tdiff__fail(tdiff__env *env, tdiff_status status, const char *fmt, ...) TDIFF__PRINTF(3, 4);
+void tdiff__log(const tdiff__env *env, tdiff_log_level level, const char *fmt, ...) TDIFF__PRINTF(3, 4);
 /* Copies a message into a caller's (buf, cap); safe with buf NULL or cap 0. */
 void tdiff__copy_message(char *buf, size_t cap, const char *msg);
 /* The end of every public creator (and of every call that reports through a

@@ -1,22 +1,15 @@
 /*
- * load.c -- the model's lifetime: tdiff_model_load_file (regular files only;
- * open + fstat + mmap on one descriptor, read-only, kept until free), tdiff_model_load_memory (a
+ * load.c -- the model's lifetime: tdiff_model_load_file (a regular file mapped
+ * read-only by osfile.c, kept until free), tdiff_model_load_memory (a
  * caller's buffer, not copied) and tdiff_model_free.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "model.h"
 
 static void release(tdiff_model *m)
 {
     tdiff__gguf_release(m);
     if (m->map_addr)
-        munmap(m->map_addr, m->size);
+        tdiff__unmap_file(m->map_addr, m->size);
     tdiff__env env = m->env; /* the struct is freed with its own allocator */
     tdiff__free(&env, m);
 }
@@ -89,46 +82,17 @@ tdiff_status tdiff_model_load_file(const char *path, const tdiff_host *host, tdi
     tdiff_status st = create(host, &m, err, err_cap);
     if (st != TDIFF_OK)
         return st;
-    /* A FIFO or device is refused before it is opened (opening a FIFO blocks
-     * until a writer comes; opening a device may act on it). The open itself
-     * cannot block either (O_NONBLOCK, which a regular file ignores), and fstat
-     * on the descriptor we map decides, so a path swapped meanwhile is caught. */
-    struct stat sb;
-    const char *what = NULL;
-    int fd = -1;
-    errno = 0;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        what = "not a regular file:";
-    else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
-        what = "cannot open";
-    else if (fstat(fd, &sb) != 0)
-        what = "cannot stat";
-    else if (!S_ISREG(sb.st_mode))
-        what = "not a regular file:";
-    else if (sb.st_size <= 0)
-        what = "empty file:";
-    else if ((uint64_t)sb.st_size > SIZE_MAX)
-        what = "too large to map:";
-    if (!what) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            what = "cannot map";
-        else {
-            m->map_addr = p;
-            m->base = p;
-            m->size = (size_t)sb.st_size;
-        }
-    }
-    int saved = errno;
-    if (fd >= 0)
-        close(fd); /* the mapping keeps the file */
-    if (what) {
-        tdiff__fail(&m->env, TDIFF_E_IO, "%s '%s'%s%s", what, path, saved && what[strlen(what) - 1] != ':' ? ": " : "",
-                    saved && what[strlen(what) - 1] != ':' ? strerror(saved) : "");
+    void *addr;
+    size_t size;
+    st = tdiff__map_file(&m->env, path, &addr, &size);
+    if (st != TDIFF_OK) {
         tdiff__copy_message(err, err_cap, m->env.last_error);
         release(m);
-        return TDIFF_E_IO;
+        return st;
     }
+    m->map_addr = addr;
+    m->base = addr;
+    m->size = size;
     return finish(m, out_model, err, err_cap);
 }
 

@@ -252,4 +252,13 @@ tdiff_status tdiff__arch_fill(tdiff_model *m, tdiff__env *env);
 /* Releases the tables (not the struct, not the mapping). */
 void tdiff__gguf_release(tdiff_model *m);
 
+/* osfile.c: maps the regular file at path (UTF-8) read-only; out_addr, out_size
+ * receive the mapping. TDIFF_E_IO (message in env) for a missing, unreadable, empty or
+ * non-regular file. tdiff__unmap_file(NULL, 0) is harmless. */
+tdiff_status tdiff__map_file(tdiff__env *env, const char *path, void **out_addr, size_t *out_size);
+void tdiff__unmap_file(void *addr, size_t size);
+/* osfile.c: renames from to to, replacing an existing to (on Windows too);
+ * TDIFF_E_IO with the reason in env. */
+tdiff_status tdiff__replace_file(tdiff__env *env, const char *from, const char *to);
+
 #endif

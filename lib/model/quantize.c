@@ -359,8 +359,8 @@ tdiff_status tdiff_model_quantize(const tdiff_model *model, const char *out_path
             st = tdiff__fail(&env, TDIFF_E_IO, "cannot write %s: %s", part, strerror(w.failed));
         if (fclose(w.f) != 0 && st == TDIFF_OK)
             st = tdiff__fail(&env, TDIFF_E_IO, "cannot write %s: %s", part, strerror(errno));
-        if (st == TDIFF_OK && rename(part, out_path) != 0)
-            st = tdiff__fail(&env, TDIFF_E_IO, "cannot rename %s to %s: %s", part, out_path, strerror(errno));
+        if (st == TDIFF_OK)
+            st = tdiff__replace_file(&env, part, out_path);
         if (st != TDIFF_OK)
             remove(part);
     }

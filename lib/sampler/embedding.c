@@ -14,16 +14,17 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef TDIFF__HAVE_CBLAS
-#include <cblas.h>
-#endif
-
 #include "core/rng.h"
 #include "embedding.h"
 
+size_t tdiff__embedding_ws_bytes(const tdiff_sampler *s, size_t na)
+{
+    return tdiff__gemm_shared_bytes(s->env.k, na, s->n_vocab, true, false) + 64; /* 64: alignment slack */
+}
+
 size_t tdiff__embedding_x0hat(const tdiff_sampler *s, const float *logits, float *probs, size_t na,
-                              double temperature, const float *E, size_t dim, double *row, float *x0, int32_t *tok,
-                              double *conf)
+                              double temperature, const float *E, size_t dim, void *ws, double *row, float *x0,
+                              int32_t *tok, double *conf)
 {
     const size_t V = s->n_vocab;
     for (size_t j = 0; j < na; j++) {
@@ -51,22 +52,14 @@ size_t tdiff__embedding_x0hat(const tdiff_sampler *s, const float *logits, float
                 probs[j * V + v] = (float)row[v];
     }
     /* One product for all positions: E is read once per step, not once per position. */
-    if (temperature > 0.0) {
-#ifdef TDIFF__HAVE_CBLAS
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)na, (int)dim, (int)V, 1.0f, probs, (int)V, E,
-                    (int)dim, 0.0f, x0, (int)dim);
-#else
-        /* -Dblas=none: x0[na, dim] = probs[na, V] E[V, dim], row by row of E
-         * (each is read once per position; zero probabilities skip the row). */
-        memset(x0, 0, na * dim * sizeof *x0);
-        for (size_t j = 0; j < na; j++)
-            for (size_t v = 0; v < V; v++) {
-                const float p = probs[j * V + v];
-                if (p != 0.0f)
-                    for (size_t d = 0; d < dim; d++)
-                        x0[j * dim + d] += p * E[v * dim + d];
-            }
-#endif
+    if (temperature > 0.0 && na > 0) {
+        /* x0[na, dim] = probs[na, V] E[V, dim]: E read as the transposed view W[dim][V]
+         * (element (c, v) at v * dim + c) of the library's product, on this thread */
+        const size_t pack = tdiff__gemm_shared_bytes(s->env.k, na, V, true, false);
+        const tdiff__gemm_ws g = {(void *)(((uintptr_t)ws + 63) & ~(uintptr_t)63), pack, NULL, 0};
+        const tdiff__gemm_w w = {TDIFF__W_F32, E, dim, V, sizeof(float), dim};
+        const tdiff__gemm_op op = {x0, dim, &w, NULL};
+        tdiff__gemm(s->env.k, NULL, probs, V, na, &op, 1, &g);
     }
     return na;
 }
@@ -101,6 +94,7 @@ typedef struct emb_state {
     float *xe;              /* [n, dim] network input: fixed rows clean, active rows x_t */
     float *x0;              /* [na, dim] x̂0 of the active positions */
     float *probs;           /* [na, V] */
+    void *ws;               /* tdiff__embedding_ws_bytes(na): the product's packed probabilities */
     double *ab;             /* [T + 1] discrete ᾱ_k */
     double *conf;           /* [na] probability of each position's arg-max */
 } emb_state;
@@ -110,7 +104,7 @@ static void emb_finish(tdiff__run *r, void *state)
     emb_state *e = state;
     tdiff__env *env = &r->s->env;
     tdiff_scheduler_free(e->sched);
-    void *bufs[] = {e->pos, e->E, e->xe, e->x0, e->probs, e->ab, e->conf};
+    void *bufs[] = {e->pos, e->E, e->xe, e->x0, e->probs, e->ws, e->ab, e->conf};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         tdiff__free(env, bufs[i]);
 }
@@ -128,9 +122,10 @@ static tdiff_status emb_alloc(tdiff__run *r, emb_state *e)
     e->xe = tdiff__calloc(&s->env, xn, sizeof *e->xe);
     e->x0 = tdiff__calloc(&s->env, an ? an : 1, sizeof *e->x0);
     e->probs = tdiff__calloc(&s->env, pn ? pn : 1, sizeof *e->probs);
+    e->ws = tdiff__malloc(&s->env, tdiff__embedding_ws_bytes(s, na));
     e->ab = tdiff__calloc(&s->env, tn, sizeof *e->ab);
     e->conf = tdiff__calloc(&s->env, na ? na : 1, sizeof *e->conf);
-    if (!e->pos || !e->E || !e->xe || !e->x0 || !e->probs || !e->ab || !e->conf)
+    if (!e->pos || !e->E || !e->xe || !e->x0 || !e->probs || !e->ws || !e->ab || !e->conf)
         return tdiff__fail(&s->env, TDIFF_E_OUT_OF_MEMORY, "embedding sampler: out of memory");
     return TDIFF_OK;
 }
@@ -195,8 +190,8 @@ static tdiff_status emb_step(tdiff__run *r, void *state, bool *stepped, bool *do
     tdiff_status st = tdiff__evaluate(r, &q, &logits);
     if (st)
         return st;
-    size_t bad = tdiff__embedding_x0hat(s, logits, e->probs, e->na, e->temperature, e->E, dim, r->row, e->x0,
-                                        r->cand, e->conf);
+    size_t bad = tdiff__embedding_x0hat(s, logits, e->probs, e->na, e->temperature, e->E, dim, e->ws, r->row,
+                                        e->x0, r->cand, e->conf);
     if (bad < e->na)
         return tdiff__row_prepare(r, logits + bad * V, e->pos[bad], r->row);
     tdiff__clear_confidence(r);

@@ -6,6 +6,7 @@
  */
 #include <math.h>
 
+#include "core/fmaf.h"
 #include "libtextdiff.h"
 
 #define FLOAT_EXACT_INT ((size_t)1 << 24) /* integers up to 2^24 are exact in float32 */
@@ -37,8 +38,8 @@ static float linspace_f32(float start, float end, size_t n, size_t i)
     float step = (end - start) / (float)(n - 1);
     size_t halfway = n / 2;
     if (i < halfway)
-        return fmaf(step, (float)i, start);
-    return fmaf(-step, (float)(n - i - 1), end);
+        return tdiff__fmaf(step, (float)i, start);
+    return tdiff__fmaf(-step, (float)(n - i - 1), end);
 }
 
 tdiff_status tdiff_transfer_dream_timesteps(size_t steps, double eps, float *out, size_t cap, size_t *needed)

@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/fmaf.h"
+
 static inline float tdiff__fmaf_double(float x, float y, float z)
 {
     const double d = (double)x * (double)y + (double)z;
@@ -29,7 +31,7 @@ static inline float tdiff__fmaf_double(float x, float y, float z)
     memcpy(&b, &d, sizeof b);
     if (((b & 0x1fffffffu) != 0x10000000u && fabs(d) >= 0x1p-126) || d == 0.0)
         return (float)d;
-    return fmaf(x, y, z);
+    return tdiff__fmaf(x, y, z); /* the C library's fmaf, or (mingw-w64) its exact emulation */
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/fmaf.h"
 #include "gemm.h"
 #include "half.h"
 #include "scalar_gemm.h"
@@ -105,7 +106,7 @@ void tdiff__scalar_gemm_f32(float *y, size_t ldy, size_t m, const float *xp, siz
         for (size_t c = 0; c < nc; c++) {
             float acc = 0.0f;
             for (size_t k = 0; k < K; k++)
-                acc = fmaf(xp[i * K + k], w[c * sn + k * sk], acc);
+                acc = tdiff__fmaf(xp[i * K + k], w[c * sn + k * sk], acc);
             y[i * ldy + c] = bias ? acc + bias[c] : acc;
         }
 #endif
@@ -197,15 +198,15 @@ void tdiff__scalar_gemm_q(float *y, size_t ldy, size_t m, const void *xp, size_t
                         int32_t sum = 0;
                         for (int e = 16 * h; e < 16 * h + 16; e++)
                             sum += wb[e] * p->qs[e];
-                        acc = fmaf((float)sum * p->dx, sc[2 * b + (size_t)h], acc);
+                        acc = tdiff__fmaf((float)sum * p->dx, sc[2 * b + (size_t)h], acc);
                     }
                 } else {
                     int32_t sum = 0;
                     for (int e = 0; e < 32; e++)
                         sum += wb[e] * p->qs[e];
-                    acc = fmaf((float)sum * p->dx, sc[2 * b], acc);
+                    acc = tdiff__fmaf((float)sum * p->dx, sc[2 * b], acc);
                     if (mins)
-                        acc = fmaf(p->dxs, mn[b], acc);
+                        acc = tdiff__fmaf(p->dxs, mn[b], acc);
                 }
             }
             y[i * ldy + c] = bias ? acc + bias[c] : acc;

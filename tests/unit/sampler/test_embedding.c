@@ -65,12 +65,13 @@ static void test_x0hat_is_argmax_row_or_expectation(void **state)
     double row[TV], conf;
     float x0[TD];
     int32_t tok;
+    void *ws = test_malloc(tdiff__embedding_ws_bytes(s, 1));
     /* temperature 0: the arg-max allowed token (3; 1 and 4 are banned), its row bit for bit */
-    assert_int_equal(tdiff__embedding_x0hat(s, logits, scratch, 1, 0.0, E, TD, row, x0, &tok, &conf), 1);
+    assert_int_equal(tdiff__embedding_x0hat(s, logits, scratch, 1, 0.0, E, TD, ws, row, x0, &tok, &conf), 1);
     assert_int_equal(tok, 3);
     assert_memory_equal(x0, E + 3 * TD, sizeof x0);
     /* temperature 0.7: float64 expectation over tokens 0, 2, 3 */
-    assert_int_equal(tdiff__embedding_x0hat(s, logits, scratch, 1, 0.7, E, TD, row, x0, &tok, &conf), 1);
+    assert_int_equal(tdiff__embedding_x0hat(s, logits, scratch, 1, 0.7, E, TD, ws, row, x0, &tok, &conf), 1);
     const int allowed[3] = {0, 2, 3};
     double w[3], z = 0.0, mx = 1.1 / 0.7;
     for (int i = 0; i < 3; i++)
@@ -82,6 +83,7 @@ static void test_x0hat_is_argmax_row_or_expectation(void **state)
         assert_float_equal(x0[d], want, 2e-6); /* float32 probabilities and sums (3 terms, |E| <= 3) */
     }
     assert_float_equal(conf, w[2] / z, 1e-12);
+    test_free(ws);
     tdiff_sampler_free(s);
 }
 

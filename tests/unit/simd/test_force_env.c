@@ -18,6 +18,10 @@
 
 #include <cmocka.h>
 
+#ifdef _WIN32 /* no setenv: the CRT's _putenv_s, which getenv reads */
+#define setenv(name, value, overwrite) _putenv_s((name), (value))
+#endif
+
 #include "model/model.h"
 #include "simd/simd.h"
 #include "support.h"

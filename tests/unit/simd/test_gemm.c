@@ -19,6 +19,17 @@
 
 #include <cmocka.h>
 
+/* 64-byte aligned scratch: C11's aligned_alloc, or the CRT's _aligned_malloc on
+ * Windows, which has no aligned_alloc. */
+#ifdef _WIN32
+#include <malloc.h>
+#define scratch_alloc(n) _aligned_malloc((n), 64)
+#define scratch_free(p) _aligned_free(p)
+#else
+#define scratch_alloc(n) aligned_alloc(64, (n))
+#define scratch_free(p) free(p)
+#endif
+
 #include "core/core.h"
 #include "core/threads.h"
 #include "simd/gemm.h"
@@ -155,12 +166,12 @@ static void run_gemm(const tdiff__kernels *k, size_t threads, const tdiff__gemm_
     tdiff__gemm_ws ws;
     ws.shared_bytes = tdiff__gemm_shared_bytes(k, m, w->k, !q8, q8);
     ws.per_thread = tdiff__gemm_thread_bytes(k, w->type, w->k);
-    ws.shared = aligned_alloc(64, ws.shared_bytes + 64);
-    ws.threads = aligned_alloc(64, ws.per_thread * (threads ? threads : 1) + 64);
+    ws.shared = scratch_alloc(ws.shared_bytes + 64);
+    ws.threads = scratch_alloc(ws.per_thread * (threads ? threads : 1) + 64);
     const tdiff__gemm_op op = {y, ldy, w, bias};
     tdiff__gemm(k, pool, x, ldx, m, &op, 1, &ws);
-    free(ws.shared);
-    free(ws.threads);
+    scratch_free(ws.shared);
+    scratch_free(ws.threads);
     tdiff__pool_free(pool);
 }
 
