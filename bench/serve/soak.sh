@@ -21,6 +21,11 @@ for _ in $(seq 300); do
     [ -n "$PORT" ] && break
     sleep 0.1
 done
+if [ -z "$PORT" ]; then
+    echo "soak.sh: the server did not start:" >&2
+    cat "$LOG" >&2
+    exit 1
+fi
 sample() { echo "t=$1 s  rss $(awk '/VmRSS/ {print $2, $3}' /proc/$PID/status)  fds $(ls /proc/$PID/fd | wc -l)"; }
 sample 0
 (for t in $(seq 10 10 "$SECS"); do sleep 10; sample "$t"; done) &
