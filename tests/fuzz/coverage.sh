@@ -18,7 +18,7 @@ fi
 meson compile -C "$bd" textdiff:static_library >/dev/null
 extra=""
 [ "$t" = infill ] && extra="$root/src/infill.c"
-[ "$t" = serve ] && extra="$root/src/serve_json.c $root/src/serve_work.c $root/src/progress.c $root/src/infill.c \
+[ "$t" = serve ] && extra="$root/src/serve_json.c $root/src/serve_work.c $root/src/serve_batch.c $root/src/progress.c $root/src/infill.c \
   $(pkg-config --libs jansson)"
 clang $cov -O1 -DTDIFF_EXPERIMENTAL -I"$root/include" -I"$root/lib" -I"$root/src" \
   -DFUZZ_FIXTURES_DIR="\"$root/tests/fixtures\"" "$root/tests/fuzz/fuzz_$t.c" "$root/tests/fuzz/replay.c" $extra \

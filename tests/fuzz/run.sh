@@ -16,7 +16,7 @@ CC=${CC:-clang}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 targets="gguf tokenizer infill sampler plan"
 # the server's request parser: src/serve_json.c and what it links (jansson)
-serve_src="src/serve_json.c src/serve_work.c src/progress.c src/infill.c"
+serve_src="src/serve_json.c src/serve_work.c src/serve_batch.c src/progress.c src/infill.c"
 if pkg-config --exists jansson libmicrohttpd 2>/dev/null; then
   targets="$targets serve"
 fi
