@@ -203,6 +203,20 @@ static const char *unbatchable(srv *s, tdiff_denoiser *d)
     return NULL;
 }
 
+/* Everything a batcher owns (its thread and locks are not: the caller ends them). */
+static void batch_free(srv_batch *b)
+{
+    tdiff_denoiser_free(b->d);
+    free(b->pending);
+    free(b->take);
+    free(b->tp);
+    free(b->tn);
+    free(b->tnp);
+    free(b->tpp);
+    free(b->logits);
+    free(b);
+}
+
 int srv_batch_start(srv *s, char *err, size_t cap)
 {
     srv_batch *b = calloc(1, sizeof *b);
@@ -254,14 +268,7 @@ int srv_batch_start(srv *s, char *err, size_t cap)
     s->batch = b;
     return 0;
 fail:
-    tdiff_denoiser_free(b->d);
-    free(b->pending);
-    free(b->take);
-    free(b->tp);
-    free(b->tn);
-    free(b->tnp);
-    free(b->tpp);
-    free(b);
+    batch_free(b);
     return -1;
 }
 
@@ -278,14 +285,6 @@ void srv_batch_stop(srv *s)
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->ready);
     pthread_cond_destroy(&b->done);
-    tdiff_denoiser_free(b->d);
-    free(b->pending);
-    free(b->take);
-    free(b->tp);
-    free(b->tn);
-    free(b->tnp);
-    free(b->tpp);
-    free(b->logits);
-    free(b);
+    batch_free(b);
     s->batch = NULL;
 }

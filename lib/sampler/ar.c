@@ -22,6 +22,21 @@ typedef struct ar_state {
     bool causal;        /* evaluate x[0..p] only */
 } ar_state;
 
+/* Decides position p from its logits row as the ar strategy does (Dream's
+ * temperature / top-p / top-k, then draw or arg-max), writes the token and its
+ * confidence. Shared with planned.c's plan decoding. */
+tdiff_status tdiff__ar_decide(tdiff__run *r, const float *logits, size_t p, int32_t *tok)
+{
+    double conf;
+    tdiff_status st = tdiff__predict(r, TDIFF__PRED_DREAM, TDIFF_REMASK_LOW_CONFIDENCE, logits, (uint32_t)p, tok, &conf);
+    if (st)
+        return st;
+    tdiff__clear_confidence(r);
+    r->conf_out[p] = (float)conf;
+    r->x[p] = *tok;
+    return TDIFF_OK;
+}
+
 static tdiff_status ar_begin(tdiff__run *r, void *state, bool *done)
 {
     ar_state *a = state;
@@ -64,12 +79,8 @@ static tdiff_status ar_step(tdiff__run *r, void *state, bool *stepped, bool *don
     if (st)
         return st;
     int32_t tok;
-    double conf;
-    if ((st = tdiff__predict(r, TDIFF__PRED_DREAM, TDIFF_REMASK_LOW_CONFIDENCE, logits, (uint32_t)p, &tok, &conf)))
+    if ((st = tdiff__ar_decide(r, logits, p, &tok)))
         return st;
-    tdiff__clear_confidence(r);
-    r->conf_out[p] = (float)conf;
-    r->x[p] = tok;
     a->p = p + 1;
     r->frontier = a->p;
     *stepped = true;

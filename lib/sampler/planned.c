@@ -176,12 +176,8 @@ static tdiff_status plan_step(tdiff__run *r, planned_state *a, bool *done)
     if (st)
         return st;
     int32_t tok;
-    double conf;
-    if ((st = tdiff__predict(r, TDIFF__PRED_DREAM, TDIFF_REMASK_LOW_CONFIDENCE, logits, (uint32_t)p, &tok, &conf)))
+    if ((st = tdiff__ar_decide(r, logits, p, &tok)))
         return st;
-    tdiff__clear_confidence(r);
-    r->conf_out[p] = (float)conf;
-    r->x[p] = tok;
     a->group[p] = 0;
     a->p = p + 1;
     r->frontier = a->p;

@@ -329,6 +329,10 @@ extern const tdiff__strategy tdiff__strategy_llada, tdiff__strategy_dream, tdiff
     tdiff__strategy_sedd_analytic, tdiff__strategy_embedding, tdiff__strategy_ar, tdiff__strategy_bd3,
     tdiff__strategy_bd3_first_hitting, tdiff__strategy_spindle, tdiff__strategy_planned;
 
+/* ar.c: decides position p from its logits row the way the ar strategy does and
+ * writes the token and its confidence (planned.c decodes its plan with it). */
+tdiff_status tdiff__ar_decide(tdiff__run *r, const float *logits, size_t p, int32_t *tok);
+
 /* DiffusionBERT's posterior of one masked position (spindle.c): post[0..V) =
  * q(x_{t−1} | x_t = mask, p̃) for p0 = p̃(x_0 | x_t) (probabilities), the
  * position's spindle keep probability k of time t−1 and the base one-step β_t:
